@@ -1,0 +1,30 @@
+# The two set-up commands of the README: `make demo` and `make test`. Each sets up what it needs.
+VENV := .venv
+PY := $(VENV)/bin/python
+export ESCPOS_CAPABILITIES_PICKLE_DIR := $(CURDIR)/.venv/escpos-cache
+
+.PHONY: setup demo test lint typecheck pytest bench clean
+
+setup:
+	@tools/bootstrap.sh
+
+demo: setup
+	$(VENV)/bin/hallq demo
+
+test: setup lint typecheck pytest
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck:
+	$(VENV)/bin/mypy
+
+pytest:
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) bench/engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis artifacts

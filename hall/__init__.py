@@ -1,0 +1,1 @@
+"""The queue authority: pure engine, durable store, config, and the MQTT service."""

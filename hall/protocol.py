@@ -1,0 +1,45 @@
+"""Payload encoding of the contract: the JSON form, the answer envelope, times.
+
+Answers are stored as bytes and replayed byte-identical, so there is exactly one encoder.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from hall.errors import HallError
+
+VERSION = 1
+ID_MAX = 64
+
+
+def dumps(payload: dict[str, Any]) -> bytes:
+    """The one JSON encoding of every payload hallq publishes (compact, UTF-8, not ASCII-escaped)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def iso(at: datetime) -> str:
+    """ISO 8601 with the offset of the hall's time zone, to the second: 2026-11-26T09:03:12+08:00."""
+    if at.tzinfo is None:
+        raise ValueError("times on the wire carry the hall's offset: got a naive datetime")
+    return at.replace(microsecond=0).isoformat()
+
+
+def valid_request_id(value: Any) -> bool:
+    return isinstance(value, str) and 1 <= len(value) <= ID_MAX
+
+
+def ok(request_id: str | None, result: dict[str, Any]) -> bytes:
+    return dumps({"v": VERSION, "id": request_id, "ok": True, "result": result})
+
+
+def error(request_id: str | None, code: str, message: str) -> bytes:
+    return dumps(
+        {"v": VERSION, "id": request_id, "ok": False, "error": {"code": code, "message": message}}
+    )
+
+
+def error_from(request_id: str | None, exc: HallError, language: str) -> bytes:
+    return error(request_id, exc.code, exc.message(language))

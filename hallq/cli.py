@@ -1,0 +1,85 @@
+"""The one front door: `hallq SUBCOMMAND ...`.
+
+Each subcommand lives in its own module with a `main(argv) -> int`; the module is imported only when
+its subcommand runs, so the hall server never imports Kivy, python-escpos or pyserial.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# name -> (module with main(argv), one line of help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "server": ("hall.server_cli", "run the hall server (queue authority) on MQTT"),
+    "backup": ("hall.backup_cli", "copy a running hall's store consistently to a file"),
+    "check-config": ("hall.config_cli", "validate a hall config and print a summary"),
+    "pin-hash": ("hall.config_cli", "hash a clerk PIN for the hall config"),
+    "simulate": ("hall.simulate", "play a day's visitors and clerks against a running hall"),
+    "bookings": ("hall.bookings_cli", "import bookings into a running hall"),
+    "broker-config": (
+        "hall.broker_config",
+        "write Mosquitto passwords, ACLs and device credentials",
+    ),
+    "demo": ("hallq.demo", "run the whole demo hall on this machine"),
+    "kiosk": ("kiosk.app", "the ticket kiosk (Kivy)"),
+    "display": ("display.app", "the hall or window display (Kivy)"),
+    "terminal": ("terminal.app", "the clerk's window terminal (Kivy)"),
+    "printer-emulator": ("hardware.emulators.printer_cli", "an emulated ESC/POS ticket printer"),
+    "led-emulator": ("hardware.emulators.led_cli", "an emulated bus of window LED boards"),
+    "keypad-emulator": ("hardware.emulators.keypad_cli", "an emulated bus of caller keypads"),
+    "led-bridge": ("hardware.bridges.led_bridge", "drive window LED boards from the hall's state"),
+    "keypad-bridge": (
+        "hardware.bridges.keypad_bridge",
+        "turn caller keypad keys into window requests",
+    ),
+}
+
+
+def usage() -> str:
+    width = max(len(name) for name in SUBCOMMANDS)
+    lines = ["usage: hallq SUBCOMMAND [ARGS...]", "", "subcommands:"]
+    for name, (_, text) in SUBCOMMANDS.items():
+        lines.append(f"  {name.ljust(width)}  {text}")
+    lines.append("")
+    lines.append("`hallq SUBCOMMAND --help` tells more about each.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    if args[0] == "--version":
+        from hallq import __version__
+
+        print(__version__)
+        return 0
+    name, rest = args[0], args[1:]
+    if name not in SUBCOMMANDS:
+        print(f"hallq: unknown subcommand {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module_name, _ = SUBCOMMANDS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or "?"
+        if missing.split(".")[0] in ("kivy", "escpos", "serial", "qrcode", "PIL", "usb"):
+            extra = "screens" if missing.startswith("kivy") else "hardware"
+            print(
+                f"hallq {name}: needs the Python package {missing!r}; "
+                f"install hallq with the [{extra}] extra (pip install 'hallq[{extra}]')",
+                file=sys.stderr,
+            )
+            return 2
+        raise
+    # A module serving two subcommands gets the subcommand's name first.
+    if module_name == "hall.config_cli":
+        rest = [name, *rest]
+    result: int = module.main(rest)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Ticket printers, LED boards, caller keypads, their emulators and bridges."""

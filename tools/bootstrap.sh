@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Makes this checkout ready to run: the Debian packages hallq's tests and demo need (only those
+# missing), a virtual environment in .venv, and hallq installed into it with every extra.
+# Safe to run again: it does only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES=(mosquitto mosquitto-clients xvfb xauth fonts-wqy-microhei espeak-ng socat zbar-tools sox
+                 libmtdev1 openssl sqlite3 python3-venv)
+
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Installing mosquitto may start the system's broker on 1883; hallq starts its own brokers, so the
+# system one is left alone (the demo and tests pick free ports).
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.hallq-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "bootstrap: installing hallq and its Python dependencies into .venv"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e ".[all]"
+  touch "$stamp"
+fi
