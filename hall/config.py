@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
 )
 
+from hall.calendar import Calendar, Span
 from hall.config_bus import BusConfig
 from hall.config_printer import PrinterConfig
 
@@ -92,6 +93,9 @@ class Service(Strict):
     avg_minutes: float = Field(gt=0, le=600)
     promised_days: int = Field(default=0, ge=0)
     needs_appointment: bool = False
+    hours: list[Span] | None = None  # none: the hall's hours ([calendar].hours)
+    cap: int | None = Field(default=None, ge=0)  # tickets a business day; none: no cap
+    cap_warn: int | None = Field(default=None, ge=0)  # an alarm when issued reaches this
 
 
 class Clerk(Strict):
@@ -118,6 +122,7 @@ class Kiosk(Strict):
     id: DeviceId
     name: str = ""
     allow_priority: bool = False  # may issue priority (green channel) tickets
+    rate_limit_per_min: int | None = Field(default=None, ge=1)  # tickets a minute; none: no limit
     printer: PrinterConfig | None = None
 
 
@@ -148,6 +153,7 @@ class HallConfig(Strict):
     site: Site
     limits: Limits = Limits()
     broker: Broker = Broker()
+    calendar: Calendar = Calendar()
     departments: list[Department] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
     windows: list[Window] = Field(min_length=1)
@@ -181,6 +187,13 @@ class HallConfig(Strict):
 
     def evaluator(self, evaluator_id: str) -> Evaluator | None:
         return self._evaluator.get(evaluator_id)  # type: ignore[attr-defined, no-any-return]
+
+    def hours_of(self, service_code: str) -> list[Span]:
+        """A service's opening spans: its own, or the hall's."""
+        service = self.service(service_code)
+        if service is not None and service.hours is not None:
+            return service.hours
+        return self.calendar.hours
 
     def evaluator_of(self, window_id: str) -> str | None:
         return self._window_evaluator.get(window_id)  # type: ignore[attr-defined, no-any-return]
@@ -345,6 +358,13 @@ def cross_check(config: HallConfig) -> list[str]:
                 problems.append(
                     f"bridges[{i}].windows[{j}]: unknown window {wid!r}{_suggest(wid, windows)}"
                 )
+    for i, s in enumerate(config.services):
+        if s.cap is not None and s.cap_warn is not None and s.cap_warn > s.cap:
+            problems.append(
+                f"services[{i}].cap_warn: {s.cap_warn} is above the cap {s.cap}: lower it"
+            )
+    years = [y.year for y in config.calendar.years]
+    problems += _duplicates(((f"calendar.years[{i}].year", y) for i, y in enumerate(years)), "year")
     for i, c in enumerate(config.clerks):
         if c.pin_hash is not None and not c.pin_hash.startswith("pbkdf2_sha256$"):
             problems.append(f"clerks[{i}].pin_hash: not a PIN hash: make one with `hallq pin-hash`")
