@@ -1,0 +1,239 @@
+"""The durable store on a real SQLite file: WAL + synchronous=FULL, atomic batches, real failures."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from hall.store import (
+    CommandRecord,
+    StorageError,
+    Store,
+    StoreMismatch,
+    db_path,
+)
+
+DAY = "2026-11-26"
+
+
+def event(kind: str, n: int, **extra: object) -> dict[str, object]:
+    return {"type": kind, "at": f"2026-11-26T09:{n // 60:02d}:{n % 60:02d}+08:00", "n": n, **extra}
+
+
+def record(n: int, device: str = "k1", outbox: int = 0, answer: bool = True) -> CommandRecord:
+    return CommandRecord(
+        business_day=DAY,
+        events=[event("ticket_issued", n, number=f"A{n:03d}"), event("queue_changed", n)],
+        device=device if answer else None,
+        request_id=f"r{n}" if answer else None,
+        answer=f'{{"v":1,"id":"r{n}","ok":true}}'.encode() if answer else None,
+        outbox=[("hallq/s/calls", f'{{"seq":{n},"i":{i}}}'.encode()) for i in range(outbox)],
+        stored_at=1_800_000_000.0 + n,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "data", "demo")
+
+
+def test_open_asserts_wal_and_synchronous_full(store: Store, tmp_path: Path) -> None:
+    assert store.pragmas() == ("wal", 2)
+    # The journal mode is a property of the file: an independent connection sees it too.
+    other = sqlite3.connect(db_path(tmp_path / "data"))
+    assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    other.close()
+
+
+def test_a_batch_is_written_and_read_back_in_order(store: Store) -> None:
+    result = store.commit([record(1), record(2, outbox=2), record(3, answer=False)])
+    assert result.events_written == 6
+    assert result.last_event_id == 6
+    assert len(result.outbox_ids) == 2
+    loaded = store.load()
+    assert loaded.snapshot is None
+    assert [e["n"] for e in loaded.events] == [1, 1, 2, 2, 3, 3]
+    assert loaded.events[0] == event("ticket_issued", 1, number="A001")
+    assert loaded.last_event_id == 6
+    assert store.answer_for("k1", "r2") == b'{"v":1,"id":"r2","ok":true}'
+    assert store.answer_for("k1", "r3") is None
+    assert store.answer_for("k2", "r2") is None
+    assert [(d, e["type"]) for _, d, e in store.events()][:2] == [
+        (DAY, "ticket_issued"),
+        (DAY, "queue_changed"),
+    ]
+
+
+def test_answers_are_kept_as_exact_bytes(store: Store) -> None:
+    raw = '{"v":1,"id":"x","ok":false,"error":{"code":"queue_empty","message":"无人等候"}}'.encode()
+    store.commit([CommandRecord(DAY, [], device="w05", request_id="x", answer=raw, stored_at=1.0)])
+    assert store.answer_for("w05", "x") == raw
+
+
+def test_outbox_keeps_commit_order_until_published_and_never_reuses_an_id(store: Store) -> None:
+    first = store.commit([record(1, outbox=2), record(2, outbox=1)]).outbox_ids
+    pending = store.pending_outbox()
+    assert [m.id for m in pending] == list(first)
+    assert [m.payload for m in pending] == [
+        b'{"seq":1,"i":0}',
+        b'{"seq":1,"i":1}',
+        b'{"seq":2,"i":0}',
+    ]
+    assert pending[0].topic == "hallq/s/calls"
+    store.mark_published(first[:2])
+    assert [m.id for m in store.pending_outbox()] == [first[2]]
+    store.mark_published([first[2]])
+    assert store.pending_outbox() == []
+    again = store.commit([record(3, outbox=1)]).outbox_ids
+    assert again[0] > max(first)  # a stale mark_published can never drop a newer message
+    assert store.pending_outbox(limit=5)[0].id == again[0]
+
+
+def test_load_starts_from_the_newest_snapshot(store: Store) -> None:
+    store.commit([record(1), record(2)])
+    store.commit([record(3)], snapshot={"state": "after 3", "tickets": ["A003"]})
+    store.commit([record(4)])
+    loaded = store.load()
+    assert loaded.snapshot == {"state": "after 3", "tickets": ["A003"]}
+    assert loaded.snapshot_event_id == 6
+    assert [e["n"] for e in loaded.events] == [4, 4]
+    assert loaded.last_event_id == 8
+    assert store.save_snapshot({"state": "after 4"}) == 8
+    assert store.load().events == []
+    assert store.load().snapshot == {"state": "after 4"}
+
+
+def test_only_the_newest_snapshots_are_kept(store: Store) -> None:
+    for n in range(5):
+        store.commit([record(n)], snapshot={"n": n})
+    assert store.counts()["snapshots"] == 2
+    assert store.load().snapshot == {"n": 4}
+
+
+def test_reopening_gives_everything_back(tmp_path: Path) -> None:
+    with Store(tmp_path, "demo") as store:
+        store.commit([record(n, outbox=1) for n in range(1, 51)])
+    with Store(tmp_path, "demo") as store:
+        assert len(store.load().events) == 100
+        assert len(store.pending_outbox()) == 50
+        assert store.answer_for("k1", "r50") is not None
+        assert store.counts() == {"events": 100, "answers": 50, "outbox": 50, "snapshots": 0}
+
+
+def test_a_store_of_another_site_is_refused(tmp_path: Path) -> None:
+    Store(tmp_path, "demo").close()
+    with pytest.raises(StoreMismatch, match="belongs to site 'demo'"):
+        Store(tmp_path, "other-hall")
+
+
+def test_old_answers_are_purged(store: Store) -> None:
+    store.commit([record(n) for n in range(1, 11)])
+    assert store.purge_answers(before=1_800_000_000.0 + 6) == 5
+    assert store.answer_for("k1", "r5") is None
+    assert store.answer_for("k1", "r6") is not None
+    assert store.counts()["events"] == 20  # events are kept for statistics
+
+
+def _assert_untouched(store: Store, events: int, answers: int, outbox: int) -> None:
+    counts = store.counts()
+    assert (counts["events"], counts["answers"], counts["outbox"]) == (events, answers, outbox)
+
+
+def test_a_full_disk_fails_the_whole_batch_and_the_store_goes_on(store: Store) -> None:
+    store.commit([record(1, outbox=1)])
+    before = store.counts()
+    # Make the file "full": no page beyond the ones it has now.
+    store.set_max_page_count(store.page_count())
+    big = CommandRecord(
+        DAY,
+        [event("big", 2, blob="x" * 100_000)],
+        device="k1",
+        request_id="r2",
+        answer=b"answer",
+        outbox=[("hallq/s/calls", b"call")],
+    )
+    with pytest.raises(StorageError, match="full"):
+        store.commit([record(3, outbox=1), big])
+    _assert_untouched(store, before["events"], before["answers"], before["outbox"])
+    assert store.answer_for("k1", "r3") is None
+    # Room again (an operator freed space): the same store writes on.
+    store.set_max_page_count(1_000_000)
+    store.commit([record(3, outbox=1), big])
+    assert store.answer_for("k1", "r2") == b"answer"
+    assert len(store.pending_outbox()) == 3
+
+
+def test_a_locked_database_fails_the_batch_without_writing(tmp_path: Path) -> None:
+    store = Store(tmp_path, "demo", busy_timeout_ms=50)
+    store.commit([record(1)])
+    other = sqlite3.connect(db_path(tmp_path), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    try:
+        with pytest.raises(StorageError, match="locked"):
+            store.commit([record(2), record(3)])
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    _assert_untouched(store, 2, 1, 0)
+    store.commit([record(2)])
+    _assert_untouched(store, 4, 2, 0)
+
+
+def test_a_failure_late_in_the_batch_rolls_back_its_start(store: Store) -> None:
+    store.commit([record(1)])
+    # The second record repeats an idempotency key: the constraint fails after record 2 was inserted.
+    with pytest.raises(StorageError):
+        store.commit([record(2, outbox=1), record(1)])
+    _assert_untouched(store, 2, 1, 0)
+
+
+def test_a_read_only_file_fails_writes_but_reads_go_on(tmp_path: Path) -> None:
+    Store(tmp_path, "demo").commit([record(1)])
+    # A read-only connection stands for a file the hall may no longer write (root ignores chmod).
+    store = Store(tmp_path, "demo")
+    store._db.execute("PRAGMA query_only = ON")
+    with pytest.raises(StorageError, match=r"readonly|read-only|query_only"):
+        store.commit([record(2)])
+    assert store.answer_for("k1", "r1") is not None
+    assert len(store.load().events) == 2
+
+
+def test_the_store_can_be_used_from_two_threads(store: Store) -> None:
+    errors: list[BaseException] = []
+
+    def write(base: int) -> None:
+        try:
+            for n in range(base, base + 50):
+                store.commit([record(n, outbox=1)])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(b,)) for b in (0, 1000)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.counts()["events"] == 200
+
+
+def test_backup_is_a_whole_single_file_copy(store: Store, tmp_path: Path) -> None:
+    store.commit([record(n, outbox=1) for n in range(1, 21)], snapshot={"n": 20})
+    dest = tmp_path / "backups" / "hall-copy.sqlite3"
+    store.backup(dest)
+    assert not dest.with_name(dest.name + ".partial").exists()
+    copy = sqlite3.connect(dest)
+    assert copy.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert copy.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 40
+    copy.close()
+    # A backup is a data folder's store: put it in place and the hall opens it.
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    dest.replace(db_path(restored))
+    with Store(restored, "demo") as again:
+        assert again.load().snapshot == {"n": 20}
+        assert again.answer_for("k1", "r20") is not None
