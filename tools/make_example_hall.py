@@ -1,0 +1,460 @@
+#!/usr/bin/env python3
+"""Generate the example hall configs from the reference data in deploy/examples/data/.
+
+    .venv/bin/python tools/make_example_hall.py            # rewrite both examples
+    .venv/bin/python tools/make_example_hall.py --check    # exit 1 if a committed file is stale
+
+Writes deploy/examples/prefecture-hall.toml (all 42 departments, 243 services, 105 windows) and
+deploy/examples/small-hall.toml (4 departments, 6 windows). The output is deterministic, so a test
+can check that the committed files are what this script makes.
+
+The id scheme (docs/config.md repeats it):
+- windows are numbered 1..105 floor by floor, departments in the order of departments.csv within a
+  floor; window N has id "w" + N in 3 digits (w005) and name "N号窗口" (5号窗口);
+- a clerk's id is "c" + the window number in 3 digits + a seat number in 2 digits: c00501 is the
+  window's own clerk; seat 02 (c00502) is a standby clerk, made only for a department with a single
+  window. Every roster starts with the window's own clerk, then a colleague who can cover: the own
+  clerk of the department's next window (cyclically), or the standby clerk. So every window can be
+  opened at once, each by its own clerk. A clerk's keypad code is the digits of its id (00501);
+- tiers: tier 1 holds the department's most requested items (the first half of its list in
+  services.csv, which lists them most requested first), tier 2 the rest. In a department with 3 or
+  more windows, its last window takes tier 2 first (a window for the long, complex matters, so they
+  never wait behind a stream of quick ones). The window of a single-window department also serves, as
+  a third tier, the most requested items of a related department (RELATED below);
+- evaluators "e" + window digits (e005), one per window; window displays "wd-" + window digits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "deploy" / "examples"
+DATA = EXAMPLES / "data"
+
+# Floors of the hall: the busiest departments, the enquiry desk, the utilities and the Disabled
+# Persons' Federation are on the ground floor; every department not named is on 3F.
+FLOORS: dict[str, list[str]] = {
+    "1F": [
+        "psb", "tax", "amr", "hrss", "consult", "bank", "ems", "power", "cmcc", "watersup", "dpf",
+    ],
+    "2F": ["nr", "hpf", "hcd", "hsa", "mca", "trans", "health", "edu", "notary", "veterans"],
+}  # fmt: skip
+TOP_FLOOR = "3F"
+
+# A single-window department's window also serves the most requested items of a related one.
+RELATED: dict[str, str] = {
+    "commerce": "amr", "dpf": "mca", "justice": "notary", "miit": "sci", "sci": "miit",
+    "ethnic": "mca", "finance": "tax", "stats": "ndrc", "meteo": "ema", "seismic": "ema",
+    "civdef": "hcd", "archives": "nr", "grain": "commerce", "veterans": "hrss",
+    "tobacco": "amr", "watersup": "power",
+}  # fmt: skip
+RELATED_ITEMS = 4  # how many of the related department's items the extra tier takes
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶"
+GIVEN = [
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛",
+    "明", "超", "秀英", "霞", "平", "刚", "桂英", "建华", "文", "华", "红", "玲", "丹", "萍", "鑫",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Department:
+    code: str
+    name_zh: str
+    name_en: str
+    prefix: str
+    windows: int
+
+
+@dataclass(frozen=True)
+class Service:
+    code: str
+    department: str
+    name_zh: str
+    name_en: str
+    avg_minutes: float
+    promised_days: int
+    needs_appointment: bool
+
+
+def read_data(folder: Path = DATA) -> tuple[list[Department], list[Service]]:
+    with (folder / "departments.csv").open(encoding="utf-8", newline="") as handle:
+        departments = [
+            Department(r["code"], r["name_zh"], r["name_en"], r["prefix"], int(r["windows"]))
+            for r in csv.DictReader(handle)
+        ]
+    with (folder / "services.csv").open(encoding="utf-8", newline="") as handle:
+        services = [
+            Service(
+                r["code"],
+                r["department"],
+                r["name_zh"],
+                r["name_en"],
+                float(r["avg_minutes"]),
+                int(r["promised_days"]),
+                r["needs_appointment"].strip().lower() == "true",
+            )
+            for r in csv.DictReader(handle)
+        ]
+    return departments, services
+
+
+def floor_of(code: str) -> str:
+    for floor, codes in FLOORS.items():
+        if code in codes:
+            return floor
+    return TOP_FLOOR
+
+
+def clerk_name(index: int) -> str:
+    # Deterministic, varied names: walk the surnames and the given names at different strides.
+    return (
+        SURNAMES[index % len(SURNAMES)] + GIVEN[(index * 7 + index // len(SURNAMES)) % len(GIVEN)]
+    )
+
+
+def split_tiers(codes: list[str]) -> tuple[list[str], list[str]]:
+    """The most requested first half, and the rest (which may be empty)."""
+    half = (len(codes) + 1) // 2
+    return codes[:half], codes[half:]
+
+
+@dataclass
+class Hall:
+    """The plain data of a hall config, in the order the TOML lists it."""
+
+    site: dict[str, Any]
+    departments: list[dict[str, Any]]
+    services: list[dict[str, Any]]
+    windows: list[dict[str, Any]]
+    clerks: list[dict[str, Any]]
+    kiosks: list[dict[str, Any]]
+    displays: list[dict[str, Any]]
+    evaluators: list[dict[str, Any]]
+    bridges: list[dict[str, Any]]
+    operators: list[dict[str, Any]]
+
+
+def build_windows(
+    departments: list[Department],
+    services: list[Service],
+    related: dict[str, str],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Windows and clerks for these departments, numbered 1.. floor by floor."""
+    by_department: dict[str, list[str]] = {d.code: [] for d in departments}
+    for s in services:
+        by_department[s.department].append(s.code)
+    floors = sorted({floor_of(d.code) for d in departments})
+    ordered = [d for floor in floors for d in departments if floor_of(d.code) == floor]
+
+    windows: list[dict[str, Any]] = []
+    clerks: list[dict[str, Any]] = []
+    number = 0
+    for d in ordered:
+        first, second = split_tiers(by_department[d.code])
+        numbers = list(range(number + 1, number + d.windows + 1))
+        number += d.windows
+        for k, no in enumerate(numbers):
+            own = f"c{no:03d}01"
+            tiers = [first, second] if second else [first]
+            if d.windows >= 3 and k == len(numbers) - 1 and second:
+                tiers = [second, first]
+            if d.windows == 1:
+                colleague = f"c{no:03d}02"
+                other = related.get(d.code)
+                if other in by_department:
+                    extra = [c for c in by_department[other][:RELATED_ITEMS] if c not in first]
+                    tiers = [*tiers, extra] if extra else tiers
+            else:
+                colleague = f"c{numbers[(k + 1) % len(numbers)]:03d}01"
+            windows.append(
+                {
+                    "id": f"w{no:03d}",
+                    "no": no,
+                    "name": f"{no}号窗口",
+                    "area": floor_of(d.code),
+                    "tiers": tiers,
+                    "clerks": [own, colleague],
+                }
+            )
+            clerks.append({"id": own, "name": clerk_name(len(clerks)), "keypad_code": own[1:]})
+            if d.windows == 1:
+                clerks.append(
+                    {"id": colleague, "name": clerk_name(len(clerks)), "keypad_code": colleague[1:]}
+                )
+    return windows, clerks
+
+
+def department_rows(departments: Iterable[Department]) -> list[dict[str, Any]]:
+    return [
+        {"code": d.code, "name_zh": d.name_zh, "name_en": d.name_en, "prefix": d.prefix}
+        for d in departments
+    ]
+
+
+def service_rows(services: Iterable[Service]) -> list[dict[str, Any]]:
+    rows = []
+    for s in services:
+        row: dict[str, Any] = {
+            "code": s.code,
+            "department": s.department,
+            "name_zh": s.name_zh,
+            "name_en": s.name_en,
+            "avg_minutes": s.avg_minutes,
+            "promised_days": s.promised_days,
+        }
+        if s.needs_appointment:
+            row["needs_appointment"] = True
+        rows.append(row)
+    return rows
+
+
+def prefecture_hall(departments: list[Department], services: list[Service]) -> Hall:
+    windows, clerks = build_windows(departments, services, RELATED)
+    by_floor: dict[str, list[str]] = {}
+    for w in windows:
+        by_floor.setdefault(w["area"], []).append(w["id"])
+    psb_tax = [w["id"] for w in windows[:16]]  # the first 16 windows: psb and tax, 1F
+
+    kiosks = [
+        {"id": "k01", "name": "1F 东门取号机 1"},
+        {"id": "k02", "name": "1F 东门取号机 2"},
+        {"id": "k03", "name": "1F 西门取号机"},
+        {"id": "k04", "name": "2F 取号机"},
+        {"id": "k05", "name": "1F 服务台取号机 1（绿色通道）", "allow_priority": True},
+        {"id": "k06", "name": "1F 服务台取号机 2（绿色通道）", "allow_priority": True},
+    ]
+    displays: list[dict[str, Any]] = [{"id": "screen-lobby", "name": "1F 大厅主屏", "windows": []}]
+    for floor, ids in sorted(by_floor.items()):
+        displays.append(
+            {"id": f"screen-{floor.lower()}", "name": f"{floor} 楼层综合屏", "windows": ids}
+        )
+    for wid in psb_tax:
+        displays.append({"id": f"wd-{wid[1:]}", "name": f"{wid} 窗口屏", "windows": [wid]})
+    evaluators = [{"id": f"e{w['id'][1:]}", "window": w["id"]} for w in windows]
+    bridges = [
+        {
+            "id": "led-2f",
+            "kind": "led",
+            "windows": by_floor.get("2F", []),
+            "bus": {
+                "port": "/dev/ttyUSB0",
+                "baudrate": 9600,
+                "protocol": "gb-frame",
+                "boards": [
+                    {"address": n + 1, "window": wid}
+                    for n, wid in enumerate(by_floor.get("2F", []))
+                ],
+            },
+        },
+        {
+            "id": "keypad-3f",
+            "kind": "keypad",
+            "windows": by_floor.get("3F", []),
+            "bus": {
+                "port": "/dev/ttyUSB1",
+                "baudrate": 9600,
+                "keypads": [
+                    {"address": n + 1, "window": wid}
+                    for n, wid in enumerate(by_floor.get("3F", []))
+                ],
+            },
+        },
+    ]
+    operators = [
+        {"id": "op-monitor-1", "name": "监控室 值班长"},
+        {"id": "op-monitor-2", "name": "监控室 值班员"},
+    ]
+    return Hall(
+        site={
+            "id": "prefecture",
+            "name": "州政务服务中心",
+            "name_en": "Prefecture Government Service Centre",
+            "tz": "Asia/Shanghai",
+            "rollover": "03:00",
+            "language": "zh",
+        },
+        departments=department_rows(departments),
+        services=service_rows(services),
+        windows=windows,
+        clerks=clerks,
+        kiosks=kiosks,
+        displays=displays,
+        evaluators=evaluators,
+        bridges=bridges,
+        operators=operators,
+    )
+
+
+SMALL_DEPARTMENTS = ("psb", "tax", "hpf", "consult")
+SMALL_WINDOWS = {"psb": 2, "tax": 2, "hpf": 1, "consult": 1}
+SMALL_SERVICES_PER_DEPARTMENT = 4
+
+
+def small_hall(departments: list[Department], services: list[Service]) -> Hall:
+    chosen = [d for d in departments if d.code in SMALL_DEPARTMENTS]
+    chosen = [
+        Department(d.code, d.name_zh, d.name_en, d.prefix, SMALL_WINDOWS[d.code]) for d in chosen
+    ]
+    picked: list[Service] = []
+    for d in chosen:
+        picked += [s for s in services if s.department == d.code][:SMALL_SERVICES_PER_DEPARTMENT]
+    windows, clerks = build_windows(chosen, picked, {"hpf": "tax"})
+    return Hall(
+        site={
+            "id": "small",
+            "name": "示例政务服务大厅",
+            "name_en": "Example Service Hall",
+            "tz": "Asia/Shanghai",
+            "rollover": "03:00",
+            "language": "zh",
+        },
+        departments=department_rows(chosen),
+        services=service_rows(picked),
+        windows=windows,
+        clerks=clerks,
+        kiosks=[
+            {"id": "k01", "name": "取号机"},
+            {"id": "k02", "name": "服务台取号机（绿色通道）", "allow_priority": True},
+        ],
+        displays=[
+            {"id": "screen-hall", "name": "大厅屏", "windows": []},
+            {"id": "wd-001", "name": "1号窗口屏", "windows": ["w001"]},
+        ],
+        evaluators=[{"id": f"e{w['id'][1:]}", "window": w["id"]} for w in windows],
+        bridges=[],
+        operators=[{"id": "op-1", "name": "值班长"}],
+    )
+
+
+# --- TOML output -------------------------------------------------------------------------------
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+def table(name: str, row: dict[str, Any], array: bool = True) -> list[str]:
+    lines = [f"[[{name}]]" if array else f"[{name}]"]
+    for key, value in row.items():
+        if key == "rollover":
+            lines.append(f"{key} = {value}:00")  # a TOML local time
+        else:
+            lines.append(f"{key} = {toml_value(value)}")
+    return lines
+
+
+def render(hall: Hall, header: str) -> str:
+    counts = {
+        "departments": len(hall.departments),
+        "services": len(hall.services),
+        "windows": len(hall.windows),
+    }
+    out = [*header.format(**counts).strip().splitlines(), ""]
+    out += table("site", hall.site, array=False)
+    out += [
+        "",
+        "[limits]",
+        "recall_cap = 3",
+        "rating_seconds = 120",
+        "number_width = 3",
+        "reprint_limit = 2",
+        "estimate_samples = 10",
+        "",
+        "# The hall server's own connection. Every device gets its URL, credentials and CA from the",
+        "# environment file `hallq broker-config` writes for it (HALLQ_MQTT_URL, HALLQ_MQTT_CA).",
+        "[broker]",
+        'url = "mqtt://127.0.0.1:1883"',
+        "keepalive = 30",
+    ]
+    sections = [
+        (
+            "departments",
+            hall.departments,
+            "Departments: ticket numbers are prefix + daily sequence.",
+        ),
+        ("services", hall.services, "Service items; avg_minutes seeds the waiting estimate."),
+        ("windows", hall.windows, "Windows: tiers are called in order; clerks is the roster."),
+        ("clerks", hall.clerks, "Clerks: no pin_hash, so they log in without a PIN (demo)."),
+        ("kiosks", hall.kiosks, "Kiosks: allow_priority may issue green-channel tickets."),
+        ("displays", hall.displays, "Displays: empty windows = the whole hall."),
+        ("evaluators", hall.evaluators, "Evaluators: one per window."),
+        ("bridges", hall.bridges, "Hardware bridges: LED boards and caller keypads on a bus."),
+        ("operators", hall.operators, "Operators: the supervisors' tools in the monitoring room."),
+    ]
+    for name, rows, comment in sections:
+        if not rows:
+            continue
+        out += ["", f"# {comment}"]
+        for row in rows:
+            out += [*table(name, row), ""]
+        out.pop()
+    return "\n".join(out) + "\n"
+
+
+PREFECTURE_HEADER = """
+# The example prefecture service centre: {departments} departments, {services} services, {windows} windows.
+# GENERATED by tools/make_example_hall.py from deploy/examples/data/: edit the script, not this file.
+# Ids: window N is "w" + N in 3 digits (w005, "5号窗口"); its own clerk is c + window digits + 01
+# (c00501), and the roster's second clerk is a colleague of the same department who can cover.
+# Validate a change with: hallq check-config --config deploy/examples/prefecture-hall.toml
+"""
+
+SMALL_HEADER = """
+# A small hall for quick starts: {departments} departments, {services} services, {windows} windows.
+# GENERATED by tools/make_example_hall.py from deploy/examples/data/: edit the script, not this file.
+# Ids: window N is "w" + N in 3 digits (w005, "5号窗口"); its own clerk is c + window digits + 01
+# (c00501), and the roster's second clerk is a colleague of the same department who can cover.
+# Validate a change with: hallq check-config --config deploy/examples/small-hall.toml
+"""
+
+
+def outputs() -> dict[Path, str]:
+    departments, services = read_data()
+    return {
+        EXAMPLES / "prefecture-hall.toml": render(
+            prefecture_hall(departments, services), PREFECTURE_HEADER
+        ),
+        EXAMPLES / "small-hall.toml": render(small_hall(departments, services), SMALL_HEADER),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only check the files are current")
+    args = parser.parse_args(argv)
+    stale = []
+    for path, text in outputs().items():
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == text:
+            continue
+        if args.check:
+            stale.append(path)
+        else:
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path.relative_to(ROOT)}")
+    for path in stale:
+        print(f"{path.relative_to(ROOT)} is stale: run tools/make_example_hall.py", file=sys.stderr)
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
