@@ -1,0 +1,445 @@
+"""The MQTT transport everything in hallq talks through: publish, subscribe, start, stop.
+
+`PahoTransport` is the real one (paho-mqtt 2.x); `LoopbackTransport` moves messages in memory, with
+the same topic matching and retained messages, for unit tests. Connection state is honest: `connected`
+is true only between an accepted CONNACK and the next disconnect.
+
+Callbacks run in paho's network thread: they must be quick and must not raise (a raise is caught and
+logged here, so one bad handler never takes the connection down).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from hall.mqtt_url import BrokerAddress
+
+log = logging.getLogger(__name__)
+
+ONLINE = b"online"
+OFFLINE = b"offline"
+
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    payload: bytes
+    retain: bool = False
+
+
+MessageCallback = Callable[[Message], None]
+ConnectListener = Callable[[], None]
+
+
+class Delivery(Protocol):
+    """What a publish returns: whether the broker has acknowledged it (QoS 0: once handed over)."""
+
+    def is_published(self) -> bool: ...
+
+
+class Transport(Protocol):
+    @property
+    def connected(self) -> bool: ...
+
+    def start(self, wait: float | None = None) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def publish(
+        self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False
+    ) -> Delivery: ...
+
+    def subscribe(
+        self, topic_filter: str, callback: MessageCallback, qos: int = 1, wait: float | None = None
+    ) -> None: ...
+
+    def add_connect_listener(self, listener: ConnectListener) -> None: ...
+
+    def wait_ready(self, timeout: float) -> bool: ...
+
+
+def _as_bytes(payload: bytes | str) -> bytes:
+    return payload.encode("utf-8") if isinstance(payload, str) else payload
+
+
+@dataclass
+class _Subscriptions:
+    """Filters and their callbacks, shared by both transports (thread-safe)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    by_filter: dict[str, list[tuple[MessageCallback, int]]] = field(default_factory=dict)
+
+    def add(self, topic_filter: str, callback: MessageCallback, qos: int) -> bool:
+        """Register; True if this filter is new (it must be subscribed at the broker)."""
+        with self.lock:
+            new = topic_filter not in self.by_filter
+            self.by_filter.setdefault(topic_filter, []).append((callback, qos))
+            return new
+
+    def filters(self) -> list[tuple[str, int]]:
+        with self.lock:
+            return [(f, max(q for _, q in cbs)) for f, cbs in self.by_filter.items()]
+
+    def dispatch(self, message: Message) -> None:
+        with self.lock:
+            targets = [
+                cb
+                for f, cbs in self.by_filter.items()
+                if mqtt.topic_matches_sub(f, message.topic)
+                for cb, _ in cbs
+            ]
+        for callback in targets:
+            try:
+                callback(message)
+            except Exception:  # a handler never raises into the network thread
+                log.exception("message handler failed on %s", message.topic)
+
+
+class PahoTransport:
+    """paho-mqtt 2.x with TCP_NODELAY, a retained `online`/`offline` status, reconnect with backoff,
+    resubscription after every reconnect, credentials and TLS."""
+
+    def __init__(
+        self,
+        address: BrokerAddress,
+        client_id: str,
+        status_topic: str | None = None,
+        *,
+        mqtt5: bool = False,
+        min_backoff: float = 0.2,
+        max_backoff: float = 5.0,
+        max_inflight: int = 1000,
+    ) -> None:
+        self.address = address
+        self.client_id = client_id
+        self.status_topic = status_topic
+        self._subs = _Subscriptions()
+        self._listeners: list[ConnectListener] = []
+        self._connected = threading.Event()
+        self._ready = threading.Event()  # connected and the (re)subscription acknowledged
+        self._ack_lock = threading.Lock()
+        self._acked: set[int] = set()
+        self._ack_events: dict[int, threading.Event] = {}
+        self._resubscribe_mid: int | None = None
+        self._stopping = False
+        protocol = MQTTProtocolVersion.MQTTv5 if mqtt5 else MQTTProtocolVersion.MQTTv311
+        self._mqtt5 = mqtt5
+        kwargs: dict[str, Any] = {"protocol": protocol}
+        if not mqtt5:
+            kwargs["clean_session"] = True
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, **kwargs)
+        if address.username is not None:
+            self._client.username_pw_set(address.username, address.password)
+        if address.tls:
+            context = ssl.create_default_context(cafile=address.ca)
+            self._client.tls_set_context(context)
+        if status_topic is not None:
+            self._client.will_set(status_topic, OFFLINE, qos=1, retain=True)
+        self._client.reconnect_delay_set(min_delay=min_backoff, max_delay=max_backoff)  # type: ignore[arg-type]
+        self._client.max_inflight_messages_set(max_inflight)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_connect_fail = self._on_connect_fail
+
+    # -- the interface
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def start(self, wait: float | None = None) -> None:
+        """Connect in the background (retrying with backoff); with `wait`, block until ready or raise."""
+        self._stopping = False
+        self._client.connect_async(
+            self.address.host, self.address.port, keepalive=self.address.keepalive
+        )
+        self._client.loop_start()
+        if wait is not None and not self.wait_ready(wait):
+            raise ConnectionError(
+                f"{self.client_id}: no connection to {self.address.redacted()} within {wait} s"
+            )
+
+    def stop(self) -> None:
+        """Say `offline` (retained), disconnect cleanly (so the will is not sent) and stop the loop."""
+        self._stopping = True
+        if self.status_topic is not None and self.connected:
+            info = self._client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(2.0)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+        self._ready.clear()
+
+    def publish(
+        self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False
+    ) -> Delivery:
+        # While disconnected paho keeps QoS 1 messages and sends them after the reconnect.
+        return self._client.publish(topic, _as_bytes(payload), qos=qos, retain=retain)
+
+    def subscribe(
+        self, topic_filter: str, callback: MessageCallback, qos: int = 1, wait: float | None = None
+    ) -> None:
+        """Register a callback; subscribes at the broker now if connected, and after every reconnect.
+        With `wait`, block until the broker acknowledged it (so nothing published after is missed)."""
+        new = self._subs.add(topic_filter, callback, qos)
+        if not new or not self.connected:
+            return
+        result, mid = self._client.subscribe(topic_filter, qos=qos)
+        if result != mqtt.MQTT_ERR_SUCCESS or mid is None:
+            return  # not connected after all: on_connect subscribes it
+        if wait is not None and not self._wait_ack(mid, wait):
+            raise TimeoutError(f"{self.client_id}: no SUBACK for {topic_filter} within {wait} s")
+
+    def add_connect_listener(self, listener: ConnectListener) -> None:
+        """Called (in the network thread) after every successful (re)connect and resubscription."""
+        self._listeners.append(listener)
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self._ready.wait(timeout)
+
+    def socket(self) -> socket.socket | None:
+        sock = self._client.socket()
+        return sock if isinstance(sock, socket.socket) else None
+
+    # -- paho callbacks (network thread)
+    def _wait_ack(self, mid: int, timeout: float) -> bool:
+        with self._ack_lock:
+            if mid in self._acked:
+                self._acked.discard(mid)
+                return True
+            event = self._ack_events.setdefault(mid, threading.Event())
+        done = event.wait(timeout)
+        with self._ack_lock:
+            self._ack_events.pop(mid, None)
+            self._acked.discard(mid)
+        return done
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Any,
+    ) -> None:
+        failed = [str(rc) for rc in reason_codes if rc.is_failure]
+        if failed:
+            log.warning(
+                "%s: subscription %d refused by the broker: %s", self.client_id, mid, failed
+            )
+        if mid == self._resubscribe_mid:
+            self._after_ready()
+        with self._ack_lock:
+            event = self._ack_events.get(mid)
+            if event is not None:
+                event.set()
+            else:
+                self._acked.add(mid)
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: Any,
+        reason_code: ReasonCode,
+        properties: Any,
+    ) -> None:
+        if reason_code.is_failure:
+            # Refused (bad credentials, not authorised...): not connected, whatever paho thinks.
+            log.error(
+                "%s: broker %s refused the connection: %s",
+                self.client_id,
+                self.address.redacted(),
+                reason_code,
+            )
+            self._connected.clear()
+            return
+        sock = client.socket()
+        if isinstance(sock, socket.socket):
+            try:
+                # Nagle's algorithm otherwise holds small packets 40-80 ms (STACK-NOTES).
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError as exc:
+                log.warning("%s: could not set TCP_NODELAY: %s", self.client_id, exc)
+        elif sock is not None and hasattr(sock, "setsockopt"):  # TLS wraps the socket
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError as exc:
+                log.warning("%s: could not set TCP_NODELAY: %s", self.client_id, exc)
+        self._connected.set()
+        log.info("%s: connected to %s", self.client_id, self.address.redacted())
+        if self.status_topic is not None:
+            client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+        filters = self._subs.filters()
+        if filters:
+            result, mid = client.subscribe(filters)
+            if result == mqtt.MQTT_ERR_SUCCESS and mid is not None:
+                self._resubscribe_mid = mid
+                return  # ready when the SUBACK arrives
+        self._after_ready()
+
+    def _after_ready(self) -> None:
+        self._resubscribe_mid = None
+        self._ready.set()
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:
+                log.exception("%s: connect listener failed", self.client_id)
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: Any,
+        reason_code: ReasonCode,
+        properties: Any,
+    ) -> None:
+        was = self._connected.is_set()
+        self._connected.clear()
+        self._ready.clear()
+        if self._stopping:
+            log.info("%s: disconnected", self.client_id)
+        elif was:
+            log.warning(
+                "%s: lost the broker (%s); reconnecting with backoff", self.client_id, reason_code
+            )
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        log.debug("%s: connect to %s failed; retrying", self.client_id, self.address.redacted())
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self._subs.dispatch(Message(msg.topic, bytes(msg.payload), bool(msg.retain)))
+
+
+# -- in memory
+class _Delivered:
+    def is_published(self) -> bool:
+        return True
+
+
+class LoopbackBroker:
+    """An in-memory broker for unit tests: topic matching as paho does it, retained messages, wills."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._clients: list[LoopbackTransport] = []
+        self.retained: dict[str, bytes] = {}
+        self.log: list[Message] = []  # every message published, in order
+
+    def attach(self, client: LoopbackTransport) -> None:
+        with self._lock:
+            if client not in self._clients:
+                self._clients.append(client)
+
+    def detach(self, client: LoopbackTransport) -> None:
+        with self._lock:
+            if client in self._clients:
+                self._clients.remove(client)
+
+    def publish(self, message: Message) -> None:
+        with self._lock:
+            self.log.append(message)
+            if message.retain:
+                if message.payload:
+                    self.retained[message.topic] = message.payload
+                else:
+                    self.retained.pop(message.topic, None)
+            clients = list(self._clients)
+        # Delivered as a live message (retain flag off), as a broker does to current subscribers.
+        live = Message(message.topic, message.payload, False)
+        for client in clients:
+            client._deliver(live)
+
+    def retained_for(self, topic_filter: str) -> list[Message]:
+        with self._lock:
+            return [
+                Message(t, p, True)
+                for t, p in self.retained.items()
+                if mqtt.topic_matches_sub(topic_filter, t)
+            ]
+
+
+class LoopbackTransport:
+    """The Transport interface over a LoopbackBroker; delivery is synchronous, in the publisher's thread."""
+
+    def __init__(
+        self, broker: LoopbackBroker, client_id: str, status_topic: str | None = None
+    ) -> None:
+        self.broker = broker
+        self.client_id = client_id
+        self.status_topic = status_topic
+        self._subs = _Subscriptions()
+        self._listeners: list[ConnectListener] = []
+        self._connected = False
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    def start(self, wait: float | None = None) -> None:
+        self._connected = True
+        self.broker.attach(self)
+        if self.status_topic is not None:
+            self.broker.publish(Message(self.status_topic, ONLINE, True))
+        for topic_filter, _ in self._subs.filters():
+            for message in self.broker.retained_for(topic_filter):
+                self._subs.dispatch(message)
+        for listener in list(self._listeners):
+            listener()
+
+    def stop(self) -> None:
+        if self._connected and self.status_topic is not None:
+            self.broker.publish(Message(self.status_topic, OFFLINE, True))
+        self._drop()
+
+    def kill(self) -> None:
+        """An abnormal disconnect: the broker publishes the last will."""
+        self._drop()
+        if self.status_topic is not None:
+            self.broker.publish(Message(self.status_topic, OFFLINE, True))
+
+    def _drop(self) -> None:
+        self._connected = False
+        self.broker.detach(self)
+
+    def publish(
+        self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False
+    ) -> Delivery:
+        if not self._connected:
+            raise ConnectionError(f"{self.client_id}: not connected")
+        self.broker.publish(Message(topic, _as_bytes(payload), retain))
+        return _Delivered()
+
+    def subscribe(
+        self, topic_filter: str, callback: MessageCallback, qos: int = 1, wait: float | None = None
+    ) -> None:
+        self._subs.add(topic_filter, callback, qos)
+        if self._connected:
+            for message in self.broker.retained_for(topic_filter):
+                try:
+                    callback(message)
+                except Exception:
+                    log.exception("message handler failed on %s", message.topic)
+
+    def add_connect_listener(self, listener: ConnectListener) -> None:
+        self._listeners.append(listener)
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self._connected
+
+    def _deliver(self, message: Message) -> None:
+        self._subs.dispatch(message)
