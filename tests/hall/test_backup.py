@@ -1,0 +1,136 @@
+"""`hallq backup`: a consistent copy of a store that another process is writing to at that moment."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hall.backup_cli import main
+from hall.store import Store, db_path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# A writer in another process: every batch is 2 commands of 3 events, 1 answer and 1 outbox
+# message each, so any torn copy breaks `events == 3 * answers`.
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from hall.store import CommandRecord, Store
+    store = Store(sys.argv[1], "demo")
+    n = 0
+    while True:
+        batch = []
+        for _ in range(2):
+            n += 1
+            batch.append(CommandRecord(
+                "2026-11-26",
+                [{"type": "e", "at": "t", "n": n, "i": i} for i in range(3)],
+                device="k1", request_id=f"r{n}", answer=b"answer %d" % n,
+                outbox=[("hallq/demo/calls", b"call %d" % n)], stored_at=time.time(),
+            ))
+        store.commit(batch, snapshot={"n": n} if n % 200 == 0 else None)
+        if n % 14 == 0:
+            store.mark_published(m.id for m in store.pending_outbox())
+        if n == 2:
+            print("ready", flush=True)
+    """
+)
+
+
+@pytest.fixture
+def running_writer(tmp_path: Path) -> Iterator[Path]:
+    data = tmp_path / "data"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(data)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "ready"
+        yield data
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_backup_of_a_hall_that_is_writing_is_consistent(
+    running_writer: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers_seen = []
+    for i in range(5):
+        time.sleep(0.15)  # let the writer commit more in between
+        dest = tmp_path / "backups" / f"copy{i}.sqlite3"
+        assert main(["--data", str(running_writer), "--to", str(dest)]) == 0
+        assert str(dest) in capsys.readouterr().out
+        copy = sqlite3.connect(dest)
+        assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        events, answers = (
+            copy.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("events", "answers")
+        )
+        assert events == 3 * answers  # whole batches only
+        # The last answer's batch is wholly there, and its outbox message too unless published.
+        last = copy.execute("SELECT MAX(CAST(substr(request_id, 2) AS INTEGER)) FROM answers")
+        n = last.fetchone()[0]
+        assert n % 2 == 0
+        assert copy.execute("SELECT MAX(json_extract(body, '$.n')) FROM events").fetchone()[0] == n
+        copy.close()
+        answers_seen.append(answers)
+    assert answers_seen == sorted(answers_seen)
+    assert answers_seen[-1] > answers_seen[0]  # the hall kept writing while we copied
+
+    # The copy is a store: restored into a data folder, it opens and loads.
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    (tmp_path / "backups" / "copy4.sqlite3").replace(db_path(restored))
+    with Store(restored, "demo") as store:
+        loaded = store.load()
+        assert store.counts()["answers"] == answers_seen[-1]
+        assert all(e["type"] == "e" for e in loaded.events)
+
+
+def test_backup_through_the_hallq_command(running_writer: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "via-cli.sqlite3"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hallq.cli",
+            "backup",
+            "--data",
+            str(running_writer),
+            "--to",
+            str(dest),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "events" in done.stdout
+    assert sqlite3.connect(dest).execute("PRAGMA quick_check").fetchone()[0] == "ok"
+
+
+def test_backup_says_what_is_wrong(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["--data", str(tmp_path / "nothing"), "--to", str(tmp_path / "x")]) == 1
+    assert "no hall store" in capsys.readouterr().err
+    assert not (tmp_path / "nothing").exists()  # never creates an empty store
+    Store(tmp_path / "data", "demo").close()
+    live = db_path(tmp_path / "data")
+    assert main(["--data", str(tmp_path / "data"), "--to", str(live)]) == 1
+    assert "live store" in capsys.readouterr().err
+    monkeypatch.delenv("HALLQ_DATA_DIR", raising=False)
+    assert main(["--to", str(tmp_path / "x")]) == 2
+    monkeypatch.setenv("HALLQ_DATA_DIR", str(tmp_path / "data"))
+    assert main(["--to", str(tmp_path / "from-env.sqlite3")]) == 0
