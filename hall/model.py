@@ -1,0 +1,587 @@
+"""Commands, events and state of the queue engine.
+
+Commands say what a device asks for; events say what happened; the state is what the events left.
+`Engine.apply(event)` is the only thing that changes a `HallState`, so replaying the stored events
+rebuilds the state exactly. Everything here is plain data: no clock, no I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar, Literal
+
+from hall.policy import QueueIndex
+
+Priority = Literal["normal", "priority"]
+Lang = Literal["zh", "en"]
+
+# Ticket statuses of the contract; a closed ticket never changes again (except for being rated).
+WAITING = "waiting"
+CALLED = "called"
+SERVING = "serving"
+HELD = "held"
+DONE = "done"
+NO_SHOW = "no_show"
+EXPIRED = "expired"
+CANCELLED = "cancelled"
+CLOSED_STATUSES = frozenset({DONE, NO_SHOW, EXPIRED, CANCELLED})
+AT_WINDOW = frozenset({CALLED, SERVING})
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands: each names its acting device. The engine is given the time separately (handle(cmd, now)).
+
+
+@dataclass(frozen=True, slots=True)
+class IssueTicket:
+    kiosk: str
+    service: str
+    priority: Priority = "normal"
+    appointment: str | None = None
+    lang: Lang = "zh"
+
+
+@dataclass(frozen=True, slots=True)
+class Reprint:
+    kiosk: str
+    ticket: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueryTicket:
+    kiosk: str
+    ticket: str
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    window: str
+    clerk: str
+    pin: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Logout:
+    window: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallNext:
+    window: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallNumber:
+    window: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recall:
+    window: str
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    window: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    window: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoShow:
+    window: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferToService:
+    window: str
+    service: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferToWindow:
+    window: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    window: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unhold:
+    window: str
+    ticket: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    window: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    window: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    evaluator: str
+    ticket: str
+    score: int
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    operator: str
+    ticket: str
+
+
+@dataclass(frozen=True, slots=True)
+class ForceLogout:
+    operator: str
+    window: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetService:
+    """Open or close a service, or set its cap, for the rest of the business day.
+
+    `open`/`cap` None: leave as is; `clear_cap`: remove the operator's cap (wire: `"cap": null`).
+    """
+
+    operator: str
+    service: str
+    open: bool | None = None
+    cap: int | None = None
+    clear_cap: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SetNotice:
+    operator: str
+    text: str  # empty: no notice
+
+
+@dataclass(frozen=True, slots=True)
+class Rollover:
+    """Start the business day that `now` falls in, if it is not the current one (the service's timer)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireRatings:
+    """Clear the pending ratings whose time has passed (the service's timer)."""
+
+
+Command = (
+    IssueTicket | Reprint | QueryTicket | Login | Logout | CallNext | CallNumber | Recall | Start
+    | Finish | NoShow | TransferToService | TransferToWindow | Hold | Unhold | Pause | Resume | Rate
+    | Cancel | ForceLogout | SetService | SetNotice | Rollover | ExpireRatings
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# Events: what happened, with everything apply() needs, so replay never consults the clock.
+# `at` is ISO 8601 with the hall's offset (hall.protocol.iso).
+
+
+@dataclass(frozen=True, slots=True)
+class TicketIssued:
+    at: str
+    ticket: str
+    number: str
+    seq: int  # the department's daily sequence number
+    service: str
+    department: str
+    priority: str
+    kiosk: str
+    lang: str
+    order: int  # hall-wide issue order: "the oldest" means the smallest order
+    appointment: str | None = None
+    slot: str | None = None  # the booking's slot time: called first from then on
+
+
+@dataclass(frozen=True, slots=True)
+class TicketReprinted:
+    at: str
+    ticket: str
+    kiosk: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClerkLoggedIn:
+    at: str
+    window: str
+    clerk: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClerkLoggedOut:
+    at: str
+    window: str
+    clerk: str
+    operator: str | None = None  # set when an operator forced it
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """A message on `calls`: a first call, a recall or a call-back (see the subclasses)."""
+
+    at: str
+    window: str
+    clerk: str
+    ticket: str
+    number: str
+    service: str
+    department: str
+    priority: str
+    issued_at: str
+    seq: int  # the day's call sequence: 1, 2, ... per business day
+    recall: int  # 0 on the first call at a window, then counts recalls and call-backs
+
+
+@dataclass(frozen=True, slots=True)
+class TicketCalled(CallEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRecalled(CallEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class TicketCalledBack(CallEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class TicketStarted:
+    at: str
+    window: str
+    ticket: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketDone:
+    at: str
+    window: str
+    clerk: str
+    ticket: str
+    service: str
+    seconds: int  # time at the window, from the start (or the call if never started)
+    until: str  # the ticket can be rated until then
+
+
+@dataclass(frozen=True, slots=True)
+class TicketNoShow:
+    at: str
+    window: str
+    ticket: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketHeld:
+    at: str
+    window: str
+    ticket: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRequeued:
+    """A held ticket goes back to its service's queue (its window logged out)."""
+
+    at: str
+    window: str
+    ticket: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketTransferred:
+    at: str
+    window: str
+    ticket: str
+    service: str
+    department: str
+    target: str | None = None  # a window: the ticket waits for it
+
+
+@dataclass(frozen=True, slots=True)
+class WindowPaused:
+    at: str
+    window: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowResumed:
+    at: str
+    window: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketCancelled:
+    at: str
+    operator: str
+    ticket: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceChanged:
+    at: str
+    operator: str
+    service: str
+    open: bool  # the resulting values
+    cap: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeChanged:
+    at: str
+    operator: str
+    text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DayRolledOver:
+    at: str
+    business_day: str  # YYYY-MM-DD
+    previous: str | None
+    expired: tuple[str, ...] = ()  # tickets of the old day that were never served
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRated:
+    at: str
+    evaluator: str
+    ticket: str
+    window: str
+    clerk: str
+    service: str
+    score: int
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RatingExpired:
+    at: str
+    window: str
+    ticket: str
+
+
+Event = (
+    TicketIssued | TicketReprinted | ClerkLoggedIn | ClerkLoggedOut | TicketCalled | TicketRecalled
+    | TicketCalledBack | TicketStarted | TicketDone | TicketNoShow | TicketHeld | TicketRequeued
+    | TicketTransferred | WindowPaused | WindowResumed | TicketCancelled | ServiceChanged
+    | NoticeChanged | DayRolledOver | TicketRated | RatingExpired | CallEvent
+)  # fmt: skip
+
+EVENT_TYPES: dict[str, type[Any]] = {
+    "ticket_issued": TicketIssued,
+    "ticket_reprinted": TicketReprinted,
+    "clerk_logged_in": ClerkLoggedIn,
+    "clerk_logged_out": ClerkLoggedOut,
+    "ticket_called": TicketCalled,
+    "ticket_recalled": TicketRecalled,
+    "ticket_called_back": TicketCalledBack,
+    "ticket_started": TicketStarted,
+    "ticket_done": TicketDone,
+    "ticket_no_show": TicketNoShow,
+    "ticket_held": TicketHeld,
+    "ticket_requeued": TicketRequeued,
+    "ticket_transferred": TicketTransferred,
+    "window_paused": WindowPaused,
+    "window_resumed": WindowResumed,
+    "ticket_cancelled": TicketCancelled,
+    "service_changed": ServiceChanged,
+    "notice_changed": NoticeChanged,
+    "day_rolled_over": DayRolledOver,
+    "ticket_rated": TicketRated,
+    "rating_expired": RatingExpired,
+}
+EVENT_NAMES: dict[type[Any], str] = {cls: name for name, cls in EVENT_TYPES.items()}
+# Field names per event type, and which of them are tuples (JSON has only lists).
+_FIELDS: dict[type[Any], tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in EVENT_TYPES.values()
+}
+_TUPLE_FIELDS: dict[type[Any], frozenset[str]] = {
+    cls: frozenset(f.name for f in dataclasses.fields(cls) if str(f.type).startswith("tuple"))
+    for cls in EVENT_TYPES.values()
+}
+
+
+def event_type(event: Event) -> str:
+    return EVENT_NAMES[type(event)]
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """The JSON-safe form of an event, with its "type"; `event_from_dict` gives it back exactly."""
+    cls = type(event)
+    out: dict[str, Any] = {"type": EVENT_NAMES[cls]}
+    tuples = _TUPLE_FIELDS[cls]
+    for name in _FIELDS[cls]:
+        value = getattr(event, name)
+        out[name] = list(value) if name in tuples else value
+    return out
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    cls = EVENT_TYPES.get(data.get("type", ""))
+    if cls is None:
+        raise ValueError(f"unknown event type {data.get('type')!r}")
+    tuples = _TUPLE_FIELDS[cls]
+    kwargs = {
+        name: (tuple(data[name]) if name in tuples else data[name])
+        for name in _FIELDS[cls]
+        if name in data
+    }
+    event: Event = cls(**kwargs)
+    return event
+
+
+# ---------------------------------------------------------------------------------------------
+# State. Mutable on purpose (apply() is on the hot path), but only Engine.apply changes it.
+
+
+@dataclass(slots=True)
+class Ticket:
+    id: str
+    number: str
+    service: str
+    department: str
+    priority: str
+    issued_at: str
+    issued_ts: int
+    order: int
+    kiosk: str
+    lang: str
+    status: str = WAITING
+    window: str | None = None  # the window it is at, was closed at, or waits for
+    clerk: str | None = None
+    recalls: int = 0  # re-calls and call-backs since the first call at this window
+    cap_recalls: int = 0  # the re-calls that count toward limits.recall_cap
+    appointment: str | None = None
+    slot: str | None = None
+    slot_ts: int | None = None
+    called_ts: int | None = None
+    started_ts: int | None = None
+    done_at: str | None = None
+    rate_until: str | None = None
+    rate_until_ts: int | None = None
+    score: int | None = None
+    reprints: int = 0
+
+    @property
+    def closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
+
+
+@dataclass(slots=True)
+class WindowState:
+    id: str
+    clerk: str | None = None
+    paused: bool = False
+    reason: str | None = None
+    since: str | None = None
+    current: str | None = None  # the ticket called or being served
+    held: list[str] = field(default_factory=list)
+    rating: str | None = None  # the done ticket awaiting a rating here
+    rating_until: str | None = None
+    rating_until_ts: int | None = None
+
+    @property
+    def status(self) -> str:
+        if self.clerk is None:
+            return "closed"
+        return "paused" if self.paused else "open"
+
+
+@dataclass(slots=True)
+class ServiceState:
+    open: bool = True  # an operator's closure lasts one business day
+    cap: int | None = None  # an operator's cap, for the business day
+    issued_today: int = 0
+    samples: list[int] = field(default_factory=list)  # recent service times, seconds, oldest first
+
+
+@dataclass(slots=True)
+class HallState:
+    business_day: date | None = None
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    windows: dict[str, WindowState] = field(default_factory=dict)
+    services: dict[str, ServiceState] = field(default_factory=dict)
+    last_number: dict[str, int] = field(default_factory=dict)  # department -> today's last seq
+    call_seq: int = 0  # the seq of the day's last call message
+    issue_order: int = 0  # hall-wide, never reset
+    recent_calls: list[CallEvent] = field(default_factory=list)  # newest last, at most RECENT_CALLS
+    notice: str | None = None
+    # Derived from the tickets (rebuilt on restore), so left out of equality and snapshots.
+    index: QueueIndex = field(default_factory=QueueIndex, compare=False, repr=False)
+    by_number: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    RECENT_CALLS: ClassVar[int] = 20
+
+
+# ---------------------------------------------------------------------------------------------
+# Snapshots: the JSON-safe form of a state (the store saves it to start from instead of replaying).
+
+SNAPSHOT_FORMAT = 1
+
+
+def state_to_dict(state: HallState) -> dict[str, Any]:
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "business_day": state.business_day.isoformat() if state.business_day else None,
+        "tickets": [_slots_dict(t) for t in state.tickets.values()],
+        "windows": [_slots_dict(w) for w in state.windows.values()],
+        "services": {code: _slots_dict(s) for code, s in state.services.items()},
+        "last_number": dict(state.last_number),
+        "call_seq": state.call_seq,
+        "issue_order": state.issue_order,
+        "recent_calls": [event_to_dict(e) for e in state.recent_calls],
+        "notice": state.notice,
+    }
+
+
+def state_from_dict(data: dict[str, Any]) -> HallState:
+    if data.get("format") != SNAPSHOT_FORMAT:
+        raise ValueError(f"unknown snapshot format {data.get('format')!r}")
+    day = data["business_day"]
+    tickets = [Ticket(**t) for t in data["tickets"]]
+    windows = [WindowState(**{**w, "held": list(w["held"])}) for w in data["windows"]]
+    recent: list[CallEvent] = []
+    for item in data["recent_calls"]:
+        event = event_from_dict(item)
+        assert isinstance(event, CallEvent)
+        recent.append(event)
+    return HallState(
+        business_day=date.fromisoformat(day) if day else None,
+        tickets={t.id: t for t in tickets},
+        windows={w.id: w for w in windows},
+        services={
+            code: ServiceState(**{**s, "samples": list(s["samples"])})
+            for code, s in data["services"].items()
+        },
+        last_number={k: int(v) for k, v in data["last_number"].items()},
+        call_seq=int(data["call_seq"]),
+        issue_order=int(data["issue_order"]),
+        recent_calls=recent,
+        notice=data["notice"],
+    )
+
+
+def _slots_dict(obj: Any) -> dict[str, Any]:
+    out = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        out[f.name] = list(value) if isinstance(value, list) else value
+    return out
