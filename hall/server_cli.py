@@ -1,0 +1,129 @@
+"""`hallq server --config FILE [--data DIR] [--clock SPEC]`: the hall server, the queue authority.
+
+The broker is the config's `[broker]`, overridden by HALLQ_MQTT_URL / HALLQ_MQTT_CA; the store's
+folder is `--data` or HALLQ_DATA_DIR; the clock is `--clock` or HALLQ_CLOCK (a demo runs the hall's
+day fast: `2026-11-26T09:00+08:00x60`). SIGTERM or SIGINT stops it cleanly: the batch in hand is
+finished, `status/hall` says `offline`. A config it cannot use is reported plainly, with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from hall import topics
+from hall.clock import Clock, ClockSpecError, SystemClock, parse_clock_spec
+from hall.config import ConfigError, load_config
+from hall.mqtt_url import BrokerUrlError, broker_address
+
+log = logging.getLogger("hall.server")
+
+DATA_ENV = "HALLQ_DATA_DIR"
+CLOCK_ENV = "HALLQ_CLOCK"
+LOG_ENV = "HALLQ_LOG_LEVEL"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hallq server",
+        description="Run the hall server: the queue authority, on MQTT.",
+        epilog=(
+            "Environment: HALLQ_MQTT_URL (mqtt://user:password@127.0.0.1:1883 or mqtts://...) and "
+            "HALLQ_MQTT_CA override the config's [broker]; HALLQ_DATA_DIR, HALLQ_CLOCK and "
+            "HALLQ_LOG_LEVEL stand for the options."
+        ),
+    )
+    parser.add_argument("--config", required=True, help="the hall config (TOML)")
+    parser.add_argument("--data", help=f"the store's folder (default: ${DATA_ENV})")
+    parser.add_argument(
+        "--clock",
+        help="the hall's clock: START[xSPEED], e.g. 2026-11-26T09:00+08:00x60 "
+        f"(default: ${CLOCK_ENV}, else the system clock)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get(LOG_ENV, "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+    )
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"hallq server: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        return _fail(f"the config cannot be used:\n{exc}")
+    data = args.data or os.environ.get(DATA_ENV)
+    if not data:
+        return _fail(f"no data folder: give --data DIR or set {DATA_ENV}")
+    try:
+        address = broker_address(config.broker)
+    except BrokerUrlError as exc:
+        return _fail(str(exc))
+    spec = args.clock if args.clock is not None else os.environ.get(CLOCK_ENV, "")
+    try:
+        clock: Clock = (
+            parse_clock_spec(spec, config.site.tz) if spec else SystemClock(config.site.tz)
+        )
+    except ClockSpecError as exc:
+        return _fail(str(exc))
+
+    # Imported here: the config errors above are reported without loading the engine.
+    from hall.core import HallCore
+    from hall.service import HallService
+    from hall.store import StorageError, StoreMismatch
+    from hall.transport import PahoTransport
+
+    try:
+        core = HallCore(config, data, clock)
+    except StoreMismatch as exc:
+        return _fail(f"the data folder {data} cannot be used: {exc}")
+    except StorageError as exc:
+        print(f"hallq server: the store in {data} cannot be opened: {exc}", file=sys.stderr)
+        return 1
+    site = config.site.id
+    transport = PahoTransport(
+        address,
+        client_id=f"hall-{site}",
+        status_topic=topics.status(site, topics.HALL_CLIENT_ID),
+    )
+    service = HallService(core, transport)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("hall %s: %s received: stopping", site, signal.Signals(signum).name)
+        stopping.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    log.info("hall %s: broker %s, data %s, clock %r", site, address.redacted(), data, clock)
+    try:
+        service.start()
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        service.stop()
+        core.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,315 @@
+"""The hall server on MQTT: the ONLY module that touches both MQTT and the hall core.
+
+    requests (paho's thread) -> queue -> ONE worker thread:
+        drain what arrived together -> core.execute(batch) (one transaction)
+        -> answers on each device's resp topic -> committed `calls` (outbox, seq order)
+        -> the retained state that changed (window state and rating, board once, queues <= 1/s, catalog)
+
+paho's network thread only puts messages on the queue, so nothing a device sends can raise into it,
+and the core (SQLite, the engine) is only ever used from the worker. Events are published only after
+their commit; an outbox message is dropped from the store once the broker acknowledged it, so after a
+crash the ones still there go out again, in order, with their own `seq`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hall import topics
+from hall.config import HallConfig
+from hall.core import Changes, HallCore, Incoming, Outcome
+from hall.protocol import VERSION, dumps, iso
+from hall.store import OutboxMessage, StorageError
+from hall.transport import Delivery, Message, Transport
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500  # requests per transaction; a burst bigger than this becomes a few transactions
+QUEUES_INTERVAL = 1.0  # seconds: `queues` is coalesced to at most one message per interval
+QUEUES_REFRESH = 60.0  # seconds: republished anyway (estimates and opening hours move with time)
+TICK_INTERVAL = 1.0  # seconds between timer runs (rollover, rating expiry)
+
+
+@dataclass
+class Pending:
+    """The retained topics to publish after the next commit, merged over batches and timers."""
+
+    windows: set[str] = field(default_factory=set)
+    ratings: set[str] = field(default_factory=set)
+    board: bool = False
+    queues: bool = False
+    catalog: bool = False
+
+    def add(self, changes: Changes) -> None:
+        self.windows |= changes.windows
+        self.ratings |= changes.ratings
+        self.board |= changes.board
+        self.queues |= changes.queues
+        self.catalog |= changes.catalog
+
+    def everything(self, config: HallConfig) -> None:
+        self.windows.update(w.id for w in config.windows)
+        self.ratings.update(w.id for w in config.windows)
+        self.board = self.queues = self.catalog = True
+
+
+_WAKE = ("", b"")  # queue item that only wakes the worker
+
+
+class HallService:
+    """Serves every request topic of the site through the core, publishes what the core committed."""
+
+    def __init__(
+        self,
+        core: HallCore,
+        transport: Transport,
+        *,
+        max_batch: int = MAX_BATCH,
+        queues_interval: float = QUEUES_INTERVAL,
+        tick_interval: float = TICK_INTERVAL,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        self.core = core
+        self.config = core.config
+        self.site = core.config.site.id
+        self.transport = transport
+        self.max_batch = max_batch
+        self.queues_interval = queues_interval
+        self.tick_interval = tick_interval
+        self.on_batch = on_batch  # test hook: called with each batch's size after it is published
+        self._inbox: queue.SimpleQueue[tuple[str, bytes]] = queue.SimpleQueue()
+        self._republish = threading.Event()
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._pending = Pending()
+        self._in_flight: dict[int, Delivery] = {}  # outbox id -> its publish, until acknowledged
+        self._last_queues = 0.0
+        self._next_tick = 0.0
+        self._storage_alarm = False
+        self.batches = 0  # counters, for logs and tests
+        self.requests = 0
+        self._received = 0  # written by the network thread only
+        self._handled = 0  # written by the worker only
+        self._alarms = 0
+        self._started = int(time.time())
+
+    # -- life cycle
+    def start(self) -> None:
+        self.transport.subscribe(topics.all_requests(self.site), self._on_request, qos=1)
+        self.transport.add_connect_listener(self._on_connect)
+        self._worker = threading.Thread(target=self._run, name="hall-worker", daemon=True)
+        self._worker.start()
+        self.transport.start()
+        log.info("hall %s: serving %s", self.site, topics.all_requests(self.site))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the batch in hand, then say `offline` and disconnect."""
+        self._stop.set()
+        self._inbox.put(_WAKE)
+        if self._worker is not None:
+            self._worker.join(timeout)
+        # Let the broker acknowledge the last calls, so a clean stop leaves the outbox empty.
+        deadline = time.monotonic() + min(timeout, 2.0)
+        while self._in_flight and self.transport.connected and time.monotonic() < deadline:
+            self._collect_acknowledged()
+            time.sleep(0.01)
+        self._collect_acknowledged()
+        self.transport.stop()
+        log.info(
+            "hall %s: stopped after %d requests in %d batches",
+            self.site,
+            self.requests,
+            self.batches,
+        )
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """True once every request received so far has been handled (tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._handled >= self._received:
+                return True
+            time.sleep(0.005)
+        return False
+
+    # -- paho's network thread: only enqueue
+    def _on_request(self, message: Message) -> None:
+        self._received += 1  # only this thread writes it
+        self._inbox.put((message.topic, message.payload))
+
+    def _on_connect(self) -> None:
+        self._republish.set()
+        self._inbox.put(_WAKE)
+
+    # -- the worker
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._step()
+            except Exception:  # never die: log, back off a little, go on
+                log.exception("hall %s: worker step failed; carrying on", self.site)
+                time.sleep(0.1)
+
+    def _step(self) -> None:
+        timeout = max(0.0, min(self._next_tick, self._queues_due()) - time.monotonic())
+        items: list[tuple[str, bytes]] = []
+        with contextlib.suppress(queue.Empty):
+            items.append(self._inbox.get(timeout=min(timeout, 1.0)))
+        # Drain: whatever arrived together is committed together.
+        while len(items) < self.max_batch:
+            try:
+                items.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        try:
+            if self._republish.is_set():
+                self._republish.clear()
+                self._republish_all()
+            batch = self._decode_topics(items)
+            if batch:
+                self._execute(batch)
+            if time.monotonic() >= self._next_tick:
+                self._next_tick = time.monotonic() + self.tick_interval
+                self._publish_outcome(self.core.tick())
+            self._publish_pending()
+            self._collect_acknowledged()
+        finally:
+            self._handled += sum(1 for topic, _ in items if topic)
+
+    def _queues_due(self) -> float:
+        if self._pending.queues:
+            return self._last_queues + self.queues_interval
+        return self._last_queues + QUEUES_REFRESH
+
+    def _decode_topics(self, items: list[tuple[str, bytes]]) -> list[Incoming]:
+        batch = []
+        for topic, payload in items:
+            if not topic:
+                continue  # a wake-up
+            parsed = topics.parse_request(self.site, topic)
+            if parsed is None:
+                # Not even a valid device id in the topic: there is no topic to answer on.
+                log.warning(
+                    "hall %s: ignored a message on %r: not a request topic", self.site, topic[:100]
+                )
+                continue
+            batch.append(Incoming(parsed[0], parsed[1], payload))
+        return batch
+
+    def _execute(self, batch: list[Incoming]) -> None:
+        outcome = self.core.execute(batch)
+        self.batches += 1
+        self.requests += len(batch)
+        for reply in outcome.replies:
+            topic = topics.response(self.site, reply.device_class, reply.device_id)
+            self.transport.publish(topic, reply.payload, qos=1)
+        self._publish_outcome(outcome)
+        if len(batch) > 1:
+            log.debug("hall %s: %d requests committed in one batch", self.site, len(batch))
+        if self.on_batch is not None:
+            self.on_batch(len(batch))
+
+    def _publish_outcome(self, outcome: Outcome) -> None:
+        """The committed calls (in seq order), then note what to republish; alarm on the store."""
+        for message in outcome.calls:
+            self._send_call(message)
+        self._pending.add(outcome.changes)
+        self._storage_state(outcome.storage_failed)
+
+    def _storage_state(self, failed: bool) -> None:
+        if failed and not self._storage_alarm:
+            self._storage_alarm = True
+            log.error("hall %s: the store failed: requests are answered storage_error", self.site)
+            self._alarm(
+                "storage_error", "critical", "叫号系统存储故障 (the hall's store failed)", False
+            )
+        elif not failed and self._storage_alarm:
+            self._storage_alarm = False
+            log.info("hall %s: the store works again", self.site)
+            self._alarm(
+                "storage_error",
+                "critical",
+                "叫号系统存储已恢复 (the hall's store works again)",
+                True,
+            )
+
+    def _alarm(self, kind: str, severity: str, text: str, cleared: bool) -> None:
+        self._alarms += 1
+        body = {
+            "v": VERSION,
+            "id": f"{kind}-{self._started}-{self._alarms}",
+            "kind": kind,
+            "severity": severity,
+            "subject": "hall",
+            "text": text,
+            "at": iso(self.core.now()),
+            "cleared": cleared,
+        }
+        self.transport.publish(topics.alarm(self.site), dumps(body), qos=1)
+
+    # -- publishing
+    def _send_call(self, message: OutboxMessage) -> None:
+        if message.id not in self._in_flight:
+            self._in_flight[message.id] = self.transport.publish(
+                message.topic, message.payload, qos=1
+            )
+
+    def _collect_acknowledged(self) -> None:
+        """Drop from the outbox what the broker acknowledged; what it did not stays for a restart."""
+        done = [i for i, delivery in self._in_flight.items() if delivery.is_published()]
+        if not done:
+            return
+        try:
+            self.core.store.mark_published(done)
+        except StorageError as exc:  # tried again after the next batch; a repeat keeps its seq
+            log.warning("hall %s: could not mark %d calls published: %s", self.site, len(done), exc)
+            return
+        for i in done:
+            del self._in_flight[i]
+
+    def _publish_pending(self) -> None:
+        pending, engine, now = self._pending, self.core.engine, self.core.now()
+        for window_id in sorted(pending.windows):
+            self._retain(
+                topics.window_state(self.site, window_id), dumps(engine.window_view(window_id))
+            )
+        for window_id in sorted(pending.ratings):
+            rating = engine.rating_view(window_id)
+            self._retain(
+                topics.window_rating(self.site, window_id), dumps(rating) if rating else b""
+            )
+        if pending.board:
+            self._retain(topics.board(self.site), dumps(engine.board(now)))
+        if pending.catalog:
+            self._retain(topics.catalog(self.site), dumps(engine.catalog()))
+        queues_now = time.monotonic() >= self._queues_due()
+        if queues_now:
+            self._retain(topics.queues(self.site), dumps(engine.queues(now)))
+            self._last_queues = time.monotonic()
+        self._pending = Pending(queues=pending.queues and not queues_now)
+
+    def _retain(self, topic: str, payload: bytes) -> None:
+        self.transport.publish(topic, payload, qos=1, retain=True)
+
+    def _republish_all(self) -> None:
+        """After a (re)connect: the committed calls never acknowledged, in order (paho resends what
+        was in flight itself; after a restart nothing is), then every retained topic."""
+        try:
+            unpublished = self.core.store.pending_outbox()
+        except StorageError as exc:
+            log.error("hall %s: cannot read the outbox: %s", self.site, exc)
+            unpublished = []
+        log.info(
+            "hall %s: connected: republishing retained state and %d unacknowledged calls",
+            self.site,
+            len(unpublished),
+        )
+        for message in unpublished:
+            self._send_call(message)
+        self._pending.everything(self.config)
+        self._last_queues = 0.0
