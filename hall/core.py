@@ -1,0 +1,463 @@
+"""HallCore: the engine, its store and the hall's clock together, with no MQTT.
+
+The MQTT service (hall/service.py) hands it what arrived together and publishes what it returns:
+
+    outcome = core.execute([Incoming("kiosk", "k1", b'{"v":1,"id":"r1","op":"issue",...}'), ...])
+    outcome.replies   # the answer bytes per request, in order -> each device's resp topic
+    outcome.calls     # committed `calls` messages -> publish in order, then store.mark_published
+    outcome.changes   # which retained topics to republish (windows, ratings, board, queues, catalog)
+
+For every batch: decode each request, answer a repeated `(device, id)` with its stored bytes, let
+the engine handle the rest, then commit events, answers and call messages in ONE transaction, and
+only then return (publish-after-commit). If the commit fails, every command of the batch is answered
+`storage_error` (not stored), the engine is rebuilt from the store so memory equals disk again, and
+the next batch is served as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hall import protocol, topics
+from hall.clock import Clock
+from hall.config import HallConfig
+from hall.engine import Engine, business_day_of
+from hall.errors import HallError
+from hall.model import (
+    CallEvent,
+    Command,
+    DayRolledOver,
+    Event,
+    ExpireRatings,
+    NoticeChanged,
+    RatingExpired,
+    Rollover,
+    ServiceChanged,
+    TicketCancelled,
+    TicketDone,
+    TicketRated,
+    TicketReprinted,
+    event_from_dict,
+    event_to_dict,
+)
+from hall.requests import RequestError, decode_request
+from hall.store import (
+    ANSWER_DAYS,
+    CommandRecord,
+    OutboxMessage,
+    StorageError,
+    Store,
+)
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_EVERY = 5000  # events between snapshots: a restart replays at most this many
+PEEK_LIMIT = 65536  # bytes of an unknown device's payload we parse to echo its id
+
+STORAGE_ERROR = HallError(
+    "storage_error",
+    "系统存储故障，请稍后重试",
+    "the hall could not store this request; please try again",
+)
+UNKNOWN_DEVICE = HallError(
+    "unknown_device", "未登记的设备", "this device is not in the hall's configuration"
+)
+# The engine refused in a way it should not (a bug): the request is not carried out, nor stored, so
+# a retry after the fix succeeds. The contract has no code for it; invalid_request is the closest.
+INTERNAL_ERROR = HallError(
+    "invalid_request", "系统内部错误，请求未执行", "internal error: the request was not carried out"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A request as it arrived: the device class and id from its topic, the raw payload."""
+
+    device_class: str
+    device_id: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The answer to one Incoming, for the device's `resp` topic."""
+
+    device_class: str
+    device_id: str
+    request_id: str | None
+    payload: bytes
+    stored: bool = False  # kept under (device, id): a retry gets these bytes
+    replayed: bool = False  # a stored answer given again
+
+
+@dataclass(slots=True)
+class Changes:
+    """What a batch changed, so the service republishes only those retained topics."""
+
+    windows: set[str] = field(default_factory=set)  # window/{id}/state
+    ratings: set[str] = field(default_factory=set)  # window/{id}/rating
+    board: bool = False
+    queues: bool = False
+    catalog: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.windows or self.ratings or self.board or self.queues or self.catalog)
+
+    def update(self, other: Changes) -> None:
+        self.windows |= other.windows
+        self.ratings |= other.ratings
+        self.board |= other.board
+        self.queues |= other.queues
+        self.catalog |= other.catalog
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    replies: list[Reply]
+    changes: Changes
+    calls: list[OutboxMessage]  # committed now; publish in order, then store.mark_published
+    storage_failed: bool = False
+
+
+@dataclass(slots=True)
+class _Batch:
+    """The work of one transaction while it is being put together."""
+
+    now: datetime
+    stored_at: float
+    records: list[CommandRecord] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
+    keep: list[bool] = field(default_factory=list)  # reply stands even if the commit fails
+    answers: dict[tuple[str, str], bytes] = field(default_factory=dict)  # new in this batch
+    changes: Changes = field(default_factory=Changes)
+    events: int = 0
+    rolled_over: bool = False
+
+
+class HallCore:
+    """The hall's authority without MQTT: open, execute batches, tick timers."""
+
+    def __init__(
+        self,
+        config: HallConfig,
+        data_dir: str | Path,
+        clock: Clock,
+        *,
+        snapshot_every: int = SNAPSHOT_EVERY,
+        rules: Any = None,
+        store: Store | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.language = config.site.language
+        self.snapshot_every = snapshot_every
+        self._rules = rules
+        self._calls_topic = topics.calls(config.site.id)
+        self._windows = frozenset(w.id for w in config.windows)
+        self.store = store if store is not None else Store(data_dir, config.site.id)
+        self._since_snapshot = 0
+        self.engine = self._load_engine()
+        self._broken = False  # the store could not be read back after a failure
+        opened = self.tick()  # a hall that was down over the rollover starts the new day now
+        if opened.storage_failed:
+            log.error("hall opened, but the day's rollover could not be stored yet")
+        log.info(
+            "hall core open: site %s, business day %s, %d tickets, call seq %d",
+            config.site.id,
+            self.engine.state.business_day,
+            len(self.engine.state.tickets),
+            self.engine.state.call_seq,
+        )
+
+    # --- building the engine from the store --------------------------------------------------------
+
+    def _new_engine(self, snapshot: dict[str, Any] | None) -> Engine:
+        if snapshot is not None:
+            return Engine.restore(self.config, snapshot, **self._engine_kwargs())
+        return Engine(self.config, **self._engine_kwargs())
+
+    def _engine_kwargs(self) -> dict[str, Any]:
+        return {} if self._rules is None else {"rules": self._rules}
+
+    def _load_engine(self) -> Engine:
+        loaded = self.store.load()
+        engine = self._new_engine(loaded.snapshot)
+        for data in loaded.events:
+            engine.apply(event_from_dict(data))
+        self._since_snapshot = len(loaded.events)
+        log.info(
+            "engine rebuilt: snapshot at event %d + %d events replayed (last event %d)",
+            loaded.snapshot_event_id,
+            len(loaded.events),
+            loaded.last_event_id,
+        )
+        return engine
+
+    def _rebuild(self) -> bool:
+        """Make memory equal disk again after a failed batch; False if the store cannot be read."""
+        try:
+            self.engine = self._load_engine()
+        except (StorageError, ValueError, KeyError) as exc:
+            self._broken = True
+            log.error("cannot rebuild the engine from the store: %s", exc)
+            return False
+        self._broken = False
+        return True
+
+    # --- the hot path --------------------------------------------------------------------------------
+
+    def execute(self, batch: Sequence[Incoming]) -> Outcome:
+        """Answer a batch of requests, committed in one transaction before anything is returned."""
+        now = self.clock.now()
+        if self._broken and not self._rebuild():
+            return self._failed(batch, None)
+        work = _Batch(now, now.timestamp())
+        try:
+            self._roll_if_due(work)
+            for index, item in enumerate(batch):
+                try:
+                    reply, keep = self._one(item, work)
+                except _EngineFault:
+                    # The engine broke on this request (a bug): keep what came before it, drop
+                    # whatever it half-did, and go on with the rest in a fresh transaction.
+                    work.replies.append(self._internal_error(item))
+                    work.keep.append(True)
+                    done = self._commit(work)
+                    rest = batch[index + 1 :]
+                    if not self._rebuild():
+                        return self._merge(done, self._failed(rest, None))
+                    return self._merge(done, self.execute(rest))
+                work.replies.append(reply)
+                work.keep.append(keep)
+            return self._commit(work)
+        except StorageError as exc:
+            log.error("batch of %d requests failed in the store: %s", len(batch), exc)
+            self._rebuild()
+            return self._failed(batch, work)
+
+    def _one(self, item: Incoming, work: _Batch) -> tuple[Reply, bool]:
+        """The reply to one request, and whether it stands without this batch's commit."""
+        cls, device = item.device_class, item.device_id
+        if cls not in topics.REQUEST_CLASSES or self.config.device_class(device) != cls:
+            rid = _peek_id(item.payload)
+            log.warning("unknown device %s/%s (request id %s)", cls, device, rid)
+            return Reply(cls, device, rid, self._error_bytes(rid, UNKNOWN_DEVICE)), True
+        command: Command | None = None
+        refusal: HallError | None = None
+        try:
+            request = decode_request(self.config, cls, device, item.payload)
+            rid, command = request.request_id, request.command
+        except RequestError as exc:
+            rid, refusal = exc.request_id, exc.error
+        if rid is not None:
+            in_batch = work.answers.get((device, rid))
+            seen = in_batch if in_batch is not None else self.store.answer_for(device, rid)
+            if seen is not None:
+                log.info("repeated request %s/%s %s: stored answer given again", cls, device, rid)
+                return Reply(cls, device, rid, seen, stored=True, replayed=True), in_batch is None
+        events: tuple[Event, ...] = ()
+        if refusal is None and command is not None:
+            try:
+                outcome = self.engine.handle(command, work.now)
+            except HallError as exc:
+                refusal = exc
+            except Exception as exc:
+                log.exception("engine failed on %s/%s request %s", cls, device, rid)
+                raise _EngineFault from exc
+            else:
+                events = outcome.events
+                answer = protocol.ok(rid, outcome.result)
+        if refusal is not None:
+            answer = self._error_bytes(rid, refusal)
+            log.info("%s/%s request %s refused: %s", cls, device, rid, refusal.code)
+        self._add_record(work, events, device, rid, answer)
+        if rid is not None:
+            work.answers[(device, rid)] = answer
+        return Reply(cls, device, rid, answer, stored=rid is not None), rid is None
+
+    def _add_record(
+        self,
+        work: _Batch,
+        events: Sequence[Event],
+        device: str | None,
+        rid: str | None,
+        answer: bytes | None,
+    ) -> None:
+        day = self.engine.state.business_day
+        outbox: list[tuple[str, bytes]] = []
+        for event in events:
+            if isinstance(event, CallEvent):
+                outbox.append((self._calls_topic, protocol.dumps(self.engine.call_message(event))))
+            self._note(event, work.changes)
+        if events or rid is not None:
+            work.records.append(
+                CommandRecord(
+                    business_day=day.isoformat() if day else "",
+                    events=[event_to_dict(e) for e in events],
+                    device=device if rid is not None else None,
+                    request_id=rid,
+                    answer=answer if rid is not None else None,
+                    outbox=outbox,
+                    stored_at=work.stored_at,
+                )
+            )
+            work.events += len(events)
+
+    def _commit(self, work: _Batch) -> Outcome:
+        if not work.records:
+            return Outcome(work.replies, work.changes, [])
+        snapshot = None
+        if work.rolled_over or self._since_snapshot + work.events >= self.snapshot_every:
+            snapshot = self.engine.snapshot()
+        result = self.store.commit(work.records, snapshot)
+        self._since_snapshot = 0 if snapshot is not None else self._since_snapshot + work.events
+        calls = [
+            OutboxMessage(i, topic, payload)
+            for i, (topic, payload) in zip(
+                result.outbox_ids,
+                (m for r in work.records for m in r.outbox),
+                strict=True,
+            )
+        ]
+        if snapshot is not None:
+            log.info("snapshot stored at event %d", result.last_event_id)
+        if work.rolled_over:
+            self._purge_answers(work.now)
+        return Outcome(work.replies, work.changes, calls)
+
+    # --- timers --------------------------------------------------------------------------------------
+
+    def tick(self) -> Outcome:
+        """The timers: the day's rollover when due, and ratings whose time has passed."""
+        now = self.clock.now()
+        if self._broken and not self._rebuild():
+            return Outcome([], Changes(), [], storage_failed=True)
+        work = _Batch(now, now.timestamp())
+        try:
+            self._roll_if_due(work)
+            self._internal(ExpireRatings(), work)
+            return self._commit(work)
+        except StorageError as exc:
+            log.error("timer commands failed in the store: %s", exc)
+            self._rebuild()
+            return Outcome([], Changes(), [], storage_failed=True)
+
+    def _roll_if_due(self, work: _Batch) -> None:
+        day = self.engine.state.business_day
+        due = day is None or business_day_of(work.now, self.config.site) > day
+        if due and self._internal(Rollover(), work):
+            work.rolled_over = True
+            log.info("business day rolled over: %s -> %s", day, self.engine.state.business_day)
+
+    def _internal(self, command: Command, work: _Batch) -> bool:
+        """A command of the hall's own timers (no device, no answer); True if it changed anything."""
+        try:
+            outcome = self.engine.handle(command, work.now)
+        except HallError as exc:
+            log.debug("%s: nothing to do (%s)", type(command).__name__, exc.code)
+            return False
+        self._add_record(work, outcome.events, None, None, None)
+        return bool(outcome.events)
+
+    def _purge_answers(self, now: datetime) -> None:
+        try:
+            self.store.purge_answers((now - timedelta(days=ANSWER_DAYS)).timestamp())
+        except StorageError as exc:  # harmless: tried again at the next rollover
+            log.warning("could not purge old answers: %s", exc)
+
+    # --- answers and changes ---------------------------------------------------------------------
+
+    def _error_bytes(self, rid: str | None, error: HallError) -> bytes:
+        return protocol.error_from(rid, error, self.language)
+
+    def _internal_error(self, item: Incoming) -> Reply:
+        rid = _peek_id(item.payload)
+        return Reply(item.device_class, item.device_id, rid, self._error_bytes(rid, INTERNAL_ERROR))
+
+    def _failed(self, batch: Sequence[Incoming], work: _Batch | None) -> Outcome:
+        """Every command of a failed batch is answered storage_error, not stored (a retry may work).
+
+        Answers that never needed this batch's commit stay as they were: answers read back from
+        disk, unknown devices and requests without a valid id.
+        """
+        replies = []
+        for index, item in enumerate(batch):
+            if work is not None and index < len(work.replies) and work.keep[index]:
+                replies.append(work.replies[index])
+                continue
+            rid = _peek_id(item.payload)
+            replies.append(
+                Reply(item.device_class, item.device_id, rid, self._error_bytes(rid, STORAGE_ERROR))
+            )
+        return Outcome(replies, Changes(), [], storage_failed=True)
+
+    def _merge(self, first: Outcome, second: Outcome) -> Outcome:
+        changes = Changes()
+        changes.update(first.changes)
+        changes.update(second.changes)
+        return Outcome(
+            first.replies + second.replies,
+            changes,
+            first.calls + second.calls,
+            first.storage_failed or second.storage_failed,
+        )
+
+    def _note(self, event: Event, changes: Changes) -> None:
+        """Which retained topics an event changes."""
+        if isinstance(event, TicketReprinted):
+            return  # a reprint changes nothing anyone draws
+        changes.board = True
+        changes.queues = True
+        window = getattr(event, "window", None)
+        if isinstance(window, str) and window in self._windows:
+            changes.windows.add(window)
+        if isinstance(event, TicketDone | TicketRated | RatingExpired):
+            changes.ratings.add(event.window)
+        elif isinstance(event, TicketCancelled):
+            ticket = self.engine.state.tickets.get(event.ticket)
+            if ticket is not None and ticket.window is not None:
+                changes.windows.add(ticket.window)  # it may have been held there
+        elif isinstance(event, ServiceChanged | NoticeChanged):
+            changes.catalog = True
+        elif isinstance(event, DayRolledOver):
+            changes.catalog = True
+            changes.windows |= self._windows
+            changes.ratings |= self._windows
+
+    # --- for the service and tests ---------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> HallCore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _EngineFault(Exception):
+    """The engine raised something other than HallError: a bug, contained to its request."""
+
+
+def _peek_id(payload: bytes) -> str | None:
+    """The request id of a payload we will not decode (unknown device), if it has a valid one."""
+    if len(payload) > PEEK_LIMIT:
+        return None
+    try:
+        data = json.loads(payload)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if isinstance(data, dict) and protocol.valid_request_id(data.get("id")):
+        rid: str = data["id"]
+        return rid
+    return None
