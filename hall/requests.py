@@ -1,0 +1,307 @@
+"""Wire to command: decode a device's request payload into an engine command.
+
+`decode_request` either returns a `Request` or raises `RequestError` carrying the contract error and
+the request id (None when the id is missing or invalid: the answer then says `"id": null` and is not
+stored). It never raises anything else, whatever the bytes (tests fuzz it). Plain checks, no pydantic:
+this is on the hot path of every request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hall.config import HallConfig
+from hall.errors import HallError
+from hall.model import (
+    CallNext,
+    CallNumber,
+    Cancel,
+    Command,
+    Finish,
+    ForceLogout,
+    Hold,
+    IssueTicket,
+    Login,
+    Logout,
+    NoShow,
+    Pause,
+    QueryTicket,
+    Rate,
+    Recall,
+    Reprint,
+    Resume,
+    SetNotice,
+    SetService,
+    Start,
+    TransferToService,
+    TransferToWindow,
+    Unhold,
+)
+from hall.protocol import VERSION, valid_request_id
+
+log = logging.getLogger(__name__)
+
+MAX_PAYLOAD = 16 * 1024  # bytes; the largest real request (a notice) is far smaller
+MAX_ID = 64  # ticket ids, service codes, clerk ids, booking codes ...
+MAX_PIN = 32
+MAX_REASON = 100  # a pause reason
+MAX_REASONS = 10  # rating reasons, each at most MAX_ID characters
+MAX_NOTICE = 500
+MAX_CAP = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    request_id: str
+    command: Command
+    op: str
+
+
+class RequestError(Exception):
+    """A request that cannot become a command; `request_id` is None if it had no valid id."""
+
+    def __init__(self, request_id: str | None, error: HallError) -> None:
+        super().__init__(f"{request_id}: {error}")
+        self.request_id = request_id
+        self.error = error
+
+
+class _Invalid(Exception):
+    """A field is wrong; turned into `invalid_request` with the request's id."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.zh = zh
+        self.en = en
+
+
+def _text(
+    data: dict[str, Any], key: str, *, limit: int = MAX_ID, required: bool = True
+) -> str | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise _Invalid(f"缺少 {key}", f"{key} is missing")
+        return None
+    if not isinstance(value, str) or not value:
+        raise _Invalid(f"{key} 应为非空字符串", f"{key} must be a non-empty string")
+    if len(value) > limit:
+        raise _Invalid(f"{key} 太长", f"{key} is longer than {limit} characters")
+    return value
+
+
+def _required(data: dict[str, Any], key: str, limit: int = MAX_ID) -> str:
+    value = _text(data, key, limit=limit)
+    assert value is not None
+    return value
+
+
+def _choice(data: dict[str, Any], key: str, choices: tuple[str, ...]) -> Any:
+    value = data.get(key)
+    if value is None:
+        return choices[0]
+    if not isinstance(value, str) or value not in choices:
+        raise _Invalid(f"{key} 只能是 {'/'.join(choices)}", f"{key} must be one of {choices}")
+    return value
+
+
+def _integer(value: Any, key: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _Invalid(
+            f"{key} 应为 {low} 到 {high} 的整数", f"{key} must be a whole number {low}..{high}"
+        )
+    return value
+
+
+# -- per-op parsers: (device id, payload) -> command -------------------------------------------
+
+
+def _issue(device: str, data: dict[str, Any]) -> Command:
+    return IssueTicket(
+        kiosk=device,
+        service=_required(data, "service"),
+        priority=_choice(data, "priority", ("normal", "priority")),
+        appointment=_text(data, "appointment", required=False),
+        lang=_choice(data, "lang", ("zh", "en")),
+    )
+
+
+def _reprint(device: str, data: dict[str, Any]) -> Command:
+    return Reprint(device, _required(data, "ticket"))
+
+
+def _status(device: str, data: dict[str, Any]) -> Command:
+    return QueryTicket(device, _required(data, "ticket"))
+
+
+def _login(device: str, data: dict[str, Any]) -> Command:
+    return Login(
+        device, _required(data, "clerk"), _text(data, "pin", limit=MAX_PIN, required=False)
+    )
+
+
+def _transfer(device: str, data: dict[str, Any]) -> Command:
+    service = _text(data, "service", required=False)
+    window = _text(data, "window", required=False)
+    if (service is None) == (window is None):
+        raise _Invalid(
+            "转移须给出 service 或 window 之一", "transfer needs either service or window"
+        )
+    if service is not None:
+        return TransferToService(device, service)
+    assert window is not None
+    return TransferToWindow(device, window)
+
+
+def _rate(device: str, data: dict[str, Any]) -> Command:
+    reasons = data.get("reasons")
+    if reasons is None:
+        reasons = []
+    if (
+        not isinstance(reasons, list)
+        or len(reasons) > MAX_REASONS
+        or not all(isinstance(r, str) and 0 < len(r) <= MAX_ID for r in reasons)
+    ):
+        raise _Invalid("reasons 应为短字符串列表", "reasons must be a short list of short strings")
+    return Rate(
+        evaluator=device,
+        ticket=_required(data, "ticket"),
+        score=_integer(data.get("score"), "score", 1, 5),
+        reasons=tuple(reasons),
+    )
+
+
+def _service(device: str, data: dict[str, Any]) -> Command:
+    service = _required(data, "service")
+    if "open" not in data and "cap" not in data:
+        raise _Invalid("须给出 open 或 cap", "give open or cap")
+    is_open = data.get("open")
+    if is_open is not None and not isinstance(is_open, bool):
+        raise _Invalid("open 应为 true 或 false", "open must be true or false")
+    cap = data.get("cap")
+    if cap is not None:
+        cap = _integer(cap, "cap", 0, MAX_CAP)
+    return SetService(device, service, is_open, cap, clear_cap="cap" in data and cap is None)
+
+
+def _notice(device: str, data: dict[str, Any]) -> Command:
+    text = data.get("text")
+    if text is None:
+        text = ""
+    if not isinstance(text, str) or len(text) > MAX_NOTICE:
+        raise _Invalid(
+            "text 应为不超过500字的字符串", f"text must be a string of at most {MAX_NOTICE}"
+        )
+    return SetNotice(device, text)
+
+
+_Parser = Callable[[str, dict[str, Any]], Command]
+
+OPS: dict[str, dict[str, _Parser]] = {
+    "kiosk": {"issue": _issue, "reprint": _reprint, "status": _status},
+    "window": {
+        "login": _login,
+        "logout": lambda d, _: Logout(d),
+        "call_next": lambda d, _: CallNext(d),
+        "call": lambda d, p: CallNumber(d, _required(p, "number")),
+        "recall": lambda d, _: Recall(d),
+        "start": lambda d, _: Start(d),
+        "finish": lambda d, _: Finish(d),
+        "no_show": lambda d, _: NoShow(d),
+        "transfer": _transfer,
+        "hold": lambda d, _: Hold(d),
+        "unhold": lambda d, p: Unhold(d, _required(p, "ticket")),
+        "pause": lambda d, p: Pause(d, _text(p, "reason", limit=MAX_REASON, required=False)),
+        "resume": lambda d, _: Resume(d),
+    },
+    "evaluator": {"rate": _rate},
+    "operator": {
+        "cancel": lambda d, p: Cancel(d, _required(p, "ticket")),
+        "force_logout": lambda d, p: ForceLogout(d, _required(p, "window")),
+        "service": _service,
+        "notice": _notice,
+        # booking_add / booking_cancel arrive with issue #4 (bookings): unknown_op until then.
+    },
+}
+
+# Device ids per class, per config (a config is immutable; the hall runs on one at a time).
+_devices_cache: dict[int, tuple[HallConfig, dict[str, frozenset[str]]]] = {}
+
+
+def _devices(config: HallConfig) -> dict[str, frozenset[str]]:
+    cached = _devices_cache.get(id(config))
+    if cached is not None and cached[0] is config:
+        return cached[1]
+    devices = config.devices()
+    table = {
+        "kiosk": frozenset(devices["kiosks"]),
+        "window": frozenset(devices["windows"]),
+        "evaluator": frozenset(devices["evaluators"]),
+        "operator": frozenset(devices["operators"]),
+    }
+    if len(_devices_cache) > 8:
+        _devices_cache.clear()
+    _devices_cache[id(config)] = (config, table)
+    return table
+
+
+def _invalid(request_id: str | None, zh: str, en: str) -> RequestError:
+    return RequestError(request_id, HallError("invalid_request", zh, en))
+
+
+def decode_request(
+    config: HallConfig, device_class: str, device_id: str, payload: bytes
+) -> Request:
+    """The command a device's request asks for; RequestError (and nothing else) if it cannot be one."""
+    try:
+        return _decode(config, device_class, device_id, payload)
+    except RequestError:
+        raise
+    except Exception as exc:  # a bug here must not stop the hall: answer it as a bad request
+        log.exception("decoding a %s request from %s failed", device_class, device_id)
+        raise _invalid(
+            None, "请求无法处理", f"request could not be decoded: {type(exc).__name__}"
+        ) from exc
+
+
+def _decode(config: HallConfig, device_class: str, device_id: str, payload: bytes) -> Request:
+    if len(payload) > MAX_PAYLOAD:
+        raise _invalid(None, "请求太大", f"a request has at most {MAX_PAYLOAD} bytes")
+    try:
+        data = json.loads(payload)
+    except (ValueError, RecursionError):
+        raise _invalid(None, "请求不是有效的JSON", "the request is not JSON") from None
+    if not isinstance(data, dict):
+        raise _invalid(None, "请求应为JSON对象", "the request must be a JSON object")
+    request_id = data.get("id")
+    if not valid_request_id(request_id):
+        raise _invalid(None, "请求缺少有效的 id", "the request needs an id of 1-64 characters")
+    assert isinstance(request_id, str)
+    if device_id not in _devices(config).get(device_class, frozenset()):
+        raise RequestError(
+            request_id,
+            HallError(
+                "unknown_device", "未登记的设备", f"{device_class} {device_id!r} is not configured"
+            ),
+        )
+    version = data.get("v", VERSION)
+    if type(version) is not int or version != VERSION:
+        raise _invalid(request_id, "不支持的协议版本", f"contract version must be {VERSION}")
+    op = data.get("op")
+    if not isinstance(op, str):
+        raise _invalid(request_id, "请求缺少 op", "the request needs an op")
+    parser = OPS[device_class].get(op)
+    if parser is None:
+        raise RequestError(
+            request_id,
+            HallError("unknown_op", "不支持的操作", f"{device_class} has no op {op[:MAX_ID]!r}"),
+        )
+    try:
+        command = parser(device_id, data)
+    except _Invalid as bad:
+        raise _invalid(request_id, bad.zh, bad.en) from None
+    return Request(request_id, command, op)
