@@ -484,6 +484,8 @@ class PrinterEmulator:
     tickets: list[PrintedTicket] = field(default_factory=list)
     save_dir: Path | None = None
     queries: list[int] = field(default_factory=list)
+    # Tickets left on the roll: none, endless; at 0 the printer goes to paper_out (after the cut).
+    paper_tickets: int | None = None
 
     def __post_init__(self) -> None:
         if self.state not in STATES:
@@ -531,6 +533,12 @@ class PrinterEmulator:
 
     def _on_ticket(self, ticket: PrintedTicket) -> None:
         self.tickets.append(ticket)
+        if self.paper_tickets is not None:
+            self.paper_tickets -= 1
+            if self.paper_tickets <= 0:
+                self.state = "paper_out"
+                self.decoder.printing = False  # the rest of this write falls on no paper
+                log.info("printer emulator: the roll ran out")
         if self.save_dir is not None:
             path = ticket.save(Path(self.save_dir) / f"ticket-{len(self.tickets):04d}.png")
             log.info("printer emulator: printed ticket %d -> %s", len(self.tickets), path)

@@ -110,7 +110,8 @@ def block_images(block: Block, dots: int, qr_module: int) -> Iterator[Image.Imag
     else:
         px = DOT_FONT * block.height
         face = font(px)
-        for line in wrap(block.text, lambda s: face.getlength(s) * block.width <= dots):
+        room = dots - 8  # a margin: a glyph's ink may reach past its advance width
+        for line in wrap(block.text, lambda s: (face.getlength(s) + 2) * block.width <= room):
             yield text_line(line, px, bold=block.bold, stretch=block.width)
 
 
