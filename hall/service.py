@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from hall import topics
 from hall.config import HallConfig
 from hall.core import Changes, HallCore, Incoming, Outcome
-from hall.protocol import VERSION, dumps, iso
+from hall.protocol import VERSION, dumps, error, iso
 from hall.store import OutboxMessage, StorageError
 from hall.transport import Delivery, Message, Transport
 
@@ -202,7 +202,11 @@ class HallService:
         return batch
 
     def _execute(self, batch: list[Incoming]) -> None:
-        outcome = self.core.execute(batch)
+        try:
+            outcome = self.core.execute(batch)
+        except Exception:
+            self._contain(batch)
+            return
         self.batches += 1
         self.requests += len(batch)
         for reply in outcome.replies:
@@ -213,6 +217,32 @@ class HallService:
             log.debug("hall %s: %d requests committed in one batch", self.site, len(batch))
         if self.on_batch is not None:
             self.on_batch(len(batch))
+
+    def _contain(self, batch: list[Incoming]) -> None:
+        """The core raised (a bug: it should answer everything). Nothing of the batch was
+        committed; make memory equal disk again, then find the request that did it by running the
+        batch one request at a time, and answer that one with an error that is not stored."""
+        log.exception("hall %s: the core failed on a batch of %d requests", self.site, len(batch))
+        rebuild = getattr(self.core, "_rebuild", None)
+        if callable(rebuild):
+            rebuild()
+        if len(batch) > 1:
+            for item in batch:
+                self._execute([item])
+            return
+        item = batch[0]
+        log.error(
+            "hall %s: request from %s/%s not carried out",
+            self.site,
+            item.device_class,
+            item.device_id,
+        )
+        answer = error(
+            None, "invalid_request", "系统内部错误，请求未执行 (internal error: not carried out)"
+        )
+        self.transport.publish(
+            topics.response(self.site, item.device_class, item.device_id), answer, qos=1
+        )
 
     def _publish_outcome(self, outcome: Outcome) -> None:
         """The committed calls (in seq order), then note what to republish; alarm on the store."""
