@@ -1,0 +1,244 @@
+"""`hallq keypad-bridge --config FILE --id ID`: turn the keys of the caller keypads on one serial
+bus into their windows' requests, and drive each keypad's number display.
+
+Each key frame is echoed at once (the keypad's acknowledgement), then fed to the keypad's session
+(hardware/keypad/session.py). A request goes to a per-keypad worker, so keys keep their order and
+the port's thread never waits for the hall: the worker sends it under one id and, while the hall
+does not answer, keeps sending it under that SAME id, so a key pressed while the hall is down is
+answered once it is back, and done once. device/{id}/health: `ok` / `offline` for the bus; each
+keypad `ok` once it has been heard, `unknown` before.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from hall import topics
+from hall.client import RequestError
+from hall.config import Bridge, HallConfig
+from hall.config_bus import BusConfig
+from hardware.bridges.common import HallLink, Health, run_cli
+from hardware.keypad.frame import Frame, FrameDecoder, Func, beep_frame, display_frame
+from hardware.keypad.session import (
+    Action,
+    Beep,
+    KeypadContext,
+    KeypadSession,
+    ShowDisplay,
+    WindowRequest,
+)
+from hardware.serial_port import ReconnectingPort
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_TIMEOUT = 2.0  # seconds per attempt; attempts go on (same id) until answered or stopped
+
+
+def keypad_context(config: HallConfig, window_id: str) -> KeypadContext:
+    window = config.window(window_id)
+    prefix = ""
+    if window is not None:
+        service = config.service(window.services[0])
+        department = config.department(service.department) if service else None
+        prefix = department.prefix if department else ""
+    return KeypadContext(
+        window=window_id,
+        prefix=prefix,
+        number_width=config.limits.number_width,
+        windows_by_no={w.no: w.id for w in config.windows},
+        clerks_by_code={
+            c.keypad_code: (c.id, c.pin_hash is not None) for c in config.clerks if c.keypad_code
+        },
+    )
+
+
+class _Keypad:
+    def __init__(self, address: int, session: KeypadSession) -> None:
+        self.address = address
+        self.session = session
+        self.heard = False
+        self.requests: queue.Queue[WindowRequest | None] = queue.Queue()
+        self.worker: threading.Thread | None = None
+
+
+class KeypadBridge:
+    def __init__(self, config: HallConfig, bridge: Bridge, bus: BusConfig, hall: HallLink) -> None:
+        self.site = config.site.id
+        self.bridge_id = bridge.id
+        self.hall = hall
+        self.width = bus.display_width
+        self.keypads: dict[int, _Keypad] = {}
+        self.by_window: dict[str, _Keypad] = {}
+        for unit in bus.keypads:
+            keypad = _Keypad(unit.address, KeypadSession(keypad_context(config, unit.window)))
+            self.keypads[unit.address] = keypad
+            self.by_window[unit.window] = keypad
+        bytesize, parity, stopbits = bus.line()
+        self.decoder = FrameDecoder()
+        self.port = ReconnectingPort(
+            bus.port,
+            baudrate=bus.baudrate,
+            bytesize=bytesize,
+            parity=parity,
+            stopbits=stopbits,
+            reopen_seconds=bus.reopen_seconds,
+            name=f"{bridge.id} {bus.port}",
+            on_open=self._port_open,
+            on_close=self._publish_health,
+            on_data=self._on_data,
+            on_idle=self._on_idle,
+        )
+        self.health = Health(hall.publish_health)
+        self.answered: list[tuple[int, str, str, dict[str, Any]]] = []  # (address, op, id, answer)
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        self._publish_health()
+        for window in self.by_window:
+            self.hall.subscribe_json(topics.window_state(self.site, window), self._on_state)
+        for keypad in self.keypads.values():
+            keypad.worker = threading.Thread(
+                target=self._work, args=(keypad,), name=f"keypad {keypad.address}", daemon=True
+            )
+            keypad.worker.start()
+        self.port.start()
+        log.info("%s: keypads %s", self.bridge_id, sorted(self.keypads))
+
+    def stop(self) -> None:
+        self._stop.set()
+        for keypad in self.keypads.values():
+            keypad.requests.put(None)
+        for keypad in self.keypads.values():
+            if keypad.worker is not None:
+                keypad.worker.join(ATTEMPT_TIMEOUT * 3 + 1)
+        self.port.stop()
+
+    # --- the bus ----------------------------------------------------------------------------
+    def _on_data(self, data: bytes) -> None:
+        for frame in self.decoder.feed(data):
+            self._on_frame(frame)
+
+    def _on_idle(self) -> None:
+        for frame in self.decoder.idle():
+            self._on_frame(frame)
+
+    def _on_frame(self, frame: Frame) -> None:
+        keypad = self.keypads.get(frame.address)
+        if keypad is None or frame.func != Func.KEY:
+            return  # another bus member's frame, or our own display frames echoed by the line
+        self.port.write(frame.encode())  # the echo is the keypad's acknowledgement
+        if not keypad.heard:
+            keypad.heard = True
+            self._publish_health()
+        key = frame.key
+        if key is None:
+            log.warning("%s: keypad %d sent an unknown key %s", self.bridge_id, frame.address,
+                        frame.data.hex())  # fmt: skip
+            return
+        log.info("%s: keypad %d key %s", self.bridge_id, frame.address, key.name)
+        with self._lock:
+            actions = keypad.session.press(key)
+        self._act(keypad, actions)
+
+    def _port_open(self) -> None:
+        with self._lock:
+            texts = {a: k.session.display_text() for a, k in self.keypads.items()}
+        for address, text in texts.items():
+            self.port.write(display_frame(address, text, self.width))
+        self._publish_health()
+
+    def _publish_health(self) -> None:
+        state = "ok" if self.port.is_open else "offline"
+        detail = {str(a): ("ok" if k.heard else "unknown") for a, k in sorted(self.keypads.items())}
+        self.health.update(state, detail)
+
+    def _act(self, keypad: _Keypad, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, WindowRequest):
+                keypad.requests.put(action)
+            elif isinstance(action, ShowDisplay):
+                self.port.write(display_frame(keypad.address, action.text, self.width))
+            elif isinstance(action, Beep):
+                self.port.write(beep_frame(keypad.address))
+
+    # --- the hall ---------------------------------------------------------------------------
+    def _on_state(self, topic: str, state: dict[str, Any] | None) -> None:
+        window = topics.parse_window(self.site, topic)
+        keypad = self.by_window.get(window or "")
+        if keypad is None:
+            return
+        with self._lock:
+            actions = keypad.session.on_state(state or {})
+        self._act(keypad, actions)
+
+    def _work(self, keypad: _Keypad) -> None:
+        window = keypad.session.context.window
+        while not self._stop.is_set():
+            request = keypad.requests.get()
+            if request is None:
+                return
+            request_id = uuid.uuid4().hex
+            answer = self._send(window, request, request_id)
+            if answer is None:
+                return  # stopping
+            ok = answer.get("ok") is True
+            code = "" if ok else str((answer.get("error") or {}).get("code", "?"))
+            log.info("%s: keypad %d %s id %s -> %s", self.bridge_id, keypad.address,
+                     request.op, request_id, "ok" if ok else code)  # fmt: skip
+            with self._lock:
+                self.answered.append((keypad.address, request.op, request_id, answer))
+                actions = keypad.session.on_answer(request, answer)
+            self._act(keypad, actions)
+
+    def _send(self, window: str, request: WindowRequest, request_id: str) -> dict[str, Any] | None:
+        started = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                return self.hall.request_answer(
+                    request.op,
+                    timeout=ATTEMPT_TIMEOUT,
+                    retries=0,
+                    request_id=request_id,
+                    device=("window", window),
+                    **dict(request.fields),
+                )
+            except RequestError as exc:
+                log.warning("%s: %s id %s for %s: no answer yet after %.0f s (%s); trying again",
+                            self.bridge_id, request.op, request_id, window,
+                            time.monotonic() - started, exc)  # fmt: skip
+        return None
+
+
+def build(config: HallConfig, bridge: Bridge, bus: BusConfig) -> Callable[[], None]:
+    from hall.client import HallClient
+    from hall.mqtt_url import broker_address
+
+    client = HallClient.connect(
+        broker_address(config.broker),
+        site=config.site.id,
+        device_class="bridge",
+        device_id=bridge.id,
+        acts_for=[("window", w) for w in bridge.windows],
+        wait=None,
+    )
+    keypads = KeypadBridge(config, bridge, bus, client)
+    client.transport.add_connect_listener(keypads.health.republish)
+    keypads.start()
+
+    def stop() -> None:
+        keypads.stop()
+        client.publish_health("offline", {str(a): "unknown" for a in sorted(keypads.keypads)})
+        client.close()
+
+    return stop
+
+
+def main(argv: list[str]) -> int:
+    return run_cli(argv, "keypad", build)

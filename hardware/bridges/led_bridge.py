@@ -1,0 +1,175 @@
+"""`hallq led-bridge --config FILE --id ID`: drive the window LED boards of one serial bus from the
+hall's retained window/{id}/state.
+
+Every 50 ms (and at once on a state message) each board's wanted text is compared with what was
+last written to it, and sent when they differ. The port reopens a vanished device every <= 0.5 s;
+once it is back, "last written" is forgotten, so every board shows the current state at once.
+device/{id}/health says `ok` or `offline` for the bus; each board is `unknown` in `detail`: these
+buses are write-only, a board cannot tell us what it shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from hall import topics
+from hall.config import Bridge, HallConfig
+from hall.config_bus import BusConfig
+from hardware.bridges.common import HallLink, Health, run_cli
+from hardware.led.driver import led_bus_for
+from hardware.led.presenter import BoardText, WindowBoard
+from hardware.serial_port import ReconnectingPort
+
+log = logging.getLogger(__name__)
+
+TICK = 0.05
+
+
+class LedBridge:
+    def __init__(
+        self,
+        config: HallConfig,
+        bridge: Bridge,
+        bus: BusConfig,
+        hall: HallLink,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.site = config.site.id
+        self.bridge_id = bridge.id
+        self.hall = hall
+        self.clock = clock
+        bytesize, parity, stopbits = bus.line()
+        self.port = ReconnectingPort(
+            bus.port,
+            baudrate=bus.baudrate,
+            bytesize=bytesize,
+            parity=parity,
+            stopbits=stopbits,
+            reopen_seconds=bus.reopen_seconds,
+            name=f"{bridge.id} {bus.port}",
+            on_open=self._port_open,
+            on_close=self._port_closed,
+        )
+        self.driver = led_bus_for(bus, self.port.write)
+        templates = bus.board_templates()
+        self.boards: dict[int, WindowBoard] = {}
+        self.window_boards: dict[str, list[int]] = {}
+        for unit in bus.boards:
+            window = config.window(unit.window)
+            no, name = (window.no, window.name) if window else (0, unit.window)
+            self.boards[unit.address] = WindowBoard(no, name, templates, bus.flash_seconds)
+            self.window_boards.setdefault(unit.window, []).append(unit.address)
+        self.written: dict[int, BoardText] = {}
+        self.port_opened_at: float | None = None
+        self.health = Health(hall.publish_health)
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._publish_health()
+        for window in self.window_boards:
+            self.hall.subscribe_json(topics.window_state(self.site, window), self._on_state)
+        self.port.start()
+        self._thread = threading.Thread(target=self._run, name=f"{self.bridge_id} boards")
+        self._thread.daemon = True
+        self._thread.start()
+        log.info("%s: driving boards %s", self.bridge_id, sorted(self.boards))
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2)
+        self.port.stop()
+
+    # --- inputs -----------------------------------------------------------------------------
+    def _on_state(self, topic: str, state: dict[str, Any] | None) -> None:
+        window = topics.parse_window(self.site, topic)
+        if window is None:
+            return
+        with self._lock:
+            now = self.clock()
+            for address in self.window_boards.get(window, []):
+                wanted = self.boards[address].on_state(state or {}, now)
+                log.info(
+                    "%s: window %s is %s: board %d -> %r (%s)",
+                    self.bridge_id,
+                    window,
+                    (state or {}).get("status", "?"),
+                    address,
+                    wanted.text,
+                    wanted.mode.value,
+                )
+            self._draw()
+
+    def _port_open(self) -> None:
+        with self._lock:
+            self.written.clear()  # the boards may have lost power or shown anything meanwhile
+            self.port_opened_at = self.clock()
+            self._draw()
+        self._publish_health()
+
+    def _port_closed(self) -> None:
+        self._publish_health()
+
+    # --- output -----------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.wait(TICK):
+            with self._lock:
+                self._draw()
+
+    def _draw(self) -> None:
+        if not self.port.is_open:
+            return
+        now = self.clock()
+        for address, board in self.boards.items():
+            wanted = board.current(now)
+            if self.written.get(address) == wanted:
+                continue
+            if self.driver.show(address, wanted.text, wanted.mode):
+                self.written[address] = wanted
+                log.info(
+                    "%s: board %d shows %r (%s)",
+                    self.bridge_id,
+                    address,
+                    wanted.text,
+                    wanted.mode.value,
+                )
+            else:
+                return  # the port went away mid-draw: everything is redrawn when it is back
+
+    def _publish_health(self) -> None:
+        state = "ok" if self.port.is_open else "offline"
+        self.health.update(state, {str(address): "unknown" for address in sorted(self.boards)})
+
+
+def build(config: HallConfig, bridge: Bridge, bus: BusConfig) -> Callable[[], None]:
+    from hall.client import HallClient
+    from hall.mqtt_url import broker_address
+
+    client = HallClient.connect(
+        broker_address(config.broker),
+        site=config.site.id,
+        device_class="bridge",
+        device_id=bridge.id,
+        acts_for=[("window", w) for w in bridge.windows],
+        wait=None,
+    )
+    led = LedBridge(config, bridge, bus, client)
+    client.transport.add_connect_listener(led.health.republish)
+    led.start()
+
+    def stop() -> None:
+        led.stop()
+        client.publish_health("offline", {str(a): "unknown" for a in sorted(led.boards)})
+        client.close()
+
+    return stop
+
+
+def main(argv: list[str]) -> int:
+    return run_cli(argv, "led", build)
