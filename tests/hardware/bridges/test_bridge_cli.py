@@ -1,0 +1,152 @@
+"""The four commands as processes: `hallq led-emulator` and `hallq led-bridge`, `hallq
+keypad-emulator` and `hallq keypad-bridge`, wired through a pty and a real Mosquitto."""
+
+from __future__ import annotations
+
+import json
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import pytest
+from bridge_rig import wait_for, write_config
+
+from hall import topics
+from hall.mqtt_url import parse_url
+from hall.transport import PahoTransport
+from tests.fixtures.broker import Broker
+from tests.fixtures.halls import SITE
+
+
+def hallq(*args: str, stdin: int | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hallq", *args],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def lines_of(stream: IO[str]) -> queue.Queue[str]:
+    out: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in stream:
+            out.put(line.rstrip("\n"))
+
+    threading.Thread(target=pump, daemon=True).start()
+    return out
+
+
+def wait_line(lines: queue.Queue[str], needle: str, timeout: float = 10.0) -> str:
+    seen = []
+    while True:
+        try:
+            line = lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no line with {needle!r}; saw {seen}") from None
+        seen.append(line)
+        if needle in line:
+            return line
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    running: list[subprocess.Popen[str]] = []
+    yield running
+    for process in running:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+
+
+def test_config_problems_exit_2(broker: Broker, tmp_path: Path) -> None:
+    config = write_config(tmp_path, broker)
+    for args, message in (
+        (["led-bridge", "--config", str(config), "--id", "nope"], "no bridge 'nope'"),
+        (["led-bridge", "--config", str(config), "--id", "keypads"], "hallq keypad-bridge"),
+        (["keypad-bridge", "--config", str(tmp_path / "missing.toml"), "--id", "x"], "not found"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "hallq", *args], capture_output=True, text=True, timeout=30
+        )
+        assert done.returncode == 2, done.stderr
+        assert message in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_led_bridge_and_emulator_processes(
+    broker: Broker, tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    config = write_config(tmp_path, broker)
+    health: list[dict[str, object]] = []
+    watcher = PahoTransport(parse_url(broker.url), "cli-health-watcher")
+    watcher.subscribe(
+        topics.device_health(SITE, "led-gb"),
+        lambda m: health.append(json.loads(m.payload)) if m.payload else None,
+    )
+    watcher.start(wait=5)
+    try:
+        emulator = hallq("led-emulator", "--port", str(tmp_path / "led-gb"))
+        processes.append(emulator)
+        assert emulator.stdout is not None
+        lines = lines_of(emulator.stdout)
+        wait_line(lines, "LED bus on")
+        bridge = hallq("led-bridge", "--config", str(config), "--id", "led-gb")
+        processes.append(bridge)
+        # no hall server yet: no retained state, so each board shows the closed-hall slogan
+        assert "欢迎光临" in wait_line(lines, "board   1")
+        assert wait_for(lambda: bool(health) and health[-1]["state"] == "ok", 10)
+        assert health[-1]["detail"] == {"1": "unknown", "5": "unknown"}
+        bridge.send_signal(signal.SIGTERM)
+        assert bridge.wait(10) == 0
+        assert wait_for(lambda: health[-1]["state"] == "offline", 5)
+        emulator.send_signal(signal.SIGTERM)
+        assert emulator.wait(10) == 0
+    finally:
+        watcher.stop()
+
+
+def test_keypad_bridge_and_emulator_processes(
+    broker: Broker, tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    config = write_config(tmp_path, broker)
+    status: list[bytes] = []
+    watcher = PahoTransport(parse_url(broker.url), "cli-status-watcher")
+    watcher.subscribe(topics.status(SITE, "keypads"), lambda m: status.append(m.payload))
+    watcher.start(wait=5)
+    try:
+        emulator = hallq(
+            "keypad-emulator",
+            "--port",
+            str(tmp_path / "keypads"),
+            "--address",
+            "5",
+            "--address",
+            "6",
+            stdin=subprocess.PIPE,
+        )
+        processes.append(emulator)
+        assert emulator.stdout is not None and emulator.stdin is not None
+        lines = lines_of(emulator.stdout)
+        wait_line(lines, "keypads [5, 6]")
+        bridge = hallq("keypad-bridge", "--config", str(config), "--id", "keypads")
+        processes.append(bridge)
+        assert wait_for(lambda: status[-1:] == [b"online"], 10)
+        wait_line(lines, "keypad   5 display")  # the bridge draws every display once the port is up
+        emulator.stdin.write("5 12\n")
+        emulator.stdin.flush()
+        wait_line(lines, "keypad   5 display [    12]")
+        bridge.send_signal(signal.SIGTERM)
+        assert bridge.wait(10) == 0
+        assert wait_for(lambda: status[-1:] == [b"offline"], 5)
+        emulator.stdin.close()
+        assert emulator.wait(10) == 0
+    finally:
+        watcher.stop()
