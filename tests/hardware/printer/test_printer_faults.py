@@ -169,7 +169,8 @@ def test_a_missing_device_is_offline(connector: str) -> None:
     assert "cannot open" in report.detail
 
 
-def test_a_stalled_link_times_out_the_write() -> None:
+@pytest.mark.parametrize("connector", ["serial", "file"])
+def test_a_stalled_link_times_out_the_write(connector: str) -> None:
     # A pty whose far end never reads: the kernel buffer fills and the write must give up.
     master, slave = os.openpty()
     try:
@@ -178,7 +179,7 @@ def test_a_stalled_link_times_out_the_write() -> None:
         tty.setraw(slave)
         path = os.ttyname(slave)
         config = PrinterConfig(
-            connector="file", target=path, timeout_s=TIMEOUT, write_timeout_s=0.5
+            connector=connector, target=path, timeout_s=TIMEOUT, write_timeout_s=0.5
         )
         printer = TicketPrinter(config)
         started = time.monotonic()
