@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from hall.errors import ERROR_CODES
 from hardware.keypad.codes import ERROR_NUMBERS, error_display
 from hardware.keypad.frame import Key
@@ -93,3 +96,20 @@ def test_error_table_covers_every_contract_code_once() -> None:
     assert set(ERROR_NUMBERS) == set(ERROR_CODES)
     assert sorted(ERROR_NUMBERS.values()) == list(range(1, len(ERROR_CODES) + 1))
     assert error_display("something_new") == "E99"
+
+
+@given(
+    st.lists(st.sampled_from(list(Key)), max_size=40), st.sampled_from(["open", "paused", "closed"])
+)
+def test_any_key_sequence_gives_valid_actions(keys: list[Key], status: str) -> None:
+    s = KeypadSession(CONTEXT)
+    s.on_state({"status": status, "ticket": {"number": "A012"}, "held": [{"id": "t9"}]})
+    for key in keys:
+        for action in s.press(key):
+            assert isinstance(action, WindowRequest | ShowDisplay | Beep)
+            if isinstance(action, ShowDisplay):
+                assert set(action.text) <= set("0123456789-E ")
+                assert len(action.text) <= 8
+            if isinstance(action, WindowRequest):
+                assert action.op in {"call_next", "call", "recall", "finish", "pause", "resume",
+                                     "transfer", "no_show", "hold", "unhold", "login"}  # fmt: skip
