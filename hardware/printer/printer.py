@@ -12,6 +12,7 @@ raises too (the ticket may be incomplete: reprint). Every wait is bounded by the
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,6 +81,9 @@ class TicketPrinter:
         self.device_id = device_id
         self._make_link = link_factory or (lambda: make_link(config, usb_backend=usb_backend))
         self.last: StatusReport = StatusReport(PrinterState.UNKNOWN, "not read yet")
+        # One conversation with the printer at a time: a status poll from a timer must not
+        # interleave its queries with a ticket being sent.
+        self._busy = threading.Lock()
 
     def _open(self) -> Link:
         link = self._make_link()
@@ -88,6 +92,10 @@ class TicketPrinter:
 
     def status(self) -> StatusReport:
         """The printer's state now; a printer that cannot be reached is `offline`."""
+        with self._busy:
+            return self._status()
+
+    def _status(self) -> StatusReport:
         try:
             link = self._open()
         except PrinterOffline as exc:
@@ -121,14 +129,41 @@ class TicketPrinter:
         error = ERROR_FOR_STATE[report.state]
         return error(when, device=self.device_id)
 
-    def print_ticket(self, ticket: dict[str, Any], **names: Any) -> PrintResult:
-        """Render `ticket` (the contract's Ticket object) and print it. `names`: hall_name,
-        department_name, service_name, lang and the rest of render_ticket's keywords."""
-        rendered = render_ticket(ticket, config=self.config, **names)
-        result = self.print_bytes(rendered.data, what=str(ticket.get("id")))
-        return result
+    def print_ticket(
+        self,
+        ticket: dict[str, Any],
+        *,
+        hall_name: str,
+        department_name: str,
+        service_name: str,
+        lang: str = "zh",
+        hall_name_en: str = "",
+        department_name_en: str = "",
+        service_name_en: str = "",
+        ticket_url: str | None = None,
+    ) -> PrintResult:
+        """Render `ticket` (the contract's Ticket object, as the hall answered it) and print it,
+        with the names the kiosk has from the hall's catalog; see render_ticket."""
+        rendered = render_ticket(
+            ticket,
+            config=self.config,
+            hall_name=hall_name,
+            department_name=department_name,
+            service_name=service_name,
+            lang=lang,
+            hall_name_en=hall_name_en,
+            department_name_en=department_name_en,
+            service_name_en=service_name_en,
+            ticket_url=ticket_url,
+        )
+        return self.print_bytes(rendered.data, what=str(ticket.get("id")))
 
     def print_bytes(self, data: bytes, *, what: str = "") -> PrintResult:
+        """Send ready-made ESC/POS bytes, with the status checks around them."""
+        with self._busy:
+            return self._print_bytes(data, what)
+
+    def _print_bytes(self, data: bytes, what: str) -> PrintResult:
         started = time.perf_counter()
         try:
             link = self._open()

@@ -198,3 +198,31 @@ def test_a_write_only_file_is_unknown_and_prints(tmp_path: Any) -> None:
     result = printer.print_bytes(b"\x1b@hello\n")
     assert result.after.state == PrinterState.UNKNOWN
     assert target.read_bytes() == b"\x1b@hello\n"
+
+
+def test_a_status_poll_never_interleaves_with_a_print(
+    rig: tuple[PrinterEmulator, PrinterConfig], hall: HallConfig
+) -> None:
+    import threading
+
+    emulator, config = rig
+    printer = TicketPrinter(config)
+    ticket, kw = names(hall)
+    states: list[PrinterState] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            states.append(printer.status().state)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        for _ in range(3):
+            assert printer.print_ticket(ticket, **kw).after.state == PrinterState.READY
+    finally:
+        stop.set()
+        poller.join()
+    assert len(emulator.wait_for_tickets(3, timeout=5)) == 3
+    assert set(states) == {PrinterState.READY}
+    assert emulator.decoder.unknown == []
