@@ -60,7 +60,7 @@ def read_status(link: Link, timeout: float) -> StatusReport:
         )
     deadline = time.monotonic() + timeout
     link.discard_input()  # stale bytes from an earlier answer or line noise
-    link.write(STATUS_REQUEST, timeout)
+    link.write(STATUS_REQUEST, max(timeout, 0.05))  # 9 bytes: never the slow part
     answer = link.read(len(STATUS_QUERIES), deadline)
     if answer and not all(is_status_byte(b) for b in answer):
         # Noise: take what else is on the line so the report shows it (briefly: not past the deadline).
@@ -95,14 +95,19 @@ class TicketPrinter:
         with self._busy:
             return self._status()
 
+    def _left(self, since: float) -> float:
+        """What is left of `timeout_s` (connecting and the first answer share one deadline)."""
+        return max(0.0, self.config.timeout_s - (time.monotonic() - since))
+
     def _status(self) -> StatusReport:
+        since = time.monotonic()
         try:
             link = self._open()
         except PrinterOffline as exc:
             report = StatusReport(PrinterState.OFFLINE, exc.detail, cause="unreachable")
         else:
             try:
-                report = read_status(link, self.config.timeout_s)
+                report = read_status(link, self._left(since))
             except PrinterError as exc:
                 report = StatusReport(exc.state, exc.detail, cause="unreachable")
             finally:
@@ -165,13 +170,14 @@ class TicketPrinter:
 
     def _print_bytes(self, data: bytes, what: str) -> PrintResult:
         started = time.perf_counter()
+        since = time.monotonic()
         try:
             link = self._open()
         except PrinterOffline as exc:
             self._remember(StatusReport(PrinterState.OFFLINE, exc.detail, cause="unreachable"))
             raise
         try:
-            before = read_status(link, self.config.timeout_s)
+            before = read_status(link, self._left(since))
             self._remember(before)
             blocked = before.state in ERROR_STATES or (
                 before.state == PrinterState.UNKNOWN and not self.config.print_when_unknown
