@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     --san) SANS+=("$2"); shift 2 ;;
     --no-start) START=0; shift ;;
     --dry-run) DRY=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done

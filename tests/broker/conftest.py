@@ -16,6 +16,7 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,23 +73,44 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredHall]:
     config_path = folder / "hall.toml"
     config_path.write_text(SMALL.read_text(encoding="utf-8") + BRIDGE, encoding="utf-8")
     config = load_config(config_path)
-    settings = Settings(
-        out=folder / "out",
-        host="localhost",
-        local_port=free_port(),
-        tls_port=free_port(),
-        tls_dir=folder / "tls",
-        device_ca=str(folder / "tls" / "ca.crt"),
-        persistence=folder / "data",
-        broker_user="root" if os.geteuid() == 0 else "mosquitto",
-    )
-    generate(config, settings)
     (folder / "data").mkdir()
-    passwords = json.loads((settings.out / "secrets.json").read_text())["passwords"]
-    conf = (settings.out / "mosquitto.conf").read_text()
-    with running_broker(folder / "run", conf, port=settings.local_port) as broker:
-        wait_for_port(settings.tls_port)
-        yield SecuredHall(config, settings, broker, passwords)
+    # Another test's process may take a free port before the broker binds it: try new ports.
+    for attempt in range(3):
+        local_port, tls_port = two_free_ports()
+        settings = Settings(
+            out=folder / "out",
+            host="localhost",
+            local_port=local_port,
+            tls_port=tls_port,
+            tls_dir=folder / "tls",
+            device_ca=str(folder / "tls" / "ca.crt"),
+            persistence=folder / "data",
+            broker_user="root" if os.geteuid() == 0 else "mosquitto",
+        )
+        generate(config, settings)
+        passwords = json.loads((settings.out / "secrets.json").read_text())["passwords"]
+        conf = (settings.out / "mosquitto.conf").read_text()
+        with ExitStack() as stack:
+            try:
+                broker = stack.enter_context(
+                    running_broker(folder / f"run{attempt}", conf, port=local_port)
+                )
+                wait_for_port(tls_port)
+            except TimeoutError:
+                if attempt == 2:
+                    log = (folder / f"run{attempt}" / "mosquitto.log").read_text()
+                    raise AssertionError(f"mosquitto did not start: {log}") from None
+                continue
+            yield SecuredHall(config, settings, broker, passwords)
+            return
+
+
+def two_free_ports() -> tuple[int, int]:
+    first = free_port()
+    second = free_port()
+    while second == first:
+        second = free_port()
+    return first, second
 
 
 class Probe:

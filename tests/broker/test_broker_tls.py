@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -80,3 +82,29 @@ def test_server_certificate_is_checked_against_the_address(secured: SecuredHall)
     assert not unlisted.connect()
     assert "127.0.0.2" in str(unlisted.error) or "mismatch" in str(unlisted.error)
     unlisted.close()
+
+
+def test_make_ca_keeps_the_ca_and_renews_the_server_certificate_on_demand(tmp_path: Path) -> None:
+    folder = make_ca(tmp_path / "tls", host="hall.lan")
+    ca, server = (folder / "ca.crt").read_bytes(), (folder / "server.crt").read_bytes()
+    make_ca(folder, host="hall.lan")  # a second run changes nothing
+    assert (folder / "ca.crt").read_bytes() == ca and (folder / "server.crt").read_bytes() == server
+    script = Path(__file__).resolve().parents[2] / "broker_config" / "make-ca.sh"
+    subprocess.run(
+        ["bash", str(script), str(folder), "hall.lan", "10.1.2.3", "DNS:broker.lan"],
+        env={**os.environ, "RENEW": "1"},
+        check=True,
+        capture_output=True,
+    )
+    assert (folder / "ca.crt").read_bytes() == ca  # devices keep trusting the same CA
+    assert (folder / "server.crt").read_bytes() != server
+    text = subprocess.run(
+        ["openssl", "x509", "-in", str(folder / "server.crt"), "-noout", "-ext", "subjectAltName"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for name in ("DNS:hall.lan", "DNS:localhost", "IP Address:127.0.0.1", "IP Address:10.1.2.3"):
+        assert name in text
+    assert "DNS:broker.lan" in text
+    assert oct((folder / "ca.key").stat().st_mode & 0o777) == "0o600"
