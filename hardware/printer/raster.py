@@ -31,6 +31,8 @@ def font(px: int) -> ImageFont.FreeTypeFont:
 
 def wrap(text: str, fits: Callable[[str], bool]) -> list[str]:
     """Greedy line breaking: Chinese breaks anywhere, other text at spaces where it can."""
+    if fits(text):  # the usual case: one measurement
+        return [text]
     lines: list[str] = []
     line = ""
     for ch in text:
@@ -108,9 +110,18 @@ def block_images(block: Block, dots: int, qr_module: int) -> Iterator[Image.Imag
     elif block.kind == "space":
         yield Image.new("1", (1, DOT_FONT // 2), WHITE)
     else:
-        px = DOT_FONT * block.height
-        face = font(px)
         room = dots - 8  # a margin: a glyph's ink may reach past its advance width
+        # A line a little too long is drawn a little smaller rather than broken (no orphan 厅).
+        full = DOT_FONT * block.height
+        px = next(
+            (
+                size
+                for size in (full, full * 9 // 10, full * 4 // 5, full * 3 // 4)
+                if (font(size).getlength(block.text) + 2) * block.width <= room
+            ),
+            full,
+        )
+        face = font(px)
         for line in wrap(block.text, lambda s: (face.getlength(s) + 2) * block.width <= room):
             yield text_line(line, px, bold=block.bold, stretch=block.width)
 
