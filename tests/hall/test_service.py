@@ -19,7 +19,7 @@ from hall import topics
 from hall.client import HallClient, RequestRefused
 from hall.clock import FixedClock
 from hall.config import HallConfig
-from hall.core import HallCore
+from hall.core import HallCore, Incoming
 from hall.mqtt_url import parse_url
 from hall.service import HallService
 from hall.transport import Message, PahoTransport
@@ -456,3 +456,31 @@ def test_a_reconnect_republishes_the_retained_state(hall: Hall, broker: Broker) 
         assert wait_for(lambda: late.on(topics.status(SITE, "hall"))[-1:][0].payload == b"online")
     finally:
         late.stop()
+
+
+def test_calls_committed_before_a_crash_go_out_in_order_at_start(
+    broker: Broker, tmp_path: Path, watch: Watcher
+) -> None:
+    # The core commits calls (a hall that died before publishing them) ...
+    config, clock = small_hall(), FixedClock(START)
+    with HallCore(config, tmp_path / "data", clock) as core:
+        requests = [("window", "w02", {"op": "login", "clerk": "c0201"})]
+        requests += [("kiosk", "k1", {"op": "issue", "service": "psb-id-card"})] * 3
+        requests += [("window", "w02", {"op": "call_next"}), ("window", "w02", {"op": "recall"})]
+        for n, (cls, device, body) in enumerate(requests):
+            payload = json.dumps({"v": 1, "id": f"pre-{n}", **body}).encode()
+            core.execute([Incoming(cls, device, payload)])
+        unpublished = core.store.pending_outbox()
+        assert [json.loads(m.payload)["seq"] for m in unpublished] == [1, 2]
+    # ... and the next start publishes them, in order, before anything new.
+    with running_hall(broker, tmp_path / "data", config, clock) as hall:
+        hall.window("w02").request("call_next")
+        assert wait_for(lambda: len(watch.on(topics.calls(SITE))) == 3)
+        calls = watch.json(topics.calls(SITE))
+        assert [c["seq"] for c in calls] == [1, 2, 3]
+        assert [c["recall"] for c in calls] == [0, 1, 0]
+        assert [m.payload for m in watch.on(topics.calls(SITE))[:2]] == [
+            m.payload for m in unpublished
+        ]
+        # Acknowledged by the broker: the outbox empties.
+        assert wait_for(lambda: hall.core.store.pending_outbox() == [], timeout=5)
