@@ -94,7 +94,8 @@ class HallService:
         self._storage_alarm = False
         self.batches = 0  # counters, for logs and tests
         self.requests = 0
-        self._received = 0  # written by the network thread only
+        self._count_lock = threading.Lock()  # the loopback delivers from many threads
+        self._received = 0
         self._handled = 0  # written by the worker only
         self._alarms = 0
         self._started = int(time.time())
@@ -139,7 +140,8 @@ class HallService:
 
     # -- paho's network thread: only enqueue
     def _on_request(self, message: Message) -> None:
-        self._received += 1  # only this thread writes it
+        with self._count_lock:
+            self._received += 1
         self._inbox.put((message.topic, message.payload))
 
     def _on_connect(self) -> None:

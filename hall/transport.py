@@ -15,6 +15,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -133,6 +134,7 @@ class PahoTransport:
         self._ack_events: dict[int, threading.Event] = {}
         self._resubscribe_mid: int | None = None
         self._stopping = False
+        self._last_fail_log = -1e9
         protocol = MQTTProtocolVersion.MQTTv5 if mqtt5 else MQTTProtocolVersion.MQTTv311
         self._mqtt5 = mqtt5
         kwargs: dict[str, Any] = {"protocol": protocol}
@@ -280,6 +282,7 @@ class PahoTransport:
             except OSError as exc:
                 log.warning("%s: could not set TCP_NODELAY: %s", self.client_id, exc)
         self._connected.set()
+        self._last_fail_log = -1e9
         log.info("%s: connected to %s", self.client_id, self.address.redacted())
         if self.status_topic is not None:
             client.publish(self.status_topic, ONLINE, qos=1, retain=True)
@@ -319,7 +322,15 @@ class PahoTransport:
             )
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        log.debug("%s: connect to %s failed; retrying", self.client_id, self.address.redacted())
+        # Said once, then every 30 s while it lasts: an operator must see that the broker is away.
+        now = time.monotonic()
+        if now - self._last_fail_log >= 30.0:
+            self._last_fail_log = now
+            log.warning(
+                "%s: cannot reach the broker %s; retrying with backoff",
+                self.client_id,
+                self.address.redacted(),
+            )
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self._subs.dispatch(Message(msg.topic, bytes(msg.payload), bool(msg.retain)))

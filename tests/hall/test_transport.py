@@ -269,3 +269,33 @@ def test_tls_with_a_ca(tmp_path: Path) -> None:
         untrusting.start()
         assert not untrusting.wait_ready(1.0)
         untrusting.stop()
+
+
+def test_mqtt5_round_trip(broker: RunningBroker) -> None:
+    address = parse_url(broker.url)
+    node = PahoTransport(address, "v5", "hallq/s/status/v5", mqtt5=True)
+    got, on_got = _collector()
+    node.subscribe("hallq/s/v5/#", on_got)
+    node.start(wait=5)
+    node.publish("hallq/s/v5/x", b"five", qos=1).is_published()
+    assert _wait(lambda: [m.payload for m in got] == [b"five"])
+    node.stop()
+
+
+def test_an_absent_broker_is_retried_until_it_comes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.fixtures.broker import free_port
+
+    port = free_port()
+    node = PahoTransport(
+        parse_url(f"mqtt://127.0.0.1:{port}"), "patient", min_backoff=0.05, max_backoff=0.2
+    )
+    with caplog.at_level("WARNING", logger="hall.transport"):
+        node.start()
+        assert not node.wait_ready(0.5)
+    assert "cannot reach the broker" in caplog.text
+    with running_broker(tmp_path / "late", port=port):
+        assert node.wait_ready(10)
+        assert node.connected
+        node.stop()
