@@ -93,6 +93,9 @@ class BusConfig(_Strict):
     protocol: Literal["alpha", "gb-frame"] = "gb-frame"
     boards: list[LedBoard] = []
     flash_seconds: float = Field(default=5.0, ge=0, le=60)
+    # A write-only bus cannot tell that a board was power-cycled: resend every board this often
+    # (0: never).
+    refresh_seconds: float = Field(default=60.0, ge=0)
     templates: BoardTemplates | None = None  # None: the protocol's defaults above
     gb_frame: GbFrameBytes = GbFrameBytes()
     alpha_type: str = Field(default="Z", pattern=r"^[!-~]$")  # the sign type code; Z: all types

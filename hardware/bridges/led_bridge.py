@@ -64,6 +64,8 @@ class LedBridge:
             self.boards[unit.address] = WindowBoard(no, name, templates, bus.flash_seconds)
             self.window_boards.setdefault(unit.window, []).append(unit.address)
         self.written: dict[int, BoardText] = {}
+        self.refresh_seconds = bus.refresh_seconds
+        self._refreshed_at = clock()
         self.port_opened_at: float | None = None
         self.health = Health(hall.publish_health)
         self._lock = threading.RLock()
@@ -120,6 +122,10 @@ class LedBridge:
     def _run(self) -> None:
         while not self._stop.wait(TICK):
             with self._lock:
+                now = self.clock()
+                if self.refresh_seconds and now - self._refreshed_at >= self.refresh_seconds:
+                    self._refreshed_at = now
+                    self.written.clear()  # a board that lost power meanwhile gets its text back
                 self._draw()
 
     def _draw(self) -> None:

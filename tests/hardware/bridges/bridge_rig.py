@@ -45,9 +45,9 @@ def to_toml(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def hall_data(folder: Path, broker: Broker) -> dict[str, Any]:
+def hall_data(folder: Path, broker_url: str) -> dict[str, Any]:
     data = small_hall_data()
-    data["broker"] = {"url": broker.url, "keepalive": 10}
+    data["broker"] = {"url": broker_url, "keepalive": 10}
     data["bridges"] = [
         {
             "id": "led-gb",
@@ -86,7 +86,7 @@ def hall_data(folder: Path, broker: Broker) -> dict[str, Any]:
 
 def write_config(folder: Path, broker: Broker) -> Path:
     path = folder / "hall.toml"
-    path.write_text(to_toml(hall_data(folder, broker)), encoding="utf-8")
+    path.write_text(to_toml(hall_data(folder, broker.url)), encoding="utf-8")
     return path
 
 

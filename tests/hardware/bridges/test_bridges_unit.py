@@ -1,0 +1,135 @@
+"""The bridges with a fake hall link (no broker): config checks, health, periodic refresh, and the
+keypad's request worker retrying under one id."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bridge_rig import hall_data, wait_for
+
+from hall import topics
+from hall.client import RequestTimeout
+from hall.config import HallConfig, parse_config
+from hardware.bridges.common import find_bridge
+from hardware.bridges.keypad_bridge import KeypadBridge
+from hardware.bridges.led_bridge import LedBridge
+from hardware.emulators.keypad_bus import KeypadBusEmulator
+from hardware.emulators.led_bus import LedBusEmulator
+from hardware.errors import ConfigurationError
+from hardware.keypad.frame import Key
+from tests.fixtures.halls import SITE
+
+
+class FakeHall:
+    """Records subscriptions and health; answers requests with `answer(op, id, fields)`."""
+
+    def __init__(self) -> None:
+        self.callbacks: dict[str, Callable[[str, dict[str, Any] | None], None]] = {}
+        self.health: list[tuple[str, Any]] = []
+        self.requests: list[tuple[str, str | None, dict[str, Any]]] = []
+        self.answer: Callable[[str, str | None, dict[str, Any]], dict[str, Any]] = (
+            lambda op, rid, f: {"v": 1, "id": rid, "ok": True, "result": {}}
+        )
+        self.lock = threading.Lock()
+
+    def subscribe_json(self, topic_filter: str, callback: Any, wait: float | None = None) -> None:
+        self.callbacks[topic_filter] = callback
+
+    def publish_health(self, state: str, detail: Any = None) -> None:
+        with self.lock:
+            self.health.append((state, detail))
+
+    def request_answer(
+        self, op: str, *, request_id: str | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        fields = {k: v for k, v in kw.items() if k not in ("timeout", "retries", "device")}
+        with self.lock:
+            self.requests.append((op, request_id, fields))
+        return self.answer(op, request_id, fields)
+
+    def state(self, window: str, state: dict[str, Any]) -> None:
+        topic = topics.window_state(SITE, window)
+        self.callbacks[topic](topic, state)
+
+
+def config_for(tmp_path: Path, **bus_changes: Any) -> HallConfig:
+    data = hall_data(tmp_path, "mqtt://127.0.0.1:1883")  # never connected: the hall link is fake
+    for bridge in data["bridges"]:
+        bridge["bus"].update(bus_changes.get(bridge["id"], {}))
+    return parse_config(data, "test")
+
+
+def test_find_bridge_checks_kind_bus_and_windows(tmp_path: Path) -> None:
+    config = config_for(tmp_path)
+    bridge, bus = find_bridge(config, "led-gb", "led")
+    assert bus.protocol == "gb-frame" and bridge.windows == ["w01", "w05"]
+    with pytest.raises(ConfigurationError, match="no bridge 'x'"):
+        find_bridge(config, "x", "led")
+    with pytest.raises(ConfigurationError, match="hallq keypad-bridge"):
+        find_bridge(config, "keypads", "led")
+    bad = config_for(tmp_path, **{"led-gb": {"boards": [{"address": 1, "window": "w03"}]}})
+    with pytest.raises(ConfigurationError, match=r"bus.boards\[0\].window 'w03' is not one of"):
+        find_bridge(bad, "led-gb", "led")
+
+
+@pytest.fixture
+def led(tmp_path: Path) -> Iterator[tuple[LedBridge, LedBusEmulator, FakeHall]]:
+    config = config_for(tmp_path, **{"led-gb": {"refresh_seconds": 0.3}})
+    emulator = LedBusEmulator(tmp_path / "led-gb")
+    emulator.start()
+    hall = FakeHall()
+    bridge, bus = find_bridge(config, "led-gb", "led")
+    led_bridge = LedBridge(config, bridge, bus, hall)
+    led_bridge.start()
+    yield led_bridge, emulator, hall
+    led_bridge.stop()
+    emulator.stop()
+
+
+def test_boards_are_refreshed_and_health_follows_the_port(
+    led: tuple[LedBridge, LedBusEmulator, FakeHall],
+) -> None:
+    _, emulator, hall = led
+    hall.state("w05", {"status": "paused", "window": {"id": "w05"}})
+    assert emulator.wait_for(5, lambda s: s.text == "暂停服务", 3)
+    assert wait_for(lambda: sum(s.text == "暂停服务" for _, s in emulator.history(5)) >= 3, 3)
+    assert wait_for(lambda: hall.health[-1] == ("ok", {"1": "unknown", "5": "unknown"}), 3)
+    emulator.unplug()
+    assert wait_for(lambda: hall.health[-1][0] == "offline", 3)
+    emulator.plug()
+    assert wait_for(lambda: hall.health[-1][0] == "ok", 3)
+
+
+def test_keypad_request_is_retried_under_one_id_until_answered(tmp_path: Path) -> None:
+    config = config_for(tmp_path)
+    emulator = KeypadBusEmulator(tmp_path / "keypads", [5, 6])
+    emulator.start()
+    hall = FakeHall()
+    attempts: list[str | None] = []
+
+    def down_then_up(op: str, rid: str | None, fields: dict[str, Any]) -> dict[str, Any]:
+        attempts.append(rid)
+        if len(attempts) < 3:
+            raise RequestTimeout(op, str(rid), 1, 0.01)
+        window = {"status": "open", "ticket": {"number": "A007"}}
+        return {"v": 1, "id": rid, "ok": True, "result": {"window": window}}
+
+    hall.answer = down_then_up
+    bridge, bus = find_bridge(config, "keypads", "keypad")
+    keypads = KeypadBridge(config, bridge, bus, hall)
+    keypads.start()
+    try:
+        assert wait_for(lambda: keypads.port.is_open, 3)
+        emulator.press(5, Key.CALL)
+        assert emulator.wait_display(5, lambda t: t.strip() == "007", 5)
+        assert len(attempts) == 3 and len(set(attempts)) == 1
+        assert [op for op, _, _ in hall.requests] == ["call_next"] * 3
+        assert keypads.answered[0][1] == "call_next"
+        assert wait_for(lambda: hall.health[-1] == ("ok", {"5": "ok", "6": "unknown"}), 3)
+    finally:
+        keypads.stop()
+        emulator.stop()
