@@ -98,6 +98,8 @@ class HallService:
         self._received = 0
         self._handled = 0  # written by the worker only
         self._alarms = 0
+        self._ignored = 0  # messages on topics that are not request topics, since the last log
+        self._ignored_logged = -1e9
         self._started = int(time.time())
 
     # -- life cycle
@@ -196,9 +198,16 @@ class HallService:
             parsed = topics.parse_request(self.site, topic)
             if parsed is None:
                 # Not even a valid device id in the topic: there is no topic to answer on.
-                log.warning(
-                    "hall %s: ignored a message on %r: not a request topic", self.site, topic[:100]
-                )
+                self._ignored += 1
+                now = time.monotonic()
+                if now - self._ignored_logged >= 10.0:  # a flood must not flood the log
+                    log.warning(
+                        "hall %s: ignored %d message(s) not on a request topic, e.g. %r",
+                        self.site,
+                        self._ignored,
+                        topic[:100],
+                    )
+                    self._ignored, self._ignored_logged = 0, now
                 continue
             batch.append(Incoming(parsed[0], parsed[1], payload))
         return batch
