@@ -5,7 +5,7 @@ It attaches where a real printer would: a pseudo-terminal (`attach_pty()`, the p
 device-node connector opens) and a TCP port (`attach_tcp()`, what a network printer listens on),
 so the production connectors run unchanged. `feed()` serves in-process links (the fake USB bus).
 
-Decoded: ESC @, ESC a, ESC E, ESC !, GS !, ESC 2/3, ESC d, ESC J, LF, FS & / FS . (two-byte
+Decoded: ESC @, ESC a, ESC E, ESC !, GS !, ESC 2/3, ESC d, ESC J, ESC * (bit images in a line), LF, FS & / FS . (two-byte
 Chinese in the configured encoding), GS v 0 (raster images), GS ( k (QR: model, size, error
 correction, store, print), GS V (cut: ends a ticket), DLE EOT (status). Other commands are
 skipped with their parameters where their length is known, and logged.
@@ -86,6 +86,7 @@ class _Run:
     width: int
     height: int
     bold: bool
+    image: Image.Image | None = None  # a bit image in the line (ESC *): text is one U+FFFC
 
 
 class _Page:
@@ -194,6 +195,15 @@ class EscposDecoder:
         if op == 0x32:  # 2
             self.line_spacing = DEFAULT_LINE
             return 2
+        if op == 0x2A:  # * m nL nH d1...dk: a bit image in the line
+            if len(b) < 5:
+                return 0
+            m, columns = b[2], b[3] | b[4] << 8
+            total = 5 + columns * (3 if m in (32, 33) else 1)
+            if len(b) < total:
+                return 0
+            self._bit_image(m, columns, bytes(b[5:total]))
+            return total
         if len(b) < 3:
             return 0
         n = b[2]
@@ -354,7 +364,11 @@ class EscposDecoder:
             return
         runs, self.line = self.line, []
         cells = [
-            (ch, run, 12 * run.width * (1 if ord(ch) < 0x80 else 2))
+            (
+                ch,
+                run,
+                run.image.width if run.image else 12 * run.width * (1 if ord(ch) < 0x80 else 2),
+            )
             for run in runs
             for ch in run.text
         ]
@@ -371,6 +385,12 @@ class EscposDecoder:
                 page.y += advance
                 page.need(advance)
                 x = 0
+            if run.image is not None:
+                page.image.paste(run.image, (x, page.y + height - run.image.height))
+                box = (x, page.y + height - run.image.height, x + cell, page.y + height)
+                page.elements.append(Element("glyph", box))
+                x += cell
+                continue
             glyph_h = DOT_FONT * run.height
             # The face's ascent + descent fit the cell, as in a printer's 24-dot font.
             face = self._font(glyph_h * 5 // 6)
@@ -392,6 +412,26 @@ class EscposDecoder:
             Element("text", (x0, page.y, x0 + width, page.y + height), text, scale)
         )
         page.y += advance
+
+    def _bit_image(self, m: int, columns: int, data: bytes) -> None:
+        """ESC *: columns of 8 or 24 dots, top dot in the high bit; single density doubles the
+        width (and 8-dot modes are 67 dpi high: three times the height)."""
+        rows = 24 if m in (32, 33) else 8
+        per_column = rows // 8
+        image = Image.new("L", (columns, rows), 255)
+        pixels = image.load()
+        assert pixels is not None
+        for x in range(columns):
+            for band in range(per_column):
+                byte = data[x * per_column + band]
+                for bit in range(8):
+                    if byte & (0x80 >> bit):
+                        pixels[x, band * 8 + bit] = 0
+        if m in (0, 32):
+            image = image.resize((columns * 2, image.height), Image.Resampling.NEAREST)
+        if rows == 8:
+            image = image.resize((image.width, 24), Image.Resampling.NEAREST)
+        self.line.append(_Run("\ufffc", 1, 1, False, image))
 
     def _raster(self, width_bytes: int, rows: int, data: bytes) -> None:
         self._flush_line()

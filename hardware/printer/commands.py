@@ -77,6 +77,26 @@ def cut(mode: str = "partial", feed_dots: int = 0) -> bytes:
     return GS + b"V" + (b"A" if mode == "full" else b"B") + bytes((feed_dots,))
 
 
+def column_image(image: Image.Image) -> bytes:
+    """ESC * 33 nL nH d1...dk: a 24-dot double-density bit image that sits in the line like a
+    character (so one glyph the printer lacks can be printed among its own text). Data goes
+    column by column, 3 bytes a column, the top dot in the high bit; k = (nL + nH x 256) x 3.
+    `image` is 24 dots high; black pixels print."""
+    if image.height != 24:
+        raise ValueError("an ESC * 33 image is 24 dots high")
+    pixels = image.convert("1").load()
+    assert pixels is not None
+    data = bytearray()
+    for x in range(image.width):
+        for band in range(3):
+            byte = 0
+            for bit in range(8):
+                if pixels[x, band * 8 + bit] == 0:
+                    byte |= 0x80 >> bit
+            data.append(byte)
+    return ESC + b"*" + bytes((33, image.width & 0xFF, image.width >> 8)) + bytes(data)
+
+
 def status_request(n: int) -> bytes:
     """DLE EOT n: real-time status (1 printer, 2 offline cause, 3 error cause, 4 roll paper)."""
     if n not in (1, 2, 3, 4):

@@ -67,6 +67,21 @@ def text_line(text: str, px: int, *, bold: bool = False, stretch: int = 1) -> Im
     return image
 
 
+def glyph(ch: str, dots: int = DOT_FONT, bold: bool = False) -> Image.Image:
+    """One character in a `dots` x `dots` cell, like a character of the printer's own font."""
+    face = font(dots * 11 // 12)
+    cell = Image.new("1", (dots, dots), WHITE)
+    draw = ImageDraw.Draw(cell)
+    draw.fontmode = "1"
+    ascent, descent = face.getmetrics()
+    top = (dots - ascent - descent) // 2
+    left = max(0, (dots - int(face.getlength(ch))) // 2)
+    draw.text((left, top), ch, font=face, fill=BLACK)
+    if bold:
+        draw.text((left + 1, top), ch, font=face, fill=BLACK)
+    return cell
+
+
 def number_image(number: str, dots: int, height_units: int = 4) -> Image.Image:
     """The big number: as tall as `height_units` lines of the printer's font, never wider than
     the paper."""

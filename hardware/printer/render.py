@@ -4,8 +4,12 @@
   character. Blank bands are not sent: they become paper feeds (ESC J), and each band of ink is
   cropped to its width, so the bytes are what the ink needs.
 - native: the printer's own fonts; Chinese in two-byte mode (FS &) in the configured encoding. A
-  line with a character the encoding (or the printer: 4-byte GB18030) lacks is sent as a small
-  raster instead. Smallest and fastest.
+  character the encoding (or the printer: 4-byte GB18030) lacks is sent as a 24-dot bit image in
+  its place (ESC *); in enlarged text, where that cannot be, the line goes as a raster. Smallest
+  and fastest.
+
+Rasters are centred by ESC a: "ESC a (select justification) is effective to raster bit image"
+(HPRT TP80K manual, GS v 0), and are sent at the start of a line, where GS v 0 is effective.
 - mixed: native text, but the big number as a raster, so it looks the same on every printer.
 """
 
@@ -62,13 +66,22 @@ class _Encoder:
         self.out += cmd.raster(image, self.profile)
 
     def native_line(self, line: str, block: Block) -> None:
-        if all(encodable(ch, self.config.encoding) for ch in line):
+        encoding = self.config.encoding
+        if all(encodable(ch, encoding) for ch in line):
             if line.isascii():
                 self.out += cmd.text(line, "ascii") + cmd.LF
             else:
-                self.out += cmd.CHINESE_ON + cmd.text(line, self.config.encoding) + cmd.LF
-                self.out += cmd.CHINESE_OFF
-        else:  # the printer lacks a character: this one line as a raster, as big as the text
+                self.out += cmd.CHINESE_ON + cmd.text(line, encoding) + cmd.LF + cmd.CHINESE_OFF
+        elif block.width == block.height == 1:
+            # Each character the printer lacks as a 24-dot bit image among its text (ESC *).
+            self.out += cmd.CHINESE_ON
+            for ch in line:
+                if encodable(ch, encoding):
+                    self.out += cmd.text(ch, encoding)
+                else:
+                    self.out += cmd.column_image(raster.glyph(ch, raster.DOT_FONT, block.bold))
+            self.out += cmd.LF + cmd.CHINESE_OFF
+        else:  # enlarged text: the whole line as a raster, as big as the text (GS v 0)
             px = raster.DOT_FONT * block.height
             self.image(raster.text_line(line, px, bold=block.bold, stretch=block.width))
 

@@ -88,6 +88,23 @@ def test_byte_by_byte_feeding_decodes_the_same() -> None:
     assert tickets[0].image.tobytes() == whole.image.tobytes()
 
 
+def test_bit_images_in_a_line() -> None:
+    column = bytes((0xFF, 0x00, 0x0F))  # a column: top 8 dots, nothing, bottom 4 dots
+    data = b"AB" + b"\x1b*\x21\x02\x00" + column * 2 + b"C" + b"\x1b*\x20\x01\x00" + column
+    data += cmd.LF + cmd.cut()
+    (ticket,) = decode(data)
+    (text,) = (e for e in ticket.elements if e.kind == "text")
+    first, second = (e for e in ticket.elements if e.kind == "glyph")
+    assert text.text == "AB\ufffcC\ufffc"
+    assert first.kind == second.kind == "glyph"
+    assert first.box[2] - first.box[0] == 2 and second.box[2] - second.box[0] == 2  # m 32: 2x
+    assert first.box[0] == text.box[0] + 24  # after "AB"
+    pixels = ticket.image.load()
+    assert (
+        pixels[first.box[0], first.box[1]] == 0 and pixels[first.box[0], first.box[1] + 10] == 255
+    )
+
+
 def test_big5_printer() -> None:
     data = cmd.CHINESE_ON + "臺北".encode("big5") + cmd.LF + cmd.cut("full")
     (ticket,) = decode(data, encoding="big5")

@@ -144,6 +144,17 @@ def test_raster_pads_rows_to_whole_bytes() -> None:
     assert cmd.raster(image) == hexbytes("1D 76 30 00 02 00 01 00 FF 80")
 
 
+def test_column_bit_image_frame() -> None:
+    # ESC * m nL nH d1...dk, m = 33 (24-dot double density), k = (nL + nH x 256) x 3: the
+    # Citizen PPU-231II and Zijiang ZJ-58 manuals' formula; data down a column, then across.
+    image = Image.new("1", (2, 24), 1)
+    image.putpixel((0, 0), 0)  # top of column 0: first byte, high bit
+    image.putpixel((1, 23), 0)  # bottom of column 1: its third byte, low bit
+    assert cmd.column_image(image) == hexbytes("1B 2A 21 02 00 80 00 00 00 00 01")
+    with pytest.raises(ValueError):
+        cmd.column_image(Image.new("1", (2, 8), 1))
+
+
 def test_text_in_the_printers_encoding() -> None:
     assert (
         cmd.text("公安局", "gb18030") == "公安局".encode("gb18030") == hexbytes("B9 AB B0 B2 BE D6")

@@ -96,7 +96,7 @@ def test_english_lines_where_configured(hall: HallConfig) -> None:
     assert "5 people ahead, about 12 min" not in texts(zh_only)
 
 
-def test_a_character_the_encoding_lacks_goes_as_a_raster() -> None:
+def test_a_character_the_encoding_lacks_goes_as_a_bit_image_in_its_place() -> None:
     # 喆 is in GBK but not in GB2312; 𠀀 (U+20000) is a 4-byte GB18030 character.
     assert not encodable("喆", "gb2312") and encodable("喆", "gbk")
     assert not encodable("𠀀", "gb18030") and encodable("中", "gb18030")
@@ -104,10 +104,21 @@ def test_a_character_the_encoding_lacks_goes_as_a_raster() -> None:
     names = {"hall_name": "大厅", "department_name": "王喆工作室", "service_name": "办理"}
     data = render_ticket(ticket, config=config(mode="native", encoding="gb2312"), **names).data
     page = printed(data, encoding="gb2312")
-    assert "王喆工作室" not in texts(page)  # not as text: as an image
+    assert "王\ufffc工作室" in texts(page)  # the rest of the line is still the printer's text
     assert "大厅" in texts(page) and "办理" in texts(page)
-    assert sum(e.kind == "image" for e in page.elements) == 1
+    glyphs = [e for e in page.elements if e.kind == "glyph"]
+    assert len(glyphs) == 1 and glyphs[0].box[3] - glyphs[0].box[1] == 24
+    assert page.image.convert("L").crop(glyphs[0].box).getextrema() == (0, 255)  # inked
     assert "喆".encode("gbk") not in data
+    assert b"\x1b*\x21\x18\x00" in data  # ESC * 33, 24 columns
+
+
+def test_enlarged_text_with_a_missing_character_goes_as_a_line_raster() -> None:
+    ticket = {"id": "t1", "number": "A001"}
+    names = {"hall_name": "𠀀大厅", "department_name": "部门", "service_name": "办理"}
+    page = printed(render_ticket(ticket, config=config(mode="native"), **names).data)
+    assert page.elements[0].kind == "image"  # the double-height hall name
+    assert "部门" in texts(page)
 
 
 def test_mixed_prints_the_number_as_a_raster(hall: HallConfig) -> None:
