@@ -27,8 +27,17 @@ def iso(at: datetime) -> str:
     return at.replace(microsecond=0).isoformat()
 
 
+def encodable(text: str) -> bool:
+    """JSON may carry lone surrogates ("\\ud800") that no UTF-8 answer can echo back."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def valid_request_id(value: Any) -> bool:
-    return isinstance(value, str) and 1 <= len(value) <= ID_MAX
+    return isinstance(value, str) and 1 <= len(value) <= ID_MAX and encodable(value)
 
 
 def ok(request_id: str | None, result: dict[str, Any]) -> bytes:
