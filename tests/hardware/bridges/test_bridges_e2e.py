@@ -148,10 +148,12 @@ def test_a_call_flashes_then_holds_and_a_pause_shows_on_both_protocols(rig: Rig)
     try:
         ticket = rig.issue()
         terminal.request("login", clerk="c0201")
+        asked = time.monotonic()
         called = terminal.request("call_next")["ticket"]
         assert called["number"] == ticket["number"]
         text = f"请{ticket['number']}号到1号窗口"
         flash = rig.led_gb.wait_for(1, lambda s: s.text == text, 5)
+        print(f"\ncall_next -> GB board flashing: {time.monotonic() - asked:.3f} s")
         assert flash is not None and flash.mode is DisplayMode.FLASH
         alpha = rig.led_alpha.wait_for(0x11, lambda s: s.text == f"{ticket['number']} -> 1", 5)
         assert alpha is not None and alpha.mode is DisplayMode.FLASH
@@ -183,10 +185,13 @@ def test_keypad_logs_in_calls_recalls_finishes_and_transfers(rig: Rig) -> None:
     assert rig.keypads.wait_display(5, lambda t: t.strip() == "-", 5)
     rig.press(5, CLERK_PIN + "K")
     rig.wait_state("w01", lambda s: (s.get("clerk") or {}).get("id") == "c0101")
+    pressed = time.monotonic()
     rig.press(5, "C")
-    state = rig.wait_state("w01", lambda s: (s.get("ticket") or {}).get("id") == first["id"])
     digits = first["number"].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     assert rig.keypads.wait_display(5, lambda t: t.strip() == digits, 5)
+    print(f"\nkeypad call key -> its display shows {first['number']}: "
+          f"{time.monotonic() - pressed:.3f} s")  # fmt: skip
+    state = rig.wait_state("w01", lambda s: (s.get("ticket") or {}).get("id") == first["id"])
     assert state["ticket"]["recalls"] == 0
     rig.press(5, "R")
     rig.wait_state("w01", lambda s: (s.get("ticket") or {}).get("recalls") == 1)
