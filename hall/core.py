@@ -367,7 +367,7 @@ class HallCore:
 
     def _purge_answers(self, now: datetime) -> None:
         try:
-            self.store.purge_answers((now - timedelta(days=ANSWER_DAYS)).timestamp())
+            self.store.purge((now - timedelta(days=ANSWER_DAYS)).timestamp())
         except StorageError as exc:  # harmless: tried again at the next rollover
             log.warning("could not purge old answers: %s", exc)
 

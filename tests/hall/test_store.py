@@ -84,6 +84,7 @@ def test_outbox_keeps_commit_order_until_published_and_never_reuses_an_id(store:
     ]
     assert pending[0].topic == "hallq/s/calls"
     store.mark_published(first[:2])
+    assert store.pragmas() == ("wal", 2)  # the mark's cheaper sync level does not linger
     assert [m.id for m in store.pending_outbox()] == [first[2]]
     store.mark_published([first[2]])
     assert store.pending_outbox() == []
@@ -129,12 +130,27 @@ def test_a_store_of_another_site_is_refused(tmp_path: Path) -> None:
         Store(tmp_path, "other-hall")
 
 
-def test_old_answers_are_purged(store: Store) -> None:
-    store.commit([record(n) for n in range(1, 11)])
-    assert store.purge_answers(before=1_800_000_000.0 + 6) == 5
+def test_old_answers_and_published_calls_are_purged(store: Store) -> None:
+    ids = store.commit([record(n, outbox=1) for n in range(1, 11)]).outbox_ids
+    store.mark_published(ids)
+    assert store.purge(answers_before=1_800_000_000.0 + 6) == 5
     assert store.answer_for("k1", "r5") is None
     assert store.answer_for("k1", "r6") is not None
     assert store.counts()["events"] == 20  # events are kept for statistics
+    assert store.counts()["outbox"] == 1  # the newest stays, so its id is never given again
+    assert store.commit([record(11, outbox=1)]).outbox_ids == (max(ids) + 1,)
+    with pytest.raises(StorageError, match="already stored"):
+        store.commit([record(6)])
+    store.commit([record(5)])  # purged: the key is free again
+
+
+def test_a_stored_key_is_never_written_twice(store: Store) -> None:
+    store.commit([record(1)])
+    with pytest.raises(StorageError, match="already stored"):
+        store.commit([record(2), record(1)])
+    with pytest.raises(StorageError, match="already stored"):
+        store.commit([record(3), record(3)])
+    _assert_untouched(store, 2, 1, 0)
 
 
 def _assert_untouched(store: Store, events: int, answers: int, outbox: int) -> None:
@@ -184,10 +200,13 @@ def test_a_locked_database_fails_the_batch_without_writing(tmp_path: Path) -> No
 
 def test_a_failure_late_in_the_batch_rolls_back_its_start(store: Store) -> None:
     store.commit([record(1)])
-    # The second record repeats an idempotency key: the constraint fails after record 2 was inserted.
+    # SQLite refuses the second record's answer after the batch's events are already inserted.
+    unbindable = CommandRecord(DAY, [event("e", 9)], "k1", "r9", ["not", "bytes"])  # type: ignore[arg-type]
     with pytest.raises(StorageError):
-        store.commit([record(2, outbox=1), record(1)])
+        store.commit([record(2, outbox=1), unbindable])
     _assert_untouched(store, 2, 1, 0)
+    assert store.answer_for("k1", "r2") is None
+    store.commit([record(2)])
 
 
 def test_a_read_only_file_fails_writes_but_reads_go_on(tmp_path: Path) -> None:
