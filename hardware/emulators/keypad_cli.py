@@ -1,6 +1,7 @@
 """`hallq keypad-emulator`: a virtual bus of caller keypads on a pseudo-terminal, for the demo.
 
     hallq keypad-emulator --port /tmp/hallq-keypads --address 5 [--address 6 ...]
+    hallq keypad-emulator --config hall.toml --id keypad-3f   # the port and keypads of that bridge
 
 Then type a keypad's address and its keys, one line each: `5 0501K` (log in with keypad code
 0501), `5 C` (call next), `5 12C` (call A012). Keys: digits, C call, R recall, V evaluate, P pause,
@@ -42,16 +43,33 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="hallq keypad-emulator", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--port", default="/tmp/hallq-keypads", help="the link path to create")
-    parser.add_argument("--address", type=int, action="append", required=True)
+    parser.add_argument("--port", help="the link path to create (default /tmp/hallq-keypads)")
+    parser.add_argument("--address", type=int, action="append", default=[])
+    parser.add_argument("--config", help="a hall config: emulate the bus of bridge --id")
+    parser.add_argument("--id", help="the keypad bridge whose bus to emulate (with --config)")
     args = parser.parse_args(argv)
+    port, addresses = args.port or "/tmp/hallq-keypads", list(args.address)
+    if args.config:
+        from hall.config import ConfigError, load_config
+        from hardware.bridges.common import find_bridge
+        from hardware.errors import ConfigurationError
+
+        try:
+            _, bus_config = find_bridge(load_config(args.config), args.id or "", "keypad")
+        except (ConfigError, ConfigurationError) as exc:
+            print(f"hallq keypad-emulator: {exc}", file=sys.stderr)
+            return 2
+        port = args.port or bus_config.port
+        addresses = addresses or [k.address for k in bus_config.keypads]
+    if not addresses:
+        parser.error("name the keypads: --address N (or --config FILE --id BRIDGE)")
 
     def show(address: int, text: str) -> None:
         print(f"keypad {address:3d} display [{text}]", flush=True)
 
-    bus = KeypadBusEmulator(args.port, args.address, on_display=show)
+    bus = KeypadBusEmulator(port, addresses, on_display=show)
     bus.start()
-    print(f"keypads {args.address} on {args.port}; type e.g. '{args.address[0]} C'; Ctrl-D stops")
+    print(f"keypads {addresses} on {port}; type e.g. '{addresses[0]} C'; Ctrl-D stops", flush=True)
     try:
         for line in sys.stdin:
             parts = line.split(maxsplit=1)

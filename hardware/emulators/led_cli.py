@@ -1,6 +1,7 @@
 """`hallq led-emulator`: a virtual bus of window LED boards on a pseudo-terminal, for the demo.
 
     hallq led-emulator --port /tmp/hallq-led [--protocol auto|alpha|gb-frame]
+    hallq led-emulator --config hall.toml --id led-2f     # the port and protocol of that bridge
 
 Point a LED bridge's `bus.port` at the same path; every change of every board prints one line.
 """
@@ -24,16 +25,30 @@ def describe(view: BoardView) -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="hallq led-emulator", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", default="/tmp/hallq-led", help="the link path to create")
+    parser.add_argument("--port", help="the link path to create (default /tmp/hallq-led)")
     parser.add_argument("--protocol", choices=["auto", "alpha", "gb-frame"], default="auto")
+    parser.add_argument("--config", help="a hall config: emulate the bus of bridge --id")
+    parser.add_argument("--id", help="the LED bridge whose bus to emulate (with --config)")
     args = parser.parse_args(argv)
+    port, protocol = args.port or "/tmp/hallq-led", args.protocol
+    if args.config:
+        from hall.config import ConfigError, load_config
+        from hardware.bridges.common import find_bridge
+        from hardware.errors import ConfigurationError
+
+        try:
+            _, bus_config = find_bridge(load_config(args.config), args.id or "", "led")
+        except (ConfigError, ConfigurationError) as exc:
+            print(f"hallq led-emulator: {exc}", file=sys.stderr)
+            return 2
+        port, protocol = args.port or bus_config.port, bus_config.protocol
 
     def show(view: BoardView) -> None:
         print(describe(view), flush=True)
 
-    bus = LedBusEmulator(args.port, protocol=args.protocol, on_show=show)
+    bus = LedBusEmulator(port, protocol=protocol, on_show=show)
     bus.start()
-    print(f"LED bus on {args.port} -> {bus.line.link.resolve()} ({args.protocol}); Ctrl-C stops")
+    print(f"LED bus on {port} -> {bus.line.link.resolve()} ({protocol}); Ctrl-C stops", flush=True)
     stopped = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:

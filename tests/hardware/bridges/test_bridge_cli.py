@@ -122,15 +122,9 @@ def test_keypad_bridge_and_emulator_processes(
     watcher.subscribe(topics.status(SITE, "keypads"), lambda m: status.append(m.payload))
     watcher.start(wait=5)
     try:
+        # the emulator takes the port and the keypads' addresses from the bridge's config
         emulator = hallq(
-            "keypad-emulator",
-            "--port",
-            str(tmp_path / "keypads"),
-            "--address",
-            "5",
-            "--address",
-            "6",
-            stdin=subprocess.PIPE,
+            "keypad-emulator", "--config", str(config), "--id", "keypads", stdin=subprocess.PIPE
         )
         processes.append(emulator)
         assert emulator.stdout is not None and emulator.stdin is not None
