@@ -380,7 +380,14 @@ def _write(path: Path, text: str, mode: int) -> bool:
 def _load_secrets(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        # Never silently start over: every device would need new credentials.
+        raise ValueError(
+            f"{path} is not valid JSON ({exc}): restore it from a backup, or delete it to give "
+            "every account a new password"
+        ) from None
     passwords = data.get("passwords", {}) if isinstance(data, dict) else {}
     return {str(k): str(v) for k, v in passwords.items() if isinstance(v, str) and v}
 

@@ -338,3 +338,16 @@ def test_acl_file_parses_back_to_the_accounts(tmp_path: Path, small: HallConfig)
     lines = before_first_user.splitlines()
     assert not [x for x in lines if x.startswith("topic")]  # nothing for anonymous clients
     assert parse_acl(text) == {a.user: [g.line() for g in a.grants] for a in accounts(small)}
+
+
+def test_a_damaged_secrets_file_stops_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "broker"
+    path = config_file(tmp_path)
+    assert main(["--config", str(path), "--out", str(out), "--host", "h"]) == 0
+    (out / "secrets.json").write_text('{"passwords": {"k01": ')
+    before = (out / "passwd").read_text()
+    assert main(["--config", str(path), "--out", str(out), "--host", "h"]) == 2
+    assert "secrets.json is not valid JSON" in capsys.readouterr().err
+    assert (out / "passwd").read_text() == before  # nothing was overwritten
