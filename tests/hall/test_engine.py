@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -42,8 +43,9 @@ def refused(engine: Engine, command: object, now: datetime = MORNING) -> str:
 
 def issue(
     engine: Engine, service: str = "psb-id-card", now: datetime = MORNING, **kw: object
-) -> dict:
-    return engine.handle(IssueTicket("k2", service, **kw), now).result["ticket"]  # type: ignore[arg-type]
+) -> dict[str, Any]:
+    ticket: dict[str, Any] = engine.handle(IssueTicket("k2", service, **kw), now).result["ticket"]  # type: ignore[arg-type]
+    return ticket
 
 
 # -- numbering -------------------------------------------------------------------------------

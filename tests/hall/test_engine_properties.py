@@ -82,7 +82,7 @@ def draw_command(data: st.DataObject, engine: Engine, now: datetime) -> tuple[Co
     busy = [w.id for w in engine.state.windows.values() if w.current is not None]
     if len(closed) > 2 and data.draw(st.booleans(), label="open one?"):
         kind = "login"  # after a rollover every window is closed: open some again
-    elif busy and data.draw(st.booleans(), label="serve?"):
+    elif len(busy) > 0 and data.draw(st.booleans(), label="serve?"):
         kind = data.draw(st.sampled_from(AT_A_BUSY_WINDOW), label="kind")
     # Mostly a window with a clerk, or nothing but not_logged_in would happen.
     open_windows = [w.id for w in engine.state.windows.values() if w.clerk is not None]
@@ -108,7 +108,7 @@ def draw_command(data: st.DataObject, engine: Engine, now: datetime) -> tuple[Co
         command = IssueTicket(
             data.draw(st.sampled_from(["k1", "k2"])),
             data.draw(st.sampled_from([*SERVICES, *served, *served])),
-            priority=data.draw(st.sampled_from(["normal", "normal", "priority"])),  # type: ignore[arg-type]
+            priority=data.draw(st.sampled_from(["normal", "normal", "priority"])),
         )
     elif kind == "login":
         roster = CONFIG.window(window).clerks  # type: ignore[union-attr]
