@@ -32,7 +32,7 @@ class PrinterConfig(BaseModel):
     width_mm: Literal[58, 80] = 80
     mode: Literal["raster", "native", "mixed"] = "raster"
     encoding: Encoding = "gb18030"
-    # python-escpos profile; empty: POS-5890 for 58 mm, TM-T88V for 80 mm.
+    # python-escpos profile; empty: by the dots, POS-5890 (384), TM-T88V (512), TM-T20II (576).
     profile: str = ""
     # Printable dots per line; 0: from the width (384 at 58 mm, 512 at 80 mm).
     dots: int = Field(default=0, ge=0, le=832)
@@ -85,4 +85,7 @@ class PrinterConfig(BaseModel):
 
     @property
     def escpos_profile(self) -> str:
-        return self.profile or ("POS-5890" if self.width_mm == 58 else "TM-T88V")
+        if self.profile:
+            return self.profile
+        dots = self.line_dots
+        return "POS-5890" if dots <= 384 else "TM-T88V" if dots <= 512 else "TM-T20II"

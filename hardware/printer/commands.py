@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from PIL import Image
 
+from hardware.errors import ConfigurationError
 from hardware.printer._escpos import escpos_printer
 
 ESC = b"\x1b"
@@ -106,6 +107,19 @@ def status_request(n: int) -> bytes:
 
 def _dummy(profile: str) -> escpos_printer.Dummy:
     return escpos_printer.Dummy(profile=profile)
+
+
+def profile_dots(profile: str) -> int | None:
+    """The printable dots of a python-escpos profile (None where the profile does not say).
+    Raises ConfigurationError for a profile python-escpos does not know."""
+    try:
+        pixels = _dummy(profile).profile.profile_data["media"]["width"]["pixels"]
+    except Exception as exc:  # escpos raises its own NotSupported / KeyError
+        raise ConfigurationError(
+            f"printer.profile {profile!r} is not a python-escpos profile: leave it empty or "
+            "name one from `python-escpos`'s capabilities (e.g. 'TM-T88V', 'POS-5890')"
+        ) from exc
+    return pixels if isinstance(pixels, int) else None
 
 
 def raster(image: Image.Image, profile: str = "TM-T88V") -> bytes:

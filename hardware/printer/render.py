@@ -22,6 +22,7 @@ from typing import Any
 from PIL import Image
 
 from hall.config_printer import PrinterConfig
+from hardware.errors import ConfigurationError
 from hardware.printer import commands as cmd
 from hardware.printer import raster
 from hardware.printer.layout import Block, blocks, ticket_text
@@ -60,6 +61,12 @@ class _Encoder:
         self.config = config
         self.dots = config.line_dots
         self.profile = config.escpos_profile
+        widest = cmd.profile_dots(self.profile)
+        if widest is not None and widest < self.dots:  # python-escpos refuses wider images
+            raise ConfigurationError(
+                f"printer.dots {self.dots} is wider than the profile {self.profile!r} "
+                f"({widest} dots): lower printer.dots or name a wider printer.profile"
+            )
         self.out = bytearray(cmd.INIT + cmd.align("center"))
 
     def image(self, image: Image.Image) -> None:

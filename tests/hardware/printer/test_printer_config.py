@@ -39,3 +39,27 @@ def test_good_targets() -> None:
     assert PrinterConfig(connector="network", target="192.168.1.50").target == "192.168.1.50"
     assert PrinterConfig(connector="network", target="127.0.0.1:9100").connector == "network"
     assert PrinterConfig(target="x", encoding="GB-18030").encoding == "gb18030"
+
+
+def test_the_profile_follows_the_dots() -> None:
+    assert PrinterConfig(target="x", width_mm=58).escpos_profile == "POS-5890"
+    assert PrinterConfig(target="x").escpos_profile == "TM-T88V"
+    assert PrinterConfig(target="x", dots=576).escpos_profile == "TM-T20II"
+    assert PrinterConfig(target="x", profile="TM-P80").escpos_profile == "TM-P80"
+
+
+def test_a_profile_that_cannot_work_says_so() -> None:
+    from hardware.errors import ConfigurationError
+    from hardware.printer.render import render_ticket
+
+    ticket = {"id": "t", "number": "A1"}
+    names = {"hall_name": "h", "department_name": "d", "service_name": "s"}
+    for fields, says in (
+        ({"profile": "NO-SUCH-PRINTER"}, "not a python-escpos profile"),
+        ({"profile": "POS-5890", "dots": 512}, "wider than the profile"),
+    ):
+        config = PrinterConfig(target="x", mode="raster", **fields)  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match=says):
+            render_ticket(ticket, config=config, **names)
+    wide = PrinterConfig(target="x", mode="raster", dots=576)
+    assert render_ticket(ticket, config=wide, **names).dots == 576
