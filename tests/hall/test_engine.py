@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from hall.engine import Engine, Outcome, business_day_of
 from hall.errors import HallError
 from hall.model import (
+    EVENT_TYPES,
     CallNext,
     DayRolledOver,
     Finish,
@@ -296,3 +298,28 @@ def test_an_appointment_from_the_rules_hook_is_carried_by_the_ticket() -> None:
     issued = outcome.events[-1]
     assert isinstance(issued, TicketIssued)
     assert issued.appointment == "B7F3K2" and issued.slot == "2026-11-26T09:30:00+08:00"
+
+
+def _sample(cls: type) -> object:
+    values: dict[str, object] = {}
+    for f in dataclasses.fields(cls):
+        kind = str(f.type)
+        if kind.startswith("tuple"):
+            values[f.name] = ("a", "b")
+        elif kind.startswith("int"):
+            values[f.name] = 7
+        elif kind.startswith("bool"):
+            values[f.name] = False
+        else:
+            values[f.name] = f"{f.name}-value"
+    return cls(**values)
+
+
+@pytest.mark.parametrize("name", sorted(EVENT_TYPES))
+def test_every_event_type_round_trips_through_json(name: str) -> None:
+    event = _sample(EVENT_TYPES[name])
+    data = json.loads(json.dumps(event_to_dict(event)))  # type: ignore[arg-type]
+    assert data["type"] == name
+    assert event_from_dict(data) == event
+    with pytest.raises(ValueError):
+        event_from_dict({**data, "type": "no_such_event"})
