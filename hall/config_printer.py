@@ -43,7 +43,8 @@ class PrinterConfig(BaseModel):
     timeout_s: float = Field(default=2.0, gt=0, le=30)
     # Sending one ticket: at 9600 baud a 20 KB raster ticket takes ~20 s.
     write_timeout_s: float = Field(default=60.0, gt=0, le=600)
-    # Print when the printer cannot tell its state (write-only link, no DLE EOT support).
+    # Print when the printer cannot tell its state (write-only link, no DLE EOT support). A garbled
+    # answer (wrong baud rate) never prints: the ticket would be garbage too.
     print_when_unknown: bool = True
     english: bool | None = None  # add English lines; none: when the hall or visitor uses English
     footer_zh: str = "请留意叫号，过号请重新取号"

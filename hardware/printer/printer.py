@@ -179,8 +179,13 @@ class TicketPrinter:
         try:
             before = read_status(link, self._left(since))
             self._remember(before)
-            blocked = before.state in ERROR_STATES or (
-                before.state == PrinterState.UNKNOWN and not self.config.print_when_unknown
+            # A garbled answer means the line itself is wrong (baud rate, protocol): what we
+            # sent would print as garbage too, so it never prints. Silence is common (printers
+            # without DLE EOT): the config decides.
+            blocked = (
+                before.state in ERROR_STATES
+                or before.cause == "garbled"
+                or (before.state == PrinterState.UNKNOWN and not self.config.print_when_unknown)
             )
             if blocked:
                 log.info("printer %s: not printing %s: %s", self.device_id, what, before.detail)
