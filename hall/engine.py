@@ -233,14 +233,17 @@ class Engine:
 
     # -- commands --------------------------------------------------------------------------------
 
+    def _local(self, now: datetime) -> datetime:
+        if now.tzinfo is None:
+            raise ValueError("the engine is given tz-aware times: got a naive datetime")
+        return now.astimezone(self.zone)
+
     def handle(self, command: Command, now: datetime) -> Outcome:
         """Apply a command at `now` (tz-aware): its events (already applied) and the `result`.
 
         Raises HallError to refuse; the state is then exactly as before.
         """
-        if now.tzinfo is None:
-            raise ValueError("the engine is given tz-aware times: got a naive datetime")
-        local = now.astimezone(self.zone)
+        local = self._local(now)
         at = iso(local)
         clock = _Now(local, at, timestamp(at))
         handler = self._handlers.get(type(command))
@@ -937,7 +940,7 @@ class Engine:
 
     def ticket_view(self, ticket_id: str, now: datetime) -> dict[str, Any]:
         """The contract's ticket object with fresh `ahead` and `est_wait_min` (unknown_ticket if none)."""
-        return views.ticket_object(self, self._ticket(ticket_id), int(now.timestamp()))
+        return views.ticket_object(self, self._ticket(ticket_id), int(self._local(now).timestamp()))
 
     def window_view(self, window_id: str) -> dict[str, Any]:
         return views.window_view(self, window_id)
@@ -946,10 +949,10 @@ class Engine:
         return views.rating_view(self, window_id)
 
     def board(self, now: datetime) -> dict[str, Any]:
-        return views.board(self, now.astimezone(self.zone))
+        return views.board(self, self._local(now))
 
     def queues(self, now: datetime) -> dict[str, Any]:
-        return views.queues(self, now.astimezone(self.zone))
+        return views.queues(self, self._local(now))
 
     def catalog(self) -> dict[str, Any]:
         return views.catalog(self)

@@ -188,3 +188,11 @@ def test_rating_view(engine: Engine) -> None:
     assert list(view) == ["v", "window", "ticket", "clerk", "until"]
     assert view["ticket"]["id"] == ticket and view["ticket"]["status"] == "done"
     assert view["until"] == "2026-11-26T09:05:00+08:00"
+
+
+def test_views_want_tz_aware_times(engine: Engine) -> None:
+    ticket = issue(engine)
+    naive = MORNING.replace(tzinfo=None)
+    for view in (engine.board, engine.queues, lambda now: engine.ticket_view(ticket, now)):
+        with pytest.raises(ValueError):
+            view(naive)
