@@ -7,6 +7,7 @@ kiosk started any other way gets one under the user's cache folder.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -28,5 +29,21 @@ else:
 
 from escpos import printer as escpos_printer  # noqa: E402
 from escpos.escpos import Escpos  # noqa: E402
+
+_ESCPOS_DIR = os.path.dirname(escpos_printer.__file__ or "")
+
+
+class _QuietConnectors(logging.Filter):
+    """python-escpos logs "Serial printer enabled" / "Closing ..." at INFO on the root logger
+    for every open and close: a kiosk that reads the status every few seconds would log little
+    else. This drops those INFO lines only (a filter on the root logger sees only records logged
+    on the root logger itself, so nobody else's records pass through it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.INFO or not record.pathname.startswith(_ESCPOS_DIR)
+
+
+if not any(isinstance(f, _QuietConnectors) for f in logging.getLogger().filters):
+    logging.getLogger().addFilter(_QuietConnectors())
 
 __all__ = ["Escpos", "escpos_printer"]
