@@ -39,6 +39,15 @@ class TicketText:
     english: bool = False
 
 
+_CONTROLS = {c: " " for c in [*range(0x20), 0x7F]}
+
+
+def printable(value: Any) -> str:
+    """A string with no control characters: text from the network must never become a command
+    (an ESC or GS in a name would be obeyed by the printer)."""
+    return str(value).translate(_CONTROLS).strip() if value is not None else ""
+
+
 def issue_time(value: Any) -> str:
     """`2026-11-26T09:03:12+08:00` as the hall reads it: `2026-11-26 09:03`."""
     if isinstance(value, str):
@@ -72,21 +81,28 @@ def ticket_text(
     footer_en: str = "",
 ) -> TicketText:
     return TicketText(
-        hall=hall_name,
-        department=department_name,
-        number=str(ticket.get("number", "")),
-        service=service_name,
-        issued=issue_time(ticket.get("issued_at")),
-        ahead=int(ticket.get("ahead") or 0),
-        est_wait_min=int(ticket.get("est_wait_min") or 0),
-        qr=qr_content(ticket, ticket_url),
-        footer=footer,
-        hall_en=hall_name_en,
-        department_en=department_name_en,
-        service_en=service_name_en,
-        footer_en=footer_en,
+        hall=printable(hall_name),
+        department=printable(department_name),
+        number=printable(ticket.get("number", "")),
+        service=printable(service_name),
+        issued=printable(issue_time(ticket.get("issued_at"))),
+        ahead=_count(ticket.get("ahead")),
+        est_wait_min=_count(ticket.get("est_wait_min")),
+        qr=printable(qr_content(ticket, ticket_url)),
+        footer=printable(footer),
+        hall_en=printable(hall_name_en),
+        department_en=printable(department_name_en),
+        service_en=printable(service_name_en),
+        footer_en=printable(footer_en),
         english=english,
     )
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def blocks(t: TicketText) -> list[Block]:

@@ -174,3 +174,22 @@ def test_no_cut_feeds_instead() -> None:
         config=config(mode="native", cut="none"),
     ).data
     assert data.endswith(cmd.feed_lines(4)) and b"\x1dV" not in data
+
+
+def test_text_from_the_network_never_becomes_a_command() -> None:
+    ticket = {"id": "t\x1dV\x00", "number": "A0\x1b@12", "ahead": "lots", "est_wait_min": None}
+    names = {
+        "hall_name": "大厅\x1dVA\x00",
+        "department_name": "d\n",
+        "service_name": "s\x10\x04\x01",
+    }
+    for mode in ("native", "mixed", "raster"):
+        data = render_ticket(ticket, config=config(mode=mode), **names).data
+        decoder = EscposDecoder(512)
+        tickets: list[PrintedTicket] = []
+        decoder.on_ticket = tickets.append
+        decoder.feed(data)
+        assert len(tickets) == 1, mode  # one cut: the one at the end
+        assert decoder.unknown == []
+    native = printed(render_ticket(ticket, config=config(mode="native"), **names).data)
+    assert "A0 @12" in texts(native) and "前面还有 0 人，约 0 分钟" in texts(native)
