@@ -742,21 +742,21 @@ class Engine:
         state.by_number[ticket.number] = ticket.id
         state.last_number[e.department] = e.seq
         state.issue_order = max(state.issue_order, e.order)
-        state.services[e.service].issued_today += 1
+        self._service_state(e.service).issued_today += 1
         state.index.add(ticket)
 
     def _apply_reprinted(self, e: TicketReprinted) -> None:
         self.state.tickets[e.ticket].reprints += 1
 
     def _apply_logged_in(self, e: ClerkLoggedIn) -> None:
-        window = self.state.windows[e.window]
+        window = self._window_state(e.window)
         window.clerk = e.clerk
         window.paused = False
         window.reason = None
         window.since = e.at
 
     def _apply_logged_out(self, e: ClerkLoggedOut) -> None:
-        window = self.state.windows[e.window]
+        window = self._window_state(e.window)
         window.clerk = None
         window.paused = False
         window.reason = None
@@ -779,7 +779,7 @@ class Engine:
         ticket.cap_recalls = 0
         ticket.called_ts = timestamp(e.at)
         ticket.started_ts = None
-        self.state.windows[e.window].current = ticket.id
+        self._window_state(e.window).current = ticket.id
         self._record_call(e)
 
     def _apply_recalled(self, e: TicketRecalled) -> None:
@@ -790,7 +790,7 @@ class Engine:
 
     def _apply_called_back(self, e: TicketCalledBack) -> None:
         ticket = self.state.tickets[e.ticket]
-        window = self.state.windows[e.window]
+        window = self._window_state(e.window)
         window.held.remove(ticket.id)
         window.current = ticket.id
         ticket.status = CALLED
@@ -808,13 +808,13 @@ class Engine:
     def _apply_done(self, e: TicketDone) -> None:
         state = self.state
         ticket = state.tickets[e.ticket]
-        window = state.windows[e.window]
+        window = self._window_state(e.window)
         ticket.status = DONE
         ticket.done_at = e.at
         ticket.rate_until = e.until
         ticket.rate_until_ts = timestamp(e.until)
         window.current = None
-        samples = state.services[e.service].samples
+        samples = self._service_state(e.service).samples
         samples.append(e.seconds)
         excess = len(samples) - self.config.limits.estimate_samples
         if excess > 0:
@@ -826,10 +826,10 @@ class Engine:
 
     def _apply_no_show(self, e: TicketNoShow) -> None:
         self.state.tickets[e.ticket].status = NO_SHOW
-        self.state.windows[e.window].current = None
+        self._window_state(e.window).current = None
 
     def _apply_held(self, e: TicketHeld) -> None:
-        window = self.state.windows[e.window]
+        window = self._window_state(e.window)
         self.state.tickets[e.ticket].status = HELD
         window.current = None
         window.held.append(e.ticket)
@@ -846,12 +846,12 @@ class Engine:
 
     def _apply_requeued(self, e: TicketRequeued) -> None:
         ticket = self.state.tickets[e.ticket]
-        self.state.windows[e.window].held.remove(ticket.id)
+        self._window_state(e.window).held.remove(ticket.id)
         self._wait_again(ticket, None)
 
     def _apply_transferred(self, e: TicketTransferred) -> None:
         ticket = self.state.tickets[e.ticket]
-        self.state.windows[e.window].current = None
+        self._window_state(e.window).current = None
         ticket.service = e.service
         ticket.department = e.department
         # A booking's slot was for the old service: in the new queue the ticket waits by its age.
@@ -860,13 +860,13 @@ class Engine:
         self._wait_again(ticket, e.target)
 
     def _apply_paused(self, e: WindowPaused) -> None:
-        window = self.state.windows[e.window]
+        window = self._window_state(e.window)
         window.paused = True
         window.reason = e.reason
         window.since = e.at
 
     def _apply_resumed(self, e: WindowResumed) -> None:
-        window = self.state.windows[e.window]
+        window = self._window_state(e.window)
         window.paused = False
         window.reason = None
         window.since = e.at
@@ -883,7 +883,7 @@ class Engine:
         ticket.status = CANCELLED
 
     def _apply_service_changed(self, e: ServiceChanged) -> None:
-        today = self.state.services[e.service]
+        today = self._service_state(e.service)
         today.open = e.open
         today.cap = e.cap
 
@@ -920,18 +920,32 @@ class Engine:
 
     def _apply_rated(self, e: TicketRated) -> None:
         self.state.tickets[e.ticket].score = e.score
-        window = self.state.windows[e.window]
+        window = self._window_state(e.window)
         if window.rating == e.ticket:
             window.rating = None
             window.rating_until = None
             window.rating_until_ts = None
 
     def _apply_rating_expired(self, e: RatingExpired) -> None:
-        window = self.state.windows[e.window]
+        window = self._window_state(e.window)
         if window.rating == e.ticket:
             window.rating = None
             window.rating_until = None
             window.rating_until_ts = None
+
+    # Events name windows and services of the config they were made under; one that a later config
+    # dropped must not stop a replay, so apply() creates its state rather than fail.
+    def _window_state(self, window_id: str) -> WindowState:
+        window = self.state.windows.get(window_id)
+        if window is None:
+            window = self.state.windows[window_id] = WindowState(id=window_id)
+        return window
+
+    def _service_state(self, code: str) -> ServiceState:
+        today = self.state.services.get(code)
+        if today is None:
+            today = self.state.services[code] = ServiceState()
+        return today
 
     # -- queries (contract payloads) -------------------------------------------------------------
 

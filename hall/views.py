@@ -24,6 +24,14 @@ def window_object(config: Window) -> dict[str, Any]:
     return {"id": config.id, "name": config.name, "area": config.area}
 
 
+def _window_of_event(engine: Engine, window_id: str) -> dict[str, Any]:
+    # A call of a window that a later config dropped still shows (in `board.recent`) by its id.
+    config = engine.config.window(window_id)
+    if config is None:
+        return {"id": window_id, "name": window_id, "area": ""}
+    return window_object(config)
+
+
 def _window_config(engine: Engine, window_id: str) -> Window:
     config = engine.config.window(window_id)
     if config is None:
@@ -37,7 +45,8 @@ def ticket_estimate(engine: Engine, ticket: Ticket, now_ts: int) -> tuple[int, i
         return 0, 0
     ahead = ahead_of(engine.state.index, ticket, now_ts)
     service = engine.config.service(ticket.service)
-    assert service is not None
+    if service is None:  # issued under an earlier config that had this service
+        return ahead, 0
     minutes = minutes_per_visitor(service, engine.state.services[ticket.service])
     if ticket.window is not None:  # waiting for one window: only that window serves the queue
         return ahead, wait_minutes(ahead, minutes, 1)
@@ -109,7 +118,6 @@ def rating_view(engine: Engine, window_id: str) -> dict[str, Any] | None:
 def call_message(engine: Engine, event: CallEvent) -> dict[str, Any]:
     """The `calls` payload of a call, recall or call-back: built from the event alone, so a call
     published late (after a crash) says what was called then."""
-    config = _window_config(engine, event.window)
     return {
         "v": VERSION,
         "seq": event.seq,
@@ -127,7 +135,7 @@ def call_message(engine: Engine, event: CallEvent) -> dict[str, Any]:
             "window": event.window,
             "recalls": event.recall,
         },
-        "window": window_object(config),
+        "window": _window_of_event(engine, event.window),
         "recall": event.recall,
     }
 

@@ -323,3 +323,28 @@ def test_every_event_type_round_trips_through_json(name: str) -> None:
     assert event_from_dict(data) == event
     with pytest.raises(ValueError):
         event_from_dict({**data, "type": "no_such_event"})
+
+
+def test_events_of_an_earlier_config_replay_after_a_window_and_a_service_are_dropped() -> None:
+    from hall.config import parse_config
+    from tests.fixtures.halls import small_hall_data
+
+    engine = Engine(small_hall())
+    events = [
+        *engine.handle(Login("w05", "c0501"), MORNING).events,
+        *engine.handle(IssueTicket("k1", "amr-change"), MORNING).events,
+        *engine.handle(IssueTicket("k1", "amr-license"), MORNING).events,
+        *engine.handle(CallNext("w05"), MORNING).events,
+        *engine.handle(Finish("w05"), later(3)).events,
+    ]
+    data = small_hall_data()
+    data["windows"] = [w for w in data["windows"] if w["id"] != "w05"]
+    data["evaluators"] = [e for e in data["evaluators"] if e["window"] != "w05"]
+    data["services"] = [s for s in data["services"] if s["code"] != "amr-change"]
+    data["windows"][3]["tiers"] = [["amr-license"]]
+    replay = Engine(parse_config(data))
+    for event in events:
+        replay.apply(event)
+    waiting = replay.ticket_view("20261126-AB001", later(4))
+    assert waiting["status"] == "waiting" and waiting["service"] == "amr-change"
+    assert replay.board(later(4))["waiting"]["amr"]["count"] == 1
