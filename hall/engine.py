@@ -446,7 +446,8 @@ class Engine:
                 "本窗口已有人登录，请先退出",
                 "another clerk is logged in here: log out first",
             )
-        for other in self.state.windows.values():
+        for other_id in self.tiers:  # the configured windows (not one a config edit dropped)
+            other = self.state.windows[other_id]
             if other.clerk == clerk.id:
                 raise _refuse(
                     "already_logged_in",
