@@ -245,6 +245,7 @@ def test_random_days_keep_every_invariant_and_replay_exactly(
     mid_snapshot: dict[str, Any] | None = None
     after_mid: list[dict[str, Any]] = []
     seen_numbers: set[tuple[str, str]] = set()
+    issued_today = Counter[str]()
     day = None
     rolled = 0
     for step in range(steps):
@@ -264,10 +265,16 @@ def test_random_days_keep_every_invariant_and_replay_exactly(
             if isinstance(event, DayRolledOver):
                 day = event.business_day
                 rolled += 1
+                issued_today.clear()
             elif isinstance(event, TicketIssued):
                 key = (str(day), event.number)
                 assert key not in seen_numbers, f"number {event.number} reused on {day}"
                 seen_numbers.add(key)
+                issued_today[event.service] += 1
+        counts = {
+            code: s.issued_today for code, s in engine.state.services.items() if s.issued_today
+        }
+        assert counts == dict(issued_today)
         assert replica.state == engine.state
         check_invariants(engine)
         if step == steps // 2:
