@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
     BaseModel,
@@ -54,9 +54,8 @@ class Site(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}: use an IANA name such as 'Asia/Shanghai'"
-            ) from None
+            hint = _suggest(value, available_timezones()) or " such as 'Asia/Shanghai'"
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name{hint}") from None
         return value
 
     @property
@@ -238,6 +237,33 @@ def _suggest(value: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+# What to write instead, for the type errors a hand-edited TOML file makes most.
+_TYPE_FIXES = {
+    "int_parsing": "write a whole number without quotes, e.g. 3",
+    "int_type": "write a whole number without quotes, e.g. 3",
+    "int_from_float": "write a whole number, e.g. 3",
+    "float_parsing": "write a number without quotes, e.g. 7.5",
+    "float_type": "write a number without quotes, e.g. 7.5",
+    "bool_parsing": "write true or false, without quotes",
+    "bool_type": "write true or false, without quotes",
+    "string_type": 'write text in quotes, e.g. "w05"',
+    "list_type": 'write a list in brackets, e.g. ["a", "b"]',
+    "time_parsing": 'write a time as "HH:MM", e.g. "09:00"',
+    "time_type": 'write a time as "HH:MM", e.g. "09:00"',
+    "date_from_datetime_parsing": 'write a date as "YYYY-MM-DD"',
+    "date_parsing": 'write a date as "YYYY-MM-DD"',
+    "date_type": 'write a date as "YYYY-MM-DD"',
+    "string_pattern_mismatch": "ids use lower-case letters, digits and '-' only",
+    "literal_error": "use one of the values listed",
+    "greater_than_equal": "raise it",
+    "greater_than": "raise it",
+    "less_than_equal": "lower it",
+    "less_than": "lower it",
+    "too_short": "add at least one entry",
+    "model_type": "write a table here ([section] or {key = value})",
+}
+
+
 def _pydantic_problems(error: ValidationError) -> list[str]:
     problems = []
     for item in error.errors():
@@ -246,6 +272,10 @@ def _pydantic_problems(error: ValidationError) -> list[str]:
             message = "unknown key: remove it or check its spelling"
         elif item["type"] == "missing":
             message = "required key is missing: add it"
+        elif item["type"] == "value_error":
+            message = str(item.get("ctx", {}).get("error", message))
+        elif item["type"] in _TYPE_FIXES:
+            message = f"{message}: {_TYPE_FIXES[item['type']]} (got {item.get('input')!r})"
         problems.append(f"{_key(item['loc'])}: {message}")
     return problems
 
@@ -358,6 +388,17 @@ def cross_check(config: HallConfig) -> list[str]:
                 problems.append(
                     f"bridges[{i}].windows[{j}]: unknown window {wid!r}{_suggest(wid, windows)}"
                 )
+        if b.bus is not None:
+            mine, other = ("boards", "keypads") if b.kind == "led" else ("keypads", "boards")
+            if getattr(b.bus, other):
+                problems.append(
+                    f"bridges[{i}].bus.{other}: a {b.kind} bridge drives no {other}: remove them"
+                )
+            for j, unit in enumerate(getattr(b.bus, mine)):
+                if unit.window not in b.windows:
+                    problems.append(
+                        f"bridges[{i}].bus.{mine}[{j}].window: {unit.window!r} is not one of this bridge's windows: add it to bridges[{i}].windows"
+                    )
     for i, s in enumerate(config.services):
         if s.cap is not None and s.cap_warn is not None and s.cap_warn > s.cap:
             problems.append(

@@ -76,6 +76,11 @@ def alarm(site: str) -> str:
     return f"{root(site)}/alarm"
 
 
+def clock(site: str) -> str:
+    """Extension (docs/protocol.md): the hall's clock, retained, so devices can follow a scaled one."""
+    return f"{root(site)}/clock"
+
+
 def status(site: str, client: str) -> str:
     return f"{root(site)}/status/{_check(client, 'client id')}"
 
@@ -87,6 +92,12 @@ def device_health(site: str, device: str) -> str:
 # Subscriptions (MQTT filters).
 def all_requests(site: str) -> str:
     return f"{root(site)}/+/+/req"
+
+
+def all_responses(site: str, device_class: str) -> str:
+    if device_class not in REQUEST_CLASSES:
+        raise ValueError(f"no response topics for device class {device_class!r}")
+    return f"{root(site)}/{device_class}/+/resp"
 
 
 def all_window_states(site: str) -> str:

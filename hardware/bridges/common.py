@@ -64,12 +64,7 @@ def find_bridge(config: HallConfig, bridge_id: str, kind: str) -> tuple[Bridge, 
     windows = [u.window for u in (bridge.bus.boards if kind == "led" else bridge.bus.keypads)]
     if not windows:
         raise ConfigurationError(f"bridge {bridge_id!r}: bus.{what} is empty: list them")
-    for i, window in enumerate(windows):
-        if window not in bridge.windows:
-            raise ConfigurationError(
-                f"bridge {bridge_id!r}: bus.{what}[{i}].window {window!r} is not one of "
-                f"its windows {bridge.windows}: add it to `windows`"
-            )
+    # That each unit's window is one of the bridge's is checked when the config loads.
     return bridge, bridge.bus
 
 

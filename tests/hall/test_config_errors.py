@@ -87,7 +87,7 @@ CASES = [
         'tz = "Asia/Shanghai"',
         'tz = "Asia/Shangai"',
         "site.tz",
-        "unknown time zone 'Asia/Shangai': use an IANA name such as 'Asia/Shanghai'",
+        "unknown time zone 'Asia/Shangai': use an IANA name (did you mean 'Asia/Shanghai'?)",
     ),
     (
         "bad id pattern",
