@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hall import topics
+from hall.clock import Clock, FixedClock
 from hall.config import HallConfig
 from hall.core import Changes, HallCore, Incoming, Outcome
 from hall.protocol import VERSION, dumps, error, iso
@@ -34,6 +35,29 @@ MAX_BATCH = 500  # requests per transaction; a burst bigger than this becomes a 
 QUEUES_INTERVAL = 1.0  # seconds: `queues` is coalesced to at most one message per interval
 QUEUES_REFRESH = 60.0  # seconds: republished anyway (estimates and opening hours move with time)
 TICK_INTERVAL = 1.0  # seconds between timer runs (rollover, rating expiry)
+CLOCK_INTERVAL = 60.0  # seconds between `clock` messages (also sent at every (re)connect)
+
+
+def clock_speed(clock: Clock) -> float:
+    """How fast the hall's clock runs against real time: a ScaledClock's speed, 0 for a clock that
+    stands still (FixedClock), else 1."""
+    if isinstance(clock, FixedClock):
+        return 0.0
+    speed = getattr(clock, "speed", 1.0)
+    return float(speed) if isinstance(speed, int | float) else 1.0
+
+
+def clock_payload(clock: Clock, real: float | None = None) -> bytes:
+    """The retained `clock` extension: `{"v":1,"at":…,"speed":S,"unix":U}`: the hall's clock read
+    `at` when the real (UTC, wall clock) time was `unix` seconds, and runs `speed` times real time,
+    so a device computes the hall's time as at + (its time - unix) * speed, however late it got
+    the retained message."""
+    now, real_now = clock.now(), time.time() if real is None else real
+    speed = clock_speed(clock)
+    # `at` is whole seconds on the wire: move `unix` back by the part of a second dropped.
+    unix = real_now - (now.microsecond / 1e6) / speed if speed > 0 else real_now
+    body = {"v": VERSION, "at": iso(now), "speed": speed, "unix": round(unix, 3)}
+    return dumps(body)
 
 
 @dataclass
@@ -45,6 +69,7 @@ class Pending:
     board: bool = False
     queues: bool = False
     catalog: bool = False
+    clock: bool = False
 
     def add(self, changes: Changes) -> None:
         self.windows |= changes.windows
@@ -56,7 +81,7 @@ class Pending:
     def everything(self, config: HallConfig) -> None:
         self.windows.update(w.id for w in config.windows)
         self.ratings.update(w.id for w in config.windows)
-        self.board = self.queues = self.catalog = True
+        self.board = self.queues = self.catalog = self.clock = True
 
 
 _WAKE = ("", b"")  # queue item that only wakes the worker
@@ -91,6 +116,7 @@ class HallService:
         self._in_flight: dict[int, Delivery] = {}  # outbox id -> its publish, until acknowledged
         self._last_queues = 0.0
         self._next_tick = 0.0
+        self._next_clock = 0.0
         self._storage_alarm = False
         self.batches = 0  # counters, for logs and tests
         self.requests = 0
@@ -180,6 +206,8 @@ class HallService:
             if time.monotonic() >= self._next_tick:
                 self._next_tick = time.monotonic() + self.tick_interval
                 self._publish_outcome(self.core.tick())
+                if time.monotonic() >= self._next_clock:
+                    self._pending.clock = True
             self._publish_pending()
             self._collect_acknowledged()
         finally:
@@ -328,6 +356,9 @@ class HallService:
             self._retain(topics.board(self.site), dumps(engine.board(now)))
         if pending.catalog:
             self._retain(topics.catalog(self.site), dumps(engine.catalog()))
+        if pending.clock:
+            self._retain(topics.clock(self.site), clock_payload(self.core.clock))
+            self._next_clock = time.monotonic() + CLOCK_INTERVAL
         queues_now = time.monotonic() >= self._queues_due()
         if queues_now:
             self._retain(topics.queues(self.site), dumps(engine.queues(now)))
