@@ -95,17 +95,6 @@ class Settings:
 # --- who may do what ---------------------------------------------------------------------------
 
 
-def _any_id(topic: str, placeholder: str) -> str:
-    """A builder's topic with the device id segment made a `+` wildcard (the site stays)."""
-    parts = topic.split("/")
-    return "/".join([*parts[:2], *("+" if p == placeholder else p for p in parts[2:])])
-
-
-def _all_responses(site: str, device_class: str) -> str:
-    placeholder = "any-device"
-    return _any_id(topics.response(site, device_class, placeholder), placeholder)
-
-
 def _device_basics(site: str, device: str) -> list[Grant]:
     # Every device: its own presence (its last will) and health; the hall's presence, the catalog
     # it draws its menus and names from, and the alarms.
@@ -127,7 +116,7 @@ def _requester(site: str, device_class: str, device: str) -> list[Grant]:
 
 def hall_grants(site: str) -> list[Grant]:
     """The hall server: reads everything of its site, and is the only writer of hall state."""
-    writes = [_all_responses(site, c) for c in topics.REQUEST_CLASSES] + [
+    writes = [topics.all_responses(site, c) for c in topics.REQUEST_CLASSES] + [
         topics.all_window_states(site),
         topics.all_window_ratings(site),
         topics.calls(site),
