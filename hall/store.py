@@ -15,8 +15,10 @@ error rolls the whole batch back and raises StorageError, so nothing is ever hal
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -24,11 +26,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "hall.sqlite3"
+LOCK_NAME = "hall.lock"
 SCHEMA_VERSION = 2  # 1: development only (answers keyed in SQLite)
 ANSWER_DAYS = 7  # the contract asks for at least 24 hours; the issue for 7 days
 SNAPSHOTS_KEPT = 2  # the newest one is used; one older stays as a fallback for forensics
@@ -79,6 +82,10 @@ _INSERT_OUTBOX = "INSERT INTO outbox (topic, payload) VALUES (?, ?)"
 
 class StorageError(Exception):
     """The store could not do what was asked; nothing of the failed transaction was written."""
+
+
+class StoreInUse(StorageError):
+    """Another process has this data folder's store open for writing."""
 
 
 class StoreMismatch(StorageError):
@@ -139,8 +146,8 @@ class Store:
         self.path = db_path(self.data_dir)
         self.site = site
         self._lock = threading.Lock()
+        self._owner = _claim(self.data_dir)
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
             # Autocommit mode: the transactions are ours (BEGIN IMMEDIATE ... COMMIT), not the module's.
             self._db = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, cached_statements=64
@@ -149,10 +156,12 @@ class Store:
             self._db.executescript(_SCHEMA)
             self._check_meta()
             self._answer_ids = self._load_answer_ids()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
+            self._owner.close()
             raise StorageError(f"cannot open the store {self.path}: {exc}") from exc
-        except OSError as exc:
-            raise StorageError(f"cannot open the store {self.path}: {exc}") from exc
+        except BaseException:
+            self._owner.close()
+            raise
         log.info("store opened: %s (site %s, journal=wal, synchronous=full)", self.path, site)
 
     # --- set-up -----------------------------------------------------------------------------------
@@ -227,6 +236,7 @@ class Store:
                 self._db.close()
             except sqlite3.Error as exc:  # closing is best effort: the commits are already durable
                 log.warning("store close: %s", exc)
+            self._owner.close()  # releases the folder for the next hall process
 
     def __enter__(self) -> Store:
         return self
@@ -440,6 +450,33 @@ class Store:
         """A consistent copy of the store in `dest`, through SQLite's online backup API."""
         with self._lock:
             copy_database(self._db, Path(dest))
+
+
+def _claim(data_dir: Path) -> IO[str]:
+    """Take the data folder for this process: one writer per store, or numbers would repeat.
+
+    An flock on `hall.lock`; the kernel drops it when the process dies, even by SIGKILL.
+    """
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        handle = (data_dir / LOCK_NAME).open("a+")
+    except OSError as exc:
+        raise StorageError(f"cannot use the data folder {data_dir}: {exc}") from exc
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        handle.close()
+        raise StoreInUse(
+            f"the data folder {data_dir} is in use by another hall process (pid {holder}): "
+            "stop it, or give this one its own --data folder"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 def db_path(data_dir: str | Path) -> Path:

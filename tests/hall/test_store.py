@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -12,6 +15,7 @@ from hall.store import (
     CommandRecord,
     StorageError,
     Store,
+    StoreInUse,
     StoreMismatch,
     db_path,
 )
@@ -130,6 +134,38 @@ def test_a_store_of_another_site_is_refused(tmp_path: Path) -> None:
         Store(tmp_path, "other-hall")
 
 
+def test_one_process_at_a_time_writes_a_data_folder(tmp_path: Path) -> None:
+    store = Store(tmp_path, "demo")
+    with pytest.raises(StoreInUse, match=f"pid {os.getpid()}"):
+        Store(tmp_path, "demo")
+    store.close()
+    Store(tmp_path, "demo").close()
+    # Another process holds it: refused with its pid; once that process is killed, it is free.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        with pytest.raises(StoreInUse, match=f"pid {holder.pid}"):
+            Store(tmp_path, "demo")
+    finally:
+        holder.kill()
+        holder.wait()
+    with Store(tmp_path, "demo") as again:
+        assert again.pragmas() == ("wal", 2)
+
+
+ROOT = str(Path(__file__).resolve().parents[2])
+HOLDER = f"""
+import sys, time
+sys.path.insert(0, {ROOT!r})
+from hall.store import Store
+store = Store(sys.argv[1], "demo")
+print("holding", flush=True)
+time.sleep(60)
+"""
+
+
 def test_old_answers_and_published_calls_are_purged(store: Store) -> None:
     ids = store.commit([record(n, outbox=1) for n in range(1, 11)]).outbox_ids
     store.mark_published(ids)
@@ -210,7 +246,8 @@ def test_a_failure_late_in_the_batch_rolls_back_its_start(store: Store) -> None:
 
 
 def test_a_read_only_file_fails_writes_but_reads_go_on(tmp_path: Path) -> None:
-    Store(tmp_path, "demo").commit([record(1)])
+    with Store(tmp_path, "demo") as first:
+        first.commit([record(1)])
     # A read-only connection stands for a file the hall may no longer write (root ignores chmod).
     store = Store(tmp_path, "demo")
     store._db.execute("PRAGMA query_only = ON")
