@@ -255,6 +255,9 @@ class HallCore:
             rid, command = request.request_id, request.command
         except RequestError as exc:
             rid, refusal = exc.request_id, exc.error
+        except Exception:  # a decoder bug must not stop the hall: answer, store nothing
+            log.exception("decoding a request of %s/%s failed", cls, device)
+            return self._internal_error(item), True
         if rid is not None:
             in_batch = work.answers.get((device, rid))
             seen = in_batch if in_batch is not None else self.store.answer_for(device, rid)

@@ -320,6 +320,27 @@ def test_an_engine_fault_is_contained_to_its_request(
     assert sorted(t.number for t in core.engine.state.tickets.values()) == ["A001", "A002"]
 
 
+def test_a_decoder_fault_is_answered_and_stores_nothing(
+    core: HallCore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hall.core
+
+    real = hall.core.decode_request
+
+    def broken(config: Any, device_class: str, device: str, payload: bytes) -> Any:
+        if b"tax-invoice" in payload:
+            raise ValueError("bug")
+        return real(config, device_class, device, payload)
+
+    monkeypatch.setattr(hall.core, "decode_request", broken)
+    outcome = core.execute([issue("r1", service="tax-invoice"), issue("r2")])
+    assert answer(outcome, 0)["error"]["code"] == "invalid_request"
+    assert answer(outcome, 0)["id"] == "r1"
+    assert not outcome.replies[0].stored
+    assert core.store.answer_for("k1", "r1") is None
+    assert answer(outcome, 1)["ok"]
+
+
 # --- days, snapshots, purges --------------------------------------------------------------------
 
 
