@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import IO
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from hall.backup_cli import main
+from hall.clock import FixedClock
+from hall.core import HallCore
 from hall.store import Store, db_path
+from tests.fixtures.halls import small_hall
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,6 +104,66 @@ def test_backup_of_a_hall_that_is_writing_is_consistent(
         loaded = store.load()
         assert store.counts()["answers"] == answers_seen[-1]
         assert all(e["type"] == "e" for e in loaded.events)
+
+
+def test_backup_of_a_running_hall_core_restores_to_a_consistent_hall(tmp_path: Path) -> None:
+    """The real thing: a HallCore process serving requests while the copy is taken."""
+    data = tmp_path / "data"
+    worker_script = str(Path(__file__).with_name("crash_worker.py"))
+    worker = subprocess.Popen(
+        [sys.executable, worker_script, str(data), str(time.time()), "50"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert worker.stdin is not None and worker.stdout is not None
+    lines = [
+        b"0\twindow\tw02\t"
+        + json.dumps({"v": 1, "id": "l", "op": "login", "clerk": "c0201"}).encode()
+    ]
+    for n in range(1, 20000):
+        body = (
+            {"v": 1, "id": f"i{n}", "op": "issue", "service": "psb-id-card"}
+            if n % 2
+            else {"v": 1, "id": f"c{n}", "op": "call_next"}
+        )
+        device = "kiosk\tk1" if n % 2 else "window\tw02"
+        lines.append(f"{n}\t{device}\t".encode() + json.dumps(body).encode())
+    feeder = threading.Thread(target=_feed, args=(worker.stdin, lines), daemon=True)
+    try:
+        assert worker.stdout.readline().strip() == b"ready"
+        feeder.start()
+        for _ in range(300):  # the hall is busy answering
+            worker.stdout.readline()
+        dest = tmp_path / "copy.sqlite3"
+        assert main(["--data", str(data), "--to", str(dest)]) == 0
+    finally:
+        worker.kill()
+        worker.wait()
+        feeder.join(5)
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    dest.replace(db_path(restored))
+    clock = FixedClock(datetime(2026, 11, 26, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
+    with HallCore(small_hall(), restored, clock) as hall:
+        issued = {}
+        for n in range(1, 20000, 2):
+            stored = hall.store.answer_for("k1", f"i{n}")
+            if stored is not None:
+                ticket = json.loads(stored)["result"]["ticket"]
+                issued[ticket["id"]] = ticket["number"]
+        assert 100 < len(issued) < 9999  # taken while the hall was still working
+        state = hall.engine.state
+        # Whole batches only: every stored answer has its ticket, and every ticket its answer.
+        assert {t.id: t.number for t in state.tickets.values()} == issued
+        calls = [json.loads(m.payload)["seq"] for m in hall.store.pending_outbox()]
+        assert calls == list(range(1, state.call_seq + 1))
+
+
+def _feed(stdin: IO[bytes], lines: list[bytes]) -> None:
+    with contextlib.suppress(OSError):
+        for line in lines:
+            stdin.write(line + b"\n")
+        stdin.flush()
 
 
 def test_backup_through_the_hallq_command(running_writer: Path, tmp_path: Path) -> None:
