@@ -52,6 +52,10 @@ def native_width(text: str, width: int = 1) -> int:
     return sum(HALF_WIDTH_DOTS if ord(ch) < 0x80 else 2 * HALF_WIDTH_DOTS for ch in text) * width
 
 
+def _size(block: Block) -> tuple[int, int, bool]:
+    return block.width, block.height, block.bold
+
+
 def qr_module_dots(dots: int) -> int:
     return 5 if dots < 450 else 6
 
@@ -70,6 +74,9 @@ class _Encoder:
         self.out = bytearray(cmd.INIT + cmd.align("center"))
 
     def image(self, image: Image.Image) -> None:
+        if image.width > self.dots:  # never expected; a printer would drop the excess
+            height = max(1, image.height * self.dots // image.width)
+            image = image.resize((self.dots, height), Image.Resampling.NEAREST)
         self.out += cmd.raster(image, self.profile)
 
     def native_line(self, line: str, block: Block) -> None:
@@ -88,9 +95,10 @@ class _Encoder:
                 else:
                     self.out += cmd.column_image(raster.glyph(ch, raster.DOT_FONT, block.bold))
             self.out += cmd.LF + cmd.CHINESE_OFF
-        else:  # enlarged text: the whole line as a raster, as big as the text (GS v 0)
-            px = raster.DOT_FONT * block.height
-            self.image(raster.text_line(line, px, bold=block.bold, stretch=block.width))
+        else:  # enlarged text: the line as a raster, as big as the text (GS v 0), re-broken
+            # where the drawn glyphs are wider than the printer's cells
+            for image in raster.block_images(Block("text", line, *_size(block)), self.dots, 0):
+                self.image(image)
 
     def native_text(self, block: Block) -> None:
         self.out += cmd.size(block.width, block.height) + cmd.bold(block.bold)

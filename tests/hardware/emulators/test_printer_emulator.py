@@ -190,3 +190,34 @@ def test_cli_runs_and_prints_where_to_connect(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "pty: /dev/pts/" in out.stdout and "tcp: 127.0.0.1:" in out.stdout
     assert (tmp_path / "printer").is_symlink()
+
+
+def test_cli_changes_state_from_stdin() -> None:
+    from hall.config_printer import PrinterConfig
+    from hardware.printer import PrinterState, TicketPrinter
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hallq", "printer-emulator", "--tcp", "0", "--no-pty",
+         "--seconds", "30", "--out", "/tmp/hallq-printer-cli-test"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None and process.stdin is not None
+        port = None
+        while port is None:
+            line = process.stdout.readline()
+            assert line, "the emulator ended before saying where it listens"
+            if line.startswith("tcp: "):
+                port = int(line.split()[1].rsplit(":", 1)[1])
+        printer = TicketPrinter(
+            PrinterConfig(connector="network", target=f"127.0.0.1:{port}", timeout_s=2)
+        )
+        assert printer.status().state == PrinterState.READY
+        process.stdin.write("cover_open\n")
+        process.stdin.flush()
+        while "state: cover_open" not in process.stdout.readline():
+            pass
+        assert printer.status().state == PrinterState.COVER_OPEN
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
