@@ -1,0 +1,522 @@
+"""`hallq demo`: the whole example hall on this machine, in one command (the README's `make demo`).
+
+    hallq demo [--config deploy/examples/prefecture-hall.toml] [--speed 10] [--dir .demo]
+
+It starts, each as its own process with its own log in DIR/logs/:
+- a private Mosquitto (the system's binary) on two free loopback ports, configured by
+  `hallq broker-config` (passwords, ACL, one credentials file per device): the hall server on the
+  plain loopback listener, every device through TLS with the demo's own CA;
+- the hall server on the example hall, its clock running from the opening of the next working day
+  of the hall's calendar at --speed times real time (the demo does not depend on the real hour);
+- for every LED bridge of the config, an emulated bus of LED boards and the LED bridge; for every
+  keypad bridge, an emulated keypad bus and the keypad bridge (each bus on a pty of the demo);
+- an emulated ticket printer and a kiosk of the demo's own that prints on it now and then;
+- `hallq simulate`: visitors taking tickets at the kiosks, clerks calling and serving them at
+  every window, visitors rating them; each device connected with its own credentials;
+- an operator's view of the hall that prints what happens, one line per event.
+
+Ctrl-C (or SIGTERM) stops everything it started, whole process groups, escalating to SIGKILL for a
+child that does not stop, and says where the logs are. A child that dies is reported with the last
+lines of its log; without the broker or the hall server the demo stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import FrameType
+
+from hall.config import ConfigError, HallConfig
+from hallq import demo_setup as setup
+from hallq.demo_procs import Child, Spec, Supervisor
+from hallq.demo_watch import HALL_ONLINE
+
+log = logging.getLogger("hallq.demo")
+
+DEFAULT_SPEED = 10.0
+HALL_ONLINE_WAIT = 30.0  # real seconds for the hall server to come online
+BROKER_WAIT = 10.0  # real seconds for mosquitto to listen
+BROKER_ATTEMPTS = 3  # a free port may be taken by someone else before mosquitto binds it
+KIOSK_EVERY_HALL_MIN = 4.0  # the demo kiosk issues and prints a ticket this often (hall time)
+SHOWN_UNITS = 2  # the first boards / keypads of each bus are shown on the console (all are logged)
+TAIL_LINES = 12
+
+LED_LINE = re.compile(r"^board\s+(?P<address>\d+)\s+\[(?P<mode>[^\]]*)\]\s?(?P<text>.*)$")
+CALL_LINE = re.compile(r"^(\d\d):(\d\d):(\d\d)  call ")
+KEYPAD_LINE = re.compile(r"^keypad\s+(?P<address>\d+)\s+display\s+\[(?P<text>.*)\]$")
+
+
+def find_mosquitto() -> str | None:
+    found = shutil.which("mosquitto")
+    if found:
+        return found
+    return "/usr/sbin/mosquitto" if os.access("/usr/sbin/mosquitto", os.X_OK) else None
+
+
+def listening(port: int) -> bool:
+    """Something listens on 127.0.0.1:port. Read from /proc/net/tcp where there is one: a probe
+    connection to the TLS listener would only leave a failed handshake in the broker's log."""
+    table = Path("/proc/net/tcp")
+    if table.exists():
+        wanted = f"0100007F:{port:04X}"
+        for row in table.read_text().splitlines()[1:]:
+            fields = row.split()
+            if len(fields) > 3 and fields[1] == wanted and fields[3] == "0A":  # 0A: LISTEN
+                return True
+        return False
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Console:
+    """The demo's own lines (stdout, flushed) and its log file."""
+
+    def __init__(self, start: datetime, speed: float) -> None:
+        self.start = start
+        self.speed = speed
+        self.origin: float | None = None  # when the hall's clock started (about)
+        self.lock = threading.Lock()
+
+    def say(self, text: str = "") -> None:
+        with self.lock:
+            print(text, flush=True)
+        if text.strip():
+            log.info("%s", text.strip())
+
+    def hall_time(self) -> str:
+        """The hall's time now, as the server's scaled clock runs (within a hall second or so,
+        once a call has been heard)."""
+        if self.origin is None:
+            return "--:--:--"
+        elapsed = (time.monotonic() - self.origin) * self.speed
+        return (self.start + timedelta(seconds=elapsed)).strftime("%H:%M:%S")
+
+    def heard(self, line: str) -> None:
+        """A call line of the watcher carries the hall's own time: anchor hall_time() on it."""
+        match = CALL_LINE.match(line)
+        if match is None:
+            return
+        hours, minutes, seconds = (int(x) for x in match.groups())
+        at = self.start.replace(hour=hours, minute=minutes, second=seconds)
+        self.start, self.origin = at, time.monotonic()
+
+    def event(self, kind: str, text: str) -> None:
+        self.say(f"{self.hall_time()}  {kind:<8} {text}")
+
+
+class Demo:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.paths = setup.DemoPaths(Path(args.dir).resolve())
+        self.source = Path(args.config).resolve()
+        self.speed: float = args.speed
+        self.stop_requested = threading.Event()
+        self.signals = 0
+        self.hall_online = threading.Event()
+        self.supervisor = Supervisor(self.paths.logs)
+        self.console: Console | None = None
+        self.config: HallConfig | None = None
+
+    # -- signals
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.signals += 1
+        self.stop_requested.set()
+
+    # -- output of the children the console shows
+    def on_watch_line(self, line: str) -> None:
+        assert self.console is not None
+        if HALL_ONLINE in line:
+            self.hall_online.set()
+        self.console.heard(line)
+        if line.strip():
+            self.console.say(line)
+
+    def on_led_line(self, bridge: str) -> Callable[[str], None]:
+        def show(line: str) -> None:
+            match = LED_LINE.match(line.strip())
+            if match is None or int(match["address"]) > SHOWN_UNITS:
+                return
+            if match["mode"].strip() == "flash":
+                assert self.console is not None
+                self.console.event(
+                    "led", f"{bridge} board {match['address']} flashes {match['text']}"
+                )
+
+        return show
+
+    def on_keypad_line(self, bridge: str) -> Callable[[str], None]:
+        def show(line: str) -> None:
+            match = KEYPAD_LINE.match(line.strip())
+            if match is None or int(match["address"]) > SHOWN_UNITS or not match["text"].strip():
+                return
+            assert self.console is not None
+            self.console.event(
+                "keypad", f"{bridge} keypad {match['address']} shows [{match['text']}]"
+            )
+
+        return show
+
+    def on_kiosk_line(self, line: str) -> None:
+        assert self.console is not None
+        if line.strip():
+            self.console.say(line)
+
+    # -- starting
+    def python(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", *args]
+
+    def device_env(self, account: str) -> dict[str, str]:
+        env = setup.read_env_file(self.paths.env_file(account))
+        return {k: v for k, v in env.items() if k.startswith("HALLQ_")}
+
+    def started(self, child: Child, what: str) -> None:
+        assert self.console is not None
+        rel = os.path.relpath(child.log_path)
+        self.console.say(f"  {child.name:<18} pid {child.pid:<7} {what}   log {rel}")
+
+    def start_broker(self, mosquitto: str, config: HallConfig) -> setup.BrokerFiles:
+        assert self.console is not None
+        for attempt in range(1, BROKER_ATTEMPTS + 1):
+            files = setup.broker_files(config, self.paths)
+            for line in files.report.lines():
+                log.info("broker-config: %s", line)
+            child = self.supervisor.start(
+                Spec("broker", [mosquitto, "-c", str(files.conf)], critical=True)
+            )
+            deadline = time.monotonic() + BROKER_WAIT
+            while time.monotonic() < deadline and child.running:
+                if listening(files.local_port) and listening(files.tls_port):
+                    self.started(
+                        child,
+                        f"mosquitto on 127.0.0.1:{files.local_port} (hall) and "
+                        f":{files.tls_port} (devices, TLS)",
+                    )
+                    return files
+                time.sleep(0.05)
+            tail = "\n".join(child.tail())
+            self.supervisor.stop(["broker"])
+            self.supervisor.children.remove(child)
+            log.warning("broker attempt %d failed: %s", attempt, tail)
+            if attempt == BROKER_ATTEMPTS:
+                raise RuntimeError(f"mosquitto did not start; the end of its log:\n{tail}")
+        raise AssertionError("unreachable")
+
+    def start_devices(self, config: HallConfig, hall: Path) -> None:
+        """Every bus of the config: its emulator, then its bridge; the printer."""
+        for bridge in config.bridges:
+            if bridge.bus is None:
+                continue
+            units = len(bridge.bus.boards if bridge.kind == "led" else bridge.bus.keypads)
+            if not units:
+                continue
+            if bridge.kind == "led":
+                emulator = Spec(
+                    f"{bridge.id}-emulator",
+                    self.python("hallq", "led-emulator", "--config", str(hall), "--id", bridge.id),
+                    on_line=self.on_led_line(bridge.id),
+                )
+                what = f"LED bus of {units} boards on {os.path.relpath(bridge.bus.port)}"
+            else:
+                emulator = Spec(
+                    f"{bridge.id}-emulator",
+                    self.python(
+                        "hallq", "keypad-emulator", "--config", str(hall), "--id", bridge.id
+                    ),
+                    on_line=self.on_keypad_line(bridge.id),
+                    stdin_pipe=True,  # it reads keys; at the end of its input it stops
+                )
+                what = f"keypad bus of {units} keypads on {os.path.relpath(bridge.bus.port)}"
+            self.started(self.supervisor.start(emulator), what)
+            bridge_spec = Spec(
+                bridge.id,
+                self.python(
+                    "hallq", f"{bridge.kind}-bridge", "--config", str(hall), "--id", bridge.id
+                ),
+                env=self.device_env(bridge.id),
+            )
+            self.started(
+                self.supervisor.start(bridge_spec),
+                f"{bridge.kind} bridge for {len(bridge.windows)} windows",
+            )
+        printer = Spec(
+            "printer-emulator",
+            self.python(
+                "hallq",
+                "printer-emulator",
+                "--no-tcp",
+                "--link",
+                str(self.paths.dev / "printer"),
+                "--out",
+                str(self.paths.tickets),
+            ),
+        )
+        self.started(
+            self.supervisor.start(printer),
+            f"ESC/POS printer, tickets as PNG in {os.path.relpath(self.paths.tickets)}",
+        )
+
+    def start_flow(self, wired: setup.WiredHall) -> None:
+        assert self.console is not None
+        sim = [
+            "hallq",
+            "simulate",
+            "--config",
+            str(wired.simulate_path),
+            "--credentials",
+            str(self.paths.broker),
+            "--speed",
+            f"{self.speed:g}",
+        ]
+        if self.args.seed is not None:
+            sim += ["--seed", str(self.args.seed)]
+        self.started(
+            self.supervisor.start(Spec("simulate", self.python(*sim))),
+            "visitors, clerks and evaluators, each device with its own credentials",
+        )
+        kiosk = Spec(
+            "demo-kiosk",
+            self.python(
+                "hallq.demo_kiosk",
+                "--config",
+                str(wired.path),
+                "--id",
+                setup.KIOSK_ID,
+                "--every",
+                f"{KIOSK_EVERY_HALL_MIN * 60 / self.speed:g}",
+            ),
+            env=self.device_env(setup.KIOSK_ID),
+            on_line=self.on_kiosk_line,
+        )
+        self.started(self.supervisor.start(kiosk), "a kiosk that prints its tickets")
+
+    # -- running
+    def run(self) -> int:
+        paths = self.paths
+        mosquitto = find_mosquitto()
+        if mosquitto is None:
+            print(
+                "hallq demo: Mosquitto is not installed: `make demo` installs it "
+                "(tools/bootstrap.sh), or apt-get install mosquitto",
+                file=sys.stderr,
+            )
+            return 2
+        paths.fresh()
+        logging.basicConfig(
+            filename=paths.log("demo"),
+            level=logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        try:
+            wired = setup.write_configs(self.source, paths)
+        except ConfigError as exc:
+            print(f"hallq demo: the config cannot be used:\n{exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"hallq demo: {exc}", file=sys.stderr)
+            return 2
+        config = self.config = wired.config
+        start = setup.next_working_morning(config, datetime.now(config.site.zone))
+        spec = setup.clock_spec(start, self.speed)
+        self.console = console = Console(start, self.speed)
+        try:
+            setup.make_ca(paths)
+        except (OSError, RuntimeError) as exc:
+            print(f"hallq demo: {exc}", file=sys.stderr)
+            return 2
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self.on_signal)
+        counts = config.devices()
+        console.say(
+            f"hallq demo: {config.site.name} ({config.site.id}): {len(config.windows)} windows, "
+            f"{len(config.services)} services, {len(counts['kiosks'])} kiosks"
+        )
+        console.say(
+            f"  hall clock from {start:%a %Y-%m-%d %H:%M} ({config.site.tz}), "
+            f"{self.speed:g}x real time (the next working morning of its calendar)"
+        )
+        console.say(f"  folder {os.path.relpath(paths.root)}")
+        code = 0
+        try:
+            code = self._run(wired, mosquitto, spec)
+        except Exception as exc:  # say it, then stop everything all the same
+            log.exception("demo failed")
+            console.say(f"hallq demo: {exc}")
+            code = 1
+        finally:
+            self.shutdown()
+        return code
+
+    def _run(self, wired: setup.WiredHall, mosquitto: str, spec: str) -> int:
+        assert self.console is not None
+        console, paths, config = self.console, self.paths, wired.config
+        files = self.start_broker(mosquitto, config)
+        if self.stop_requested.is_set():
+            return 0
+        server = Spec(
+            "hall-server",
+            self.python(
+                "hallq",
+                "server",
+                "--config",
+                str(wired.path),
+                "--data",
+                str(paths.data),
+                "--clock",
+                spec,
+            ),
+            env=self.device_env("hall"),
+            critical=True,
+        )
+        self.started(self.supervisor.start(server), f"hall server, clock {spec}")
+        console.origin = time.monotonic()
+        watch = Spec(
+            "watch",
+            self.python(
+                "hallq.demo_watch",
+                "--config",
+                str(wired.path),
+                "--id",
+                setup.WATCH_ID,
+                "--clock",
+                spec,
+                "--origin",
+                f"{time.time():.3f}",
+            ),
+            env=self.device_env(setup.WATCH_ID),
+            on_line=self.on_watch_line,
+        )
+        self.started(self.supervisor.start(watch), "the hall as an operator sees it (below)")
+        self.start_devices(config, wired.path)
+        log.info("broker ports %d (hall) %d (tls)", files.local_port, files.tls_port)
+
+        deadline = time.monotonic() + HALL_ONLINE_WAIT
+        while not self.hall_online.is_set():
+            if self.stop_requested.is_set() or self.check_children():
+                return 0 if self.stop_requested.is_set() else 1
+            if time.monotonic() > deadline:
+                console.say(
+                    f"hallq demo: the hall server is not online after {HALL_ONLINE_WAIT:g} s"
+                )
+                self.report_tail("hall-server")
+                return 1
+            self.supervisor.pump(0.1)
+        self.start_flow(wired)
+        console.say("Ctrl-C stops everything.")
+        while not self.stop_requested.is_set():
+            self.supervisor.pump(0.2)
+            if self.check_children():
+                return 1
+        return 0
+
+    def check_children(self) -> bool:
+        """Report children that died; True if the demo cannot go on."""
+        assert self.console is not None
+        fatal = False
+        for child in self.supervisor.exited():
+            code = child.process.returncode
+            self.console.say(
+                f"hallq demo: {child.name} (pid {child.pid}) ended with "
+                f"{'code ' + str(code) if code >= 0 else signal.Signals(-code).name}; "
+                f"the end of {os.path.relpath(child.log_path)}:"
+            )
+            for line in child.tail(TAIL_LINES):
+                self.console.say(f"    {line}")
+            if child.spec.critical:
+                self.console.say("hallq demo: it cannot go on without it: stopping")
+                fatal = True
+        return fatal
+
+    def report_tail(self, name: str) -> None:
+        assert self.console is not None
+        for child in self.supervisor.children:
+            if child.name == name:
+                self.console.say(f"the end of {os.path.relpath(child.log_path)}:")
+                for line in child.tail(TAIL_LINES):
+                    self.console.say(f"    {line}")
+
+    def simulate_summary(self) -> list[str]:
+        """The summary `hallq simulate` prints when it stops (the end of its log)."""
+        path = self.paths.log("simulate")
+        if not path.exists():
+            return []
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        starts = [i for i, line in enumerate(lines) if line.startswith("summary:")]
+        return lines[starts[-1] :] if starts else []
+
+    def shutdown(self) -> None:
+        """Stop everything: the flow and the devices, then the hall, then the broker."""
+        console = self.console
+        if not self.supervisor.children:
+            return
+        if console is not None:
+            console.say("hallq demo: stopping everything it started ...")
+        order = [
+            [c.name for c in self.supervisor.children if c.name not in ("hall-server", "broker")],
+            ["hall-server"],
+            ["broker"],
+        ]
+        ended: list[str] = []
+        for names in order:
+            for child, how in self.supervisor.stop(names):
+                ended.append(f"{child.name} {how}")
+        if console is not None:
+            summary = self.simulate_summary()
+            if summary:
+                console.say("hallq demo: the simulated visitors and clerks:")
+                for line in summary:
+                    console.say(f"    {line.strip()}")
+            console.say(f"hallq demo: stopped: {', '.join(ended)}")
+            console.say(f"hallq demo: the logs are in {self.paths.logs}/")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="hallq demo",
+        description="Run the whole example hall on this machine: a private broker, the hall "
+        "server on a fast clock from a working morning, simulated visitors and clerks, emulated "
+        "LED boards, keypads and a ticket printer. Ctrl-C stops everything.",
+    )
+    parser.add_argument(
+        "--config",
+        default=str(setup.DEFAULT_CONFIG),
+        help="the hall config (default: the prefecture example)",
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=DEFAULT_SPEED,
+        help=f"how many times faster than real time the hall's clock runs (default {DEFAULT_SPEED:g})",
+    )
+    parser.add_argument(
+        "--dir",
+        default=".demo",
+        help="the demo's folder: configs, credentials, store, logs (default .demo; a rerun clears "
+        "its store and logs, keeps its CA and passwords)",
+    )
+    parser.add_argument("--seed", type=int, help="random seed of the simulated visitors")
+    args = parser.parse_args(argv)
+    if not args.speed > 0:
+        parser.error("--speed must be above 0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    return Demo(args).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

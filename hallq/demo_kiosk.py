@@ -1,0 +1,152 @@
+"""The demo's printing kiosk: every few seconds a visitor takes a ticket here, and it is printed.
+
+    python -m hallq.demo_kiosk --config .demo/hall.toml --id demo-kiosk --every 24
+
+No screen (the Kivy kiosk is a separate program): it connects as its kiosk with its own credentials
+(HALLQ_MQTT_URL / HALLQ_MQTT_CA), picks a service the hall can issue now (from the retained
+`queues`), issues a ticket and prints it through the kiosk's real printer code
+(hardware/printer) on the printer the config names, in the demo the emulated one on a pty, which
+saves each ticket as a PNG. It reports its printer on device/{id}/health, as a kiosk does, and
+prints one line per ticket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import signal
+import sys
+import threading
+from datetime import datetime
+from types import FrameType
+from typing import Any
+
+from hall import topics
+from hall.client import HallClient, RequestError
+from hall.config import ConfigError, HallConfig, load_config
+from hall.mqtt_url import BrokerUrlError, broker_address
+
+log = logging.getLogger(__name__)
+
+
+def _hall_time(value: Any) -> str:
+    try:
+        return datetime.fromisoformat(str(value)).strftime("%H:%M:%S")
+    except ValueError:
+        return "--:--:--"
+
+
+class DemoKiosk:
+    def __init__(self, config: HallConfig, kiosk_id: str, client: HallClient, seed: int | None):
+        kiosk = next((k for k in config.kiosks if k.id == kiosk_id), None)
+        if kiosk is None or kiosk.printer is None:
+            raise ValueError(f"no kiosk {kiosk_id!r} with a [kiosks.printer] in the config")
+        from hardware.printer.printer import TicketPrinter
+
+        self.config = config
+        self.kiosk_id = kiosk_id
+        self.client = client
+        self.printer = TicketPrinter(kiosk.printer, device_id=kiosk_id)
+        self.rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self.can_issue: list[str] = []
+        self.printed = 0
+
+    def on_queues(self, topic: str, value: dict[str, Any] | None) -> None:
+        services = (value or {}).get("services") or {}
+        open_now = [
+            code
+            for code, info in services.items()
+            if isinstance(info, dict) and info.get("can_issue")
+        ]
+        with self._lock:
+            self.can_issue = sorted(open_now)
+
+    def say(self, at: str, text: str) -> None:
+        print(f"{at}  {'kiosk':<8} {self.kiosk_id}: {text}", flush=True)
+
+    def report_printer(self) -> None:
+        health = self.printer.health()
+        try:
+            self.client.publish_health(health["state"], health["detail"])
+        except Exception:  # the broker may be away for a moment: the next ticket reports again
+            log.exception("could not publish health")
+
+    def one_ticket(self) -> None:
+        with self._lock:
+            choices = list(self.can_issue)
+        if not choices:
+            return  # closed (lunch, evening) or no queues yet
+        code = self.rng.choice(choices)
+        try:
+            ticket = self.client.request("issue", service=code)["ticket"]
+        except RequestError as exc:
+            self.say("--:--:--", f"issue {code}: {exc}")
+            return
+        service = self.config.service(str(ticket.get("service")))
+        department = self.config.department(service.department) if service else None
+        at = _hall_time(ticket.get("issued_at"))
+        where = (
+            f"{ticket.get('number')} {service.name_zh if service else code}, "
+            f"{ticket.get('ahead', 0)} ahead (~{ticket.get('est_wait_min', 0)} min)"
+        )
+        from hardware.errors import HardwareError
+
+        try:
+            result = self.printer.print_ticket(
+                ticket,
+                hall_name=self.config.site.name,
+                department_name=department.name_zh if department else "",
+                service_name=service.name_zh if service else code,
+                ticket_url=self.config.site.ticket_url,
+            )
+        except HardwareError as exc:
+            self.say(at, f"ticket {where}; NOT printed: {exc}")
+        else:
+            self.printed += 1
+            self.say(
+                at,
+                f"ticket {where}; printed {result.bytes_sent // 1024} KB in {result.seconds:.2f} s",
+            )
+        self.report_printer()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hallq.demo_kiosk", description=__doc__)
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--id", required=True, help="the kiosk (with a printer) to play")
+    parser.add_argument("--every", type=float, default=20.0, help="real seconds between tickets")
+    parser.add_argument("--seed", type=int)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        config = load_config(args.config)
+        address = broker_address(config.broker)
+    except (ConfigError, BrokerUrlError) as exc:
+        print(f"demo kiosk: {exc}", file=sys.stderr)
+        return 2
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    site = config.site.id
+    client = HallClient.connect(address, site, "kiosk", args.id, wait=None)
+    try:
+        kiosk = DemoKiosk(config, args.id, client, args.seed)
+        client.subscribe_json(topics.queues(site), kiosk.on_queues)
+        # The first ticket soon after the hall opens, then one every `--every` seconds.
+        wait = min(3.0, args.every)
+        while not stopping.wait(wait):
+            kiosk.one_ticket()
+            wait = args.every
+    finally:
+        client.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

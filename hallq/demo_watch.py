@@ -1,0 +1,267 @@
+"""The demo's event printer: the hall as a supervisor would watch it, one line per event.
+
+    python -m hallq.demo_watch --config .demo/hall.toml --id demo-watch
+
+It connects as an operator (HALLQ_MQTT_URL / HALLQ_MQTT_CA: its own credentials, so it sees only
+what the ACL lets a monitoring room see) and prints, with the hall's time:
+
+    09:00:41  call     A001 -> 1号窗口 (1F)   居民身份证首次申领   waited 2 min
+    09:05:00  queues   waiting 37, issued 52 today; most: 州公安局 12, 州税务局 8, ...
+    09:00:12  windows  87 open, 0 paused, 18 closed
+    09:00:00  hall     server online
+
+`demo.py` reads these lines from its stdout and passes them on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from types import FrameType
+from typing import Any
+
+from hall import topics
+from hall.config import ConfigError, HallConfig, load_config
+from hall.mqtt_url import BrokerUrlError, broker_address
+from hall.transport import Message
+
+log = logging.getLogger(__name__)
+
+HALL_ONLINE = "server online"  # demo.py waits for this before the visitors come in
+QUEUES_EVERY_S = 300.0  # hall seconds between queue lines
+WINDOWS_EVERY_S = 2.0  # real seconds: window counts are printed at most this often
+TOP_DEPARTMENTS = 4
+KIND_WIDTH = 8
+
+
+def _hall_time(value: Any) -> str:
+    try:
+        return datetime.fromisoformat(str(value)).strftime("%H:%M:%S")
+    except ValueError:
+        return "--:--:--"
+
+
+def _minutes_between(start: Any, end: Any) -> int | None:
+    try:
+        seconds = (
+            datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))
+        ).total_seconds()
+    except (TypeError, ValueError):
+        return None
+    return max(0, round(seconds / 60))
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+class Watch:
+    """Turns the hall's messages into lines; `out` prints one (thread-safe)."""
+
+    def __init__(self, config: HallConfig, out: Any = None) -> None:
+        self.config = config
+        self.site = config.site.id
+        self._out = out or (lambda line: print(line, flush=True))
+        self._lock = threading.Lock()
+        self.windows: dict[str, str] = {}  # window id -> closed / open / paused
+        self._windows_shown: tuple[int, int, int] | None = None
+        self._last_queues_at: datetime | None = None
+        self.clock: tuple[datetime, float, float] | None = None  # start, speed, unix origin
+        self._anchor: tuple[datetime, float] | None = None  # the hall's time, heard when
+        self.health: dict[str, str] = {}
+        self.calls = 0
+
+    def hall_time(self) -> str:
+        """The hall's time now, for events that carry none (the demo passes the hall's clock)."""
+        if self.clock is None:
+            return "--:--:--"
+        start, speed, origin = self.clock
+        if self._anchor is not None:  # the hall's own latest reading beats the estimate
+            start, origin = self._anchor
+        return (start + timedelta(seconds=(time.time() - origin) * speed)).strftime("%H:%M:%S")
+
+    def _heard(self, at: Any) -> None:
+        """A message with the hall's time in it: anchor hall_time() there."""
+        try:
+            when = datetime.fromisoformat(str(at))
+        except ValueError:
+            return
+        self._anchor = (when, time.time())
+
+    def line(self, at: str, kind: str, text: str) -> None:
+        with self._lock:
+            self._out(f"{at}  {kind:<{KIND_WIDTH}} {text}")
+
+    # -- calls
+    def on_call(self, topic: str, event: dict[str, Any] | None) -> None:
+        if not event:
+            return
+        ticket = event.get("ticket") or {}
+        window = event.get("window") or {}
+        at = _hall_time(event.get("at"))
+        self._heard(event.get("at"))
+        number = ticket.get("number", "?")
+        where = window.get("name") or window.get("id", "?")
+        if window.get("area"):
+            where = f"{where} ({window['area']})"
+        recall = int(event.get("recall") or 0)
+        if recall:
+            self.line(at, "recall", f"{number} -> {where}, {_ordinal(recall + 1)} time")
+            return
+        self.calls += 1
+        service = self.config.service(str(ticket.get("service", "")))
+        name = service.name_zh if service else str(ticket.get("service", ""))
+        waited = _minutes_between(ticket.get("issued_at"), event.get("at"))
+        tail = f"   waited {waited} min" if waited is not None else ""
+        self.line(at, "call", f"{number:<6} -> {where:<14} {name}{tail}")
+
+    # -- queues
+    def on_queues(self, topic: str, value: dict[str, Any] | None) -> None:
+        if not value:
+            return
+        try:
+            at = datetime.fromisoformat(str(value.get("at")))
+        except ValueError:
+            return
+        self._heard(value.get("at"))
+        last = self._last_queues_at
+        if last is not None and (at - last).total_seconds() < QUEUES_EVERY_S:
+            return
+        services = value.get("services") or {}
+        waiting: Counter[str] = Counter()
+        issued = 0
+        for code, info in services.items():
+            if not isinstance(info, dict):
+                continue
+            issued += int(info.get("issued_today") or 0)
+            service = self.config.service(code)
+            department = self.config.department(service.department) if service else None
+            label = f"{department.name_zh} {department.prefix}" if department else code
+            waiting[label] += int(info.get("waiting") or 0)
+        if issued == 0 and last is None:
+            return  # the hall before its first visitor: nothing to say yet
+        self._last_queues_at = at
+        total = sum(waiting.values())
+        most = ", ".join(f"{k} {n}" for k, n in waiting.most_common(TOP_DEPARTMENTS) if n)
+        self.line(
+            at.strftime("%H:%M:%S"),
+            "queues",
+            f"waiting {total}, issued {issued} today" + (f"; most: {most}" if most else ""),
+        )
+
+    # -- windows
+    def on_window(self, topic: str, value: dict[str, Any] | None) -> None:
+        window = topics.parse_window(self.site, topic)
+        if window is None:
+            return
+        status = str(value.get("status")) if value else "closed"
+        with self._lock:
+            self.windows[window] = status
+
+    def window_counts(self) -> tuple[int, int, int]:
+        with self._lock:
+            states = Counter(self.windows.values())
+        open_, paused = states.get("open", 0), states.get("paused", 0)
+        return open_, paused, len(self.config.windows) - open_ - paused
+
+    def show_windows(self) -> None:
+        counts = self.window_counts()
+        if counts == self._windows_shown or not self.windows:
+            return
+        self._windows_shown = counts
+        open_, paused, closed = counts
+        self.line(self.hall_time(), "windows", f"{open_} open, {paused} paused, {closed} closed")
+
+    # -- devices, the hall, alarms
+    def on_status(self, message: Message) -> None:
+        client = message.topic.rsplit("/", 1)[-1]
+        state = message.payload.decode("utf-8", errors="replace") or "gone"
+        if client == topics.HALL_CLIENT_ID:
+            self.line(self.hall_time(), "hall", f"server {state}")
+        elif self.config.device_class(client) == "bridge":
+            self.line(self.hall_time(), "device", f"{client} {state}")
+
+    def on_health(self, topic: str, value: dict[str, Any] | None) -> None:
+        device = topic.split("/")[-2]
+        device_class = self.config.device_class(device)
+        if not value or device_class not in ("bridge", "kiosk"):
+            return
+        state = str(value.get("state"))
+        if self.health.get(device) == state:
+            return
+        self.health[device] = state
+        if device_class == "kiosk":
+            self.line(self.hall_time(), "device", f"{device}: printer {state}")
+            return
+        bridge = next((b for b in self.config.bridges if b.id == device), None)
+        units = "boards" if bridge is not None and bridge.kind == "led" else "keypads"
+        detail = value.get("detail")
+        count = f" ({len(detail)} {units})" if isinstance(detail, dict) and detail else ""
+        self.line(self.hall_time(), "device", f"{device}: bus {state}{count}")
+
+    def on_alarm(self, topic: str, value: dict[str, Any] | None) -> None:
+        if not value:
+            return
+        cleared = " (cleared)" if value.get("cleared") else ""
+        self.line(
+            _hall_time(value.get("at")),
+            "alarm",
+            f"{value.get('severity', '?')} {value.get('kind', '?')}: {value.get('text', '')}"
+            + cleared,
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hallq.demo_watch", description=__doc__)
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--id", required=True, help="the operator account to connect as")
+    parser.add_argument("--clock", help="the hall server's --clock START[xSPEED]")
+    parser.add_argument(
+        "--origin", type=float, help="the real (unix) time the hall's clock started"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        config = load_config(args.config)
+        address = broker_address(config.broker)
+    except (ConfigError, BrokerUrlError) as exc:
+        print(f"demo watch: {exc}", file=sys.stderr)
+        return 2
+    from hall.client import HallClient
+
+    site = config.site.id
+    watch = Watch(config)
+    if args.clock and args.origin is not None:
+        start_text, _, speed_text = args.clock.partition("x")
+        watch.clock = (datetime.fromisoformat(start_text), float(speed_text or 1), args.origin)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    client = HallClient.connect(address, site, "operator", args.id, wait=None)
+    client.subscribe_json(topics.calls(site), watch.on_call)
+    client.subscribe_json(topics.queues(site), watch.on_queues)
+    client.subscribe_json(topics.all_window_states(site), watch.on_window)
+    client.subscribe_json(topics.all_health(site), watch.on_health)
+    client.subscribe_json(topics.alarm(site), watch.on_alarm)
+    client.subscribe(topics.all_status(site), watch.on_status)
+    try:
+        while not stopping.wait(WINDOWS_EVERY_S):
+            watch.show_windows()
+    finally:
+        client.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
