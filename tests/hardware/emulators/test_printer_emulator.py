@@ -192,13 +192,13 @@ def test_cli_runs_and_prints_where_to_connect(tmp_path: Path) -> None:
     assert (tmp_path / "printer").is_symlink()
 
 
-def test_cli_changes_state_from_stdin() -> None:
+def test_cli_changes_state_from_stdin(tmp_path: Path) -> None:
     from hall.config_printer import PrinterConfig
     from hardware.printer import PrinterState, TicketPrinter
 
     process = subprocess.Popen(
         [sys.executable, "-m", "hallq", "printer-emulator", "--tcp", "0", "--no-pty",
-         "--seconds", "30", "--out", "/tmp/hallq-printer-cli-test"],
+         "--seconds", "30", "--out", str(tmp_path)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
