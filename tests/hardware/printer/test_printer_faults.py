@@ -71,13 +71,17 @@ def test_fault_states(
     emulator, config = rig
     printer = TicketPrinter(config, device_id="k1")
     emulator.set_state(state)
+    started = time.monotonic()
     report = printer.status()
+    assert time.monotonic() - started < TIMEOUT + SLACK
     assert report.state == expected
     assert report.detail == MESSAGES[expected][1]
     assert printer.health()["state"] == expected.value
     ticket, kw = names(hall)
+    started = time.monotonic()
     with pytest.raises(error) as caught:
         printer.print_ticket(ticket, **kw)
+    assert time.monotonic() - started < TIMEOUT + SLACK
     assert caught.value.state == expected
     assert words in str(caught.value) and caught.value.device == "k1"
     time.sleep(0.1)
