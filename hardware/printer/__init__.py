@@ -4,6 +4,7 @@ The kiosk uses `TicketPrinter` (status + print) and `render_ticket` (bytes only)
 docs/printing.md.
 """
 
+from hardware.printer.catalog import names_from_catalog
 from hardware.printer.errors import (
     CoverOpen,
     PaperOut,
@@ -33,6 +34,7 @@ __all__ = [
     "RenderedTicket",
     "StatusReport",
     "TicketPrinter",
+    "names_from_catalog",
     "read_status",
     "render_ticket",
 ]
