@@ -1,0 +1,154 @@
+"""What the demo prepares: the morning it starts the hall's clock on, the wired config (validated,
+with the emulators' ports and the demo's own devices), TOML written back exactly, the broker's files."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hall.config import HallConfig, load_config, parse_config
+from hallq import demo_setup as setup
+from hallq.demo_toml import dumps
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "deploy" / "examples").glob("*.toml"))
+PREFECTURE = ROOT / "deploy" / "examples" / "prefecture-hall.toml"
+SMALL = ROOT / "deploy" / "examples" / "small-hall.toml"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def small_with(**calendar: Any) -> HallConfig:
+    data = tomllib.loads(SMALL.read_text(encoding="utf-8"))
+    data["calendar"] = {**data.get("calendar", {}), **calendar}
+    return parse_config(data, "small+calendar")
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_toml_written_back_reads_the_same(path: Path) -> None:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert tomllib.loads(dumps(data)) == data
+
+
+def test_toml_values_of_every_kind() -> None:
+    data = {
+        "top": 'quote " backslash \\ newline \n tab \t bell \x07 中文',
+        "t": {"when": time(3, 0), "day": date(2026, 11, 27), "at": datetime(2026, 1, 1, 9, 0)},
+        "list": [{"a": 1, "b": [1.5, -2.0], "c": {"d": True, "e": False}}],
+        "odd keys": {"key with space": 1, "ключ": "x"},
+    }
+    assert tomllib.loads(dumps(data)) == data
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        # Thursday evening, Friday before dawn, Saturday: the next working morning.
+        ("2026-11-26T20:00", "2026-11-27T09:00"),
+        ("2026-11-27T04:10", "2026-11-30T09:00"),
+        ("2026-11-28T11:00", "2026-11-30T09:00"),
+        # Monday before the opening is still "after today": the demo never starts mid-day.
+        ("2026-11-30T08:00", "2026-12-01T09:00"),
+    ],
+)
+def test_the_next_working_morning(now: str, expected: str) -> None:
+    config = load_config(SMALL)
+    at = datetime.fromisoformat(now).replace(tzinfo=SHANGHAI)
+    start = setup.next_working_morning(config, at)
+    assert start == datetime.fromisoformat(expected).replace(tzinfo=SHANGHAI)
+
+
+def test_holidays_and_makeup_days_of_the_calendar_count() -> None:
+    config = small_with(
+        years=[
+            {"year": 2026, "holidays": ["2026-11-30", "2026-12-01"], "workdays": ["2026-11-28"]}
+        ],
+        makeup_hours_as="mon",
+    )
+    friday = datetime(2026, 11, 27, 10, 0, tzinfo=SHANGHAI)
+    assert setup.next_working_morning(config, friday).date() == date(2026, 11, 28)  # 调休上班
+    saturday = datetime(2026, 11, 28, 10, 0, tzinfo=SHANGHAI)
+    assert setup.next_working_morning(config, saturday).date() == date(2026, 12, 2)
+
+
+def test_the_opening_hour_comes_from_the_hall_hours() -> None:
+    config = small_with(hours=[{"days": "mon-fri", "from": "08:30", "to": "17:30"}])
+    start = setup.next_working_morning(config, datetime(2026, 11, 26, 23, 0, tzinfo=SHANGHAI))
+    assert (start.date(), start.time()) == (date(2026, 11, 27), time(8, 30))
+
+
+def test_a_real_time_in_another_zone_is_read_in_the_halls() -> None:
+    config = load_config(SMALL)
+    # 20:00 UTC on Thursday is 04:00 on Friday in Shanghai: the next morning is Monday's.
+    utc = datetime.fromisoformat("2026-11-26T20:00+00:00")
+    assert setup.next_working_morning(config, utc).date() == date(2026, 11, 30)
+
+
+def test_clock_spec_is_what_the_server_reads() -> None:
+    from hall.clock import ScaledClock, parse_clock_spec
+
+    start = datetime(2026, 11, 30, 9, 0, tzinfo=SHANGHAI)
+    spec = setup.clock_spec(start, 10)
+    assert spec == "2026-11-30T09:00+08:00x10"
+    clock = parse_clock_spec(spec, "Asia/Shanghai")
+    assert isinstance(clock, ScaledClock)
+    assert (clock.start, clock.speed) == (start, 10)
+
+
+def test_the_wired_configs(tmp_path: Path) -> None:
+    paths = setup.DemoPaths(tmp_path)
+    wired = setup.write_configs(PREFECTURE, paths)
+    config = load_config(wired.path)  # what every process reads
+    assert config == wired.config
+    for bridge in config.bridges:
+        assert bridge.bus is not None
+        assert bridge.bus.port == str(tmp_path / "dev" / bridge.id)
+    kiosk = next(k for k in config.kiosks if k.id == setup.KIOSK_ID)
+    assert kiosk.printer is not None and kiosk.printer.target == str(tmp_path / "dev" / "printer")
+    assert config.device_class(setup.WATCH_ID) == "operator"
+    played = load_config(wired.simulate_path)
+    assert setup.KIOSK_ID not in played.devices()["kiosks"]
+    assert played.devices()["kiosks"] == [k.id for k in load_config(PREFECTURE).kiosks]
+    # Everything else is the example as it is.
+    original = load_config(PREFECTURE)
+    assert (config.windows, config.services, config.site) == (
+        original.windows,
+        original.services,
+        original.site,
+    )
+
+
+def test_broker_files_for_the_demo(tmp_path: Path) -> None:
+    paths = setup.DemoPaths(tmp_path)
+    paths.fresh()
+    wired = setup.write_configs(SMALL, paths)
+    files = setup.broker_files(wired.config, paths)
+    assert files.local_port != files.tls_port
+    conf = files.conf.read_text()
+    assert f"listener {files.local_port} 127.0.0.1" in conf
+    assert f"listener {files.tls_port} 127.0.0.1" in conf
+    assert "allow_anonymous false" in conf
+    hall = setup.read_env_file(paths.env_file("hall"))
+    assert hall["HALLQ_MQTT_URL"].endswith(f"@127.0.0.1:{files.local_port}")
+    watch = setup.read_env_file(paths.env_file(setup.WATCH_ID))
+    assert watch["HALLQ_MQTT_URL"].startswith(f"mqtts://{setup.WATCH_ID}:")
+    assert watch["HALLQ_MQTT_URL"].endswith(f"@127.0.0.1:{files.tls_port}")
+    assert watch["HALLQ_MQTT_CA"] == str(tmp_path / "tls" / "ca.crt")
+
+
+def test_fresh_keeps_the_ca_and_passwords_and_clears_the_rest(tmp_path: Path) -> None:
+    paths = setup.DemoPaths(tmp_path)
+    paths.fresh()
+    for keep in (paths.tls / "ca.crt", paths.broker / "secrets.json"):
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        keep.write_text("kept")
+    for old in (paths.data / "hall.db", paths.logs / "demo.log", paths.broker_data / "m.db"):
+        old.write_text("old")
+    paths.fresh()
+    assert (paths.tls / "ca.crt").read_text() == "kept"
+    assert (paths.broker / "secrets.json").read_text() == "kept"
+    assert not any(any(p.iterdir()) for p in (paths.data, paths.logs, paths.broker_data))
