@@ -160,6 +160,10 @@ class HallCore:
         self._rules = rules
         self._calls_topic = topics.calls(config.site.id)
         self._windows = frozenset(w.id for w in config.windows)
+        # device id -> class, once (config.device_class rebuilds its lists on every call).
+        self._device_class = {
+            device: plural[:-1] for plural, ids in config.devices().items() for device in ids
+        }
         self.store = store if store is not None else Store(data_dir, config.site.id)
         self._since_snapshot = 0
         self.engine = self._load_engine()
@@ -244,7 +248,7 @@ class HallCore:
     def _one(self, item: Incoming, work: _Batch) -> tuple[Reply, bool]:
         """The reply to one request, and whether it stands without this batch's commit."""
         cls, device = item.device_class, item.device_id
-        if cls not in topics.REQUEST_CLASSES or self.config.device_class(device) != cls:
+        if cls not in topics.REQUEST_CLASSES or self._device_class.get(device) != cls:
             rid = _peek_id(item.payload)
             log.warning("unknown device %s/%s (request id %s)", cls, device, rid)
             return Reply(cls, device, rid, self._error_bytes(rid, UNKNOWN_DEVICE)), True

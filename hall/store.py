@@ -75,9 +75,12 @@ CREATE TABLE IF NOT EXISTS snapshots (
 # one writer per store) instead of a B-tree index that random request ids would hit at a random
 # leaf on every commit. No index on events either: a business day's events are one id range.
 # The outbox keeps its newest row even when published, so INTEGER PRIMARY KEY never reuses an id.
-_INSERT_EVENT = "INSERT INTO events (business_day, type, at, body) VALUES (?, ?, ?, ?)"
-_INSERT_ANSWER = "INSERT INTO answers (device, request_id, answer, stored_at) VALUES (?, ?, ?, ?)"
-_INSERT_OUTBOX = "INSERT INTO outbox (topic, payload) VALUES (?, ?)"
+# Ids are given explicitly from counters kept in memory (one writer per store: see _claim).
+_INSERT_EVENT = "INSERT INTO events (id, business_day, type, at, body) VALUES (?, ?, ?, ?, ?)"
+_INSERT_ANSWER = (
+    "INSERT INTO answers (id, device, request_id, answer, stored_at) VALUES (?, ?, ?, ?, ?)"
+)
+_INSERT_OUTBOX = "INSERT INTO outbox (id, topic, payload) VALUES (?, ?, ?)"
 
 
 class StorageError(Exception):
@@ -156,6 +159,9 @@ class Store:
             self._db.executescript(_SCHEMA)
             self._check_meta()
             self._answer_ids = self._load_answer_ids()
+            self._last_ids = {
+                table: self._max_id(table) for table in ("events", "answers", "outbox")
+            }
         except (sqlite3.Error, OSError) as exc:
             self._owner.close()
             raise StorageError(f"cannot open the store {self.path}: {exc}") from exc
@@ -276,50 +282,47 @@ class Store:
         Raises StorageError (and writes nothing) on any failure, also for an idempotency key that is
         already stored (the caller answers those from `answer_for` instead).
         """
-        events: list[tuple[str, str, str, str]] = []
-        answers: list[tuple[str, str, bytes, float]] = []
-        outbox: list[tuple[str, bytes]] = []
-        keys: set[tuple[str, str]] = set()
-        for record in records:
-            for event in record.events:
-                events.append((record.business_day, event["type"], event["at"], _dump_event(event)))
-            if record.answer is not None:
-                if record.device is None or record.request_id is None:
-                    raise ValueError("an answer is stored under a device and a request id")
-                key = (record.device, record.request_id)
-                if key in keys or key in self._answer_ids:
-                    raise StorageError(f"an answer to {key} is already stored: nothing written")
-                keys.add(key)
-                answers.append((record.device, record.request_id, record.answer, record.stored_at))
-            outbox.extend(record.outbox)
         snapshot_body = None if snapshot is None else _dump_event(snapshot)
-        with self._lock, self._transaction() as db:
-            if events:
-                db.executemany(_INSERT_EVENT, events)
-            first_answer = self._next_id(db, "answers")
-            if answers:
-                db.executemany(_INSERT_ANSWER, answers)
-            outbox_ids: tuple[int, ...] = ()
-            if outbox:
-                # Ids of rows inserted together under our write lock are consecutive from max + 1.
-                first = self._next_id(db, "outbox")
-                db.executemany(_INSERT_OUTBOX, outbox)
-                outbox_ids = tuple(range(first, first + len(outbox)))
-            last = self._last_event_id(db)
-            if snapshot_body is not None:
-                self._insert_snapshot(db, snapshot_body, last)
-        # Committed: only now does the in-memory key index learn the new answers.
-        for offset, (device, rid, _, _) in enumerate(answers):
-            self._answer_ids[(device, rid)] = first_answer + offset
-        return CommitResult(last, len(events), outbox_ids)
+        with self._lock:  # ids come from the counters: the whole batch is put together under it
+            last = dict(self._last_ids)
+            events: list[tuple[int, str, str, str, str]] = []
+            answers: list[tuple[int, str, str, bytes, float]] = []
+            outbox: list[tuple[int, str, bytes]] = []
+            keys: dict[tuple[str, str], int] = {}
+            for record in records:
+                day = record.business_day
+                for event in record.events:
+                    last["events"] += 1
+                    body = _dump_event(event)
+                    events.append((last["events"], day, event["type"], event["at"], body))
+                if record.answer is not None:
+                    if record.device is None or record.request_id is None:
+                        raise ValueError("an answer is stored under a device and a request id")
+                    key = (record.device, record.request_id)
+                    if key in keys or key in self._answer_ids:
+                        raise StorageError(f"an answer to {key} is already stored: nothing written")
+                    last["answers"] += 1
+                    keys[key] = last["answers"]
+                    answers.append((last["answers"], *key, record.answer, record.stored_at))
+                for topic, payload in record.outbox:
+                    last["outbox"] += 1
+                    outbox.append((last["outbox"], topic, payload))
+            with self._transaction() as db:
+                if events:
+                    db.executemany(_INSERT_EVENT, events)
+                if answers:
+                    db.executemany(_INSERT_ANSWER, answers)
+                if outbox:
+                    db.executemany(_INSERT_OUTBOX, outbox)
+                if snapshot_body is not None:
+                    self._insert_snapshot(db, snapshot_body, last["events"])
+            # Committed: only now do the counters and the key index move on.
+            self._last_ids = last
+            self._answer_ids.update(keys)
+        return CommitResult(last["events"], len(events), tuple(row[0] for row in outbox))
 
-    @staticmethod
-    def _next_id(db: sqlite3.Connection, table: str) -> int:
-        return int(db.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()[0])
-
-    @staticmethod
-    def _last_event_id(db: sqlite3.Connection) -> int:
-        return int(db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
+    def _max_id(self, table: str) -> int:
+        return int(self._db.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0])
 
     @staticmethod
     def _insert_snapshot(db: sqlite3.Connection, body: str, last_event_id: int) -> None:
@@ -337,7 +340,7 @@ class Store:
         """Store the engine's state as of the newest event; returns that event id."""
         body = _dump_event(snapshot)
         with self._lock, self._transaction() as db:
-            last = self._last_event_id(db)
+            last = self._last_ids["events"]
             self._insert_snapshot(db, body, last)
         log.info("snapshot saved at event %d (%d bytes)", last, len(body))
         return last
