@@ -138,6 +138,7 @@ class _Batch:
     changes: Changes = field(default_factory=Changes)
     events: int = 0
     rolled_over: bool = False
+    tainted: bool = False  # the engine broke mid-command: its state is not to be snapshotted
 
 
 class HallCore:
@@ -232,6 +233,7 @@ class HallCore:
                     # whatever it half-did, and go on with the rest in a fresh transaction.
                     work.replies.append(self._internal_error(item))
                     work.keep.append(True)
+                    work.tainted = True
                     done = self._commit(work)
                     rest = batch[index + 1 :]
                     if not self._rebuild():
@@ -320,7 +322,8 @@ class HallCore:
         if not work.records:
             return Outcome(work.replies, work.changes, [])
         snapshot = None
-        if work.rolled_over or self._since_snapshot + work.events >= self.snapshot_every:
+        due = work.rolled_over or self._since_snapshot + work.events >= self.snapshot_every
+        if due and not work.tainted:
             snapshot = self.engine.snapshot()
         result = self.store.commit(work.records, snapshot)
         self._since_snapshot = 0 if snapshot is not None else self._since_snapshot + work.events

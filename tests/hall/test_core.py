@@ -320,6 +320,27 @@ def test_an_engine_fault_is_contained_to_its_request(
     assert sorted(t.number for t in core.engine.state.tickets.values()) == ["A001", "A002"]
 
 
+def test_an_engine_fault_never_reaches_a_snapshot(
+    data: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    core = reopen(data, clock, snapshot_every=1)  # a snapshot after every batch
+    real = core.engine.handle
+
+    def broken(command: Any, now: datetime) -> Any:
+        if getattr(command, "service", None) == "tax-invoice":
+            real(command, now)
+            raise RuntimeError("bug")
+        return real(command, now)
+
+    monkeypatch.setattr(core.engine, "handle", broken)
+    core.execute([issue("r1"), issue("r2", service="tax-invoice")])
+    live = state_of(core)
+    assert len(core.engine.state.tickets) == 1
+    core.close()
+    with reopen(data, clock) as again:
+        assert state_of(again) == live
+
+
 def test_a_decoder_fault_is_answered_and_stores_nothing(
     core: HallCore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
