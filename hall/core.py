@@ -208,9 +208,9 @@ class HallCore:
         """Make memory equal disk again after a failed batch; False if the store cannot be read."""
         try:
             self.engine = self._load_engine()
-        except (StorageError, ValueError, KeyError) as exc:
+        except Exception:
             self._broken = True
-            log.error("cannot rebuild the engine from the store: %s", exc)
+            log.exception("cannot rebuild the engine from the store")
             return False
         self._broken = False
         return True
@@ -224,7 +224,12 @@ class HallCore:
             return self._failed(batch, None)
         work = _Batch(now, now.timestamp())
         try:
-            self._roll_if_due(work)
+            try:
+                self._roll_if_due(work)
+            except _EngineFault:  # nothing recorded yet: drop what it half-did, serve the batch
+                if not self._rebuild():
+                    return self._failed(batch, None)
+                work = _Batch(now, now.timestamp())
             for index, item in enumerate(batch):
                 try:
                     reply, keep = self._one(item, work)
@@ -350,8 +355,15 @@ class HallCore:
             return Outcome([], Changes(), [], storage_failed=True)
         work = _Batch(now, now.timestamp())
         try:
-            self._roll_if_due(work)
-            self._internal(ExpireRatings(), work)
+            try:
+                self._roll_if_due(work)
+                self._internal(ExpireRatings(), work)
+            except _EngineFault:
+                # Keep what was recorded before the fault (consistent), then memory = disk again.
+                work.tainted = True
+                done = self._commit(work)
+                self._rebuild()
+                return done
             return self._commit(work)
         except StorageError as exc:
             log.error("timer commands failed in the store: %s", exc)
@@ -372,6 +384,9 @@ class HallCore:
         except HallError as exc:
             log.debug("%s: nothing to do (%s)", type(command).__name__, exc.code)
             return False
+        except Exception as exc:
+            log.exception("engine failed on the timer command %s", type(command).__name__)
+            raise _EngineFault from exc
         self._add_record(work, outcome.events, None, None, None)
         return bool(outcome.events)
 

@@ -320,6 +320,35 @@ def test_an_engine_fault_is_contained_to_its_request(
     assert sorted(t.number for t in core.engine.state.tickets.values()) == ["A001", "A002"]
 
 
+def test_an_engine_fault_in_the_timers_does_not_stop_the_hall(
+    core: HallCore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hall.model import ExpireRatings, Rollover
+
+    real = core.engine.handle
+    broken_types: tuple[type, ...] = (ExpireRatings,)
+
+    def broken(command: Any, now: datetime) -> Any:
+        if isinstance(command, broken_types):
+            real(command, now)
+            raise RuntimeError("bug")
+        return real(command, now)
+
+    monkeypatch.setattr(core.engine, "handle", broken)
+    core.execute([issue("r1")])
+    clock.set(datetime(2026, 11, 27, 9, 0, tzinfo=SHANGHAI))
+    core.tick()  # the rollover is kept, the broken expiry dropped
+    assert str(core.engine.state.business_day) == "2026-11-27"
+    # The engine was rebuilt (the patch is gone with the old one); break the new one's rollover.
+    real = core.engine.handle
+    broken_types = (Rollover,)
+    monkeypatch.setattr(core.engine, "handle", broken)
+    clock.set(datetime(2026, 11, 28, 9, 0, tzinfo=SHANGHAI))
+    outcome = core.execute([issue("r2")])  # served by the rebuilt engine, which rolls by itself
+    assert answer(outcome)["result"]["ticket"]["number"] == "A001"
+    assert str(core.engine.state.business_day) == "2026-11-28"
+
+
 def test_an_engine_fault_never_reaches_a_snapshot(
     data: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
