@@ -23,6 +23,7 @@ lines of its log; without the broker or the hall server the demo stops.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import logging
 import os
 import re
@@ -36,11 +37,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from hall.config import ConfigError, HallConfig
 from hallq import demo_setup as setup
 from hallq.demo_procs import Child, Spec, Supervisor
 from hallq.demo_watch import HALL_ONLINE
+from hardware.keypad.codes import ERROR_NUMBERS
 
 log = logging.getLogger("hallq.demo")
 
@@ -50,8 +53,12 @@ BROKER_WAIT = 10.0  # real seconds for mosquitto to listen
 BROKER_ATTEMPTS = 3  # a free port may be taken by someone else before mosquitto binds it
 KIOSK_EVERY_HALL_MIN = 4.0  # the demo kiosk issues and prints a ticket this often (hall time)
 SHOWN_UNITS = 2  # the first boards / keypads of each bus are shown on the console (all are logged)
+KEYPAD_FIRST_S = 3.0  # real seconds after the visitors start: the keypad clerk logs in ...
+KEYPAD_EVERY_HALL_MIN = 3.0  # ... and then presses "call" this often (hall time)
 TAIL_LINES = 12
 
+# What a keypad's "E" and two digits mean (hardware/keypad/codes.py: the contract's error codes).
+KEYPAD_ERRORS = {f"E{number:02d}": code for code, number in ERROR_NUMBERS.items()}
 LED_LINE = re.compile(r"^board\s+(?P<address>\d+)\s+\[(?P<mode>[^\]]*)\]\s?(?P<text>.*)$")
 CALL_LINE = re.compile(r"^(\d\d):(\d\d):(\d\d)  call ")
 KEYPAD_LINE = re.compile(r"^keypad\s+(?P<address>\d+)\s+display\s+\[(?P<text>.*)\]$")
@@ -128,11 +135,24 @@ class Demo:
         self.supervisor = Supervisor(self.paths.logs)
         self.console: Console | None = None
         self.config: HallConfig | None = None
+        self.keypad_clerk: setup.KeypadClerk | None = None
+        self.keypad_next: float | None = None  # monotonic time of its next key press
+        self.keypad_logged_in = False
+        self.lock: IO[str] | None = None  # held while the demo runs (flock)
 
     # -- signals
     def on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.signals += 1
         self.stop_requested.set()
+        if self.signals > 1:  # Ctrl-C again while stopping: do not wait for anyone
+            self.supervisor.hurry.set()
+
+    def shown(self, bridge: str, address: int) -> bool:
+        """Whether a board's or keypad's lines go to the console (all go to its log)."""
+        clerk = self.keypad_clerk
+        if clerk is not None and (clerk.bridge, clerk.address) == (bridge, address):
+            return True
+        return address <= SHOWN_UNITS
 
     # -- output of the children the console shows
     def on_watch_line(self, line: str) -> None:
@@ -146,7 +166,7 @@ class Demo:
     def on_led_line(self, bridge: str) -> Callable[[str], None]:
         def show(line: str) -> None:
             match = LED_LINE.match(line.strip())
-            if match is None or int(match["address"]) > SHOWN_UNITS:
+            if match is None or not self.shown(bridge, int(match["address"])):
                 return
             if match["mode"].strip() == "flash":
                 assert self.console is not None
@@ -157,13 +177,25 @@ class Demo:
         return show
 
     def on_keypad_line(self, bridge: str) -> Callable[[str], None]:
+        last: dict[int, str] = {}
+
         def show(line: str) -> None:
             match = KEYPAD_LINE.match(line.strip())
-            if match is None or int(match["address"]) > SHOWN_UNITS or not match["text"].strip():
+            if match is None:
                 return
+            address, text = int(match["address"]), match["text"].strip()
+            if not text or last.get(address) == text or not self.shown(bridge, address):
+                return
+            last[address] = text
+            clerk = self.keypad_clerk
+            typing = text.isdigit() and clerk is not None and clerk.code.startswith(text)
+            if typing and clerk is not None and (clerk.bridge, clerk.address) == (bridge, address):
+                return  # the clerk's login code as it is typed
+            meaning = KEYPAD_ERRORS.get(text, "")
             assert self.console is not None
             self.console.event(
-                "keypad", f"{bridge} keypad {match['address']} shows [{match['text']}]"
+                "keypad",
+                f"{bridge} keypad {address} shows [{text}]" + (f" ({meaning})" if meaning else ""),
             )
 
         return show
@@ -269,6 +301,7 @@ class Demo:
 
     def start_flow(self, wired: setup.WiredHall) -> None:
         assert self.console is not None
+        console = self.console
         sim = [
             "hallq",
             "simulate",
@@ -281,10 +314,22 @@ class Demo:
         ]
         if self.args.seed is not None:
             sim += ["--seed", str(self.args.seed)]
+        clerk = self.keypad_clerk
+        played = len(wired.config.windows)
+        if clerk is not None:
+            played -= 1
+            sim += ["--windows", str(played)]  # the last window is the keypad clerk's
+            self.keypad_next = time.monotonic() + KEYPAD_FIRST_S
         self.started(
             self.supervisor.start(Spec("simulate", self.python(*sim))),
-            "visitors, clerks and evaluators, each device with its own credentials",
+            f"visitors; clerks at {played} windows; evaluators (each device with its own "
+            "credentials)",
         )
+        if clerk is not None:
+            console.say(
+                f"  {'keypad clerk':<18} the demo keys window {clerk.window} on keypad "
+                f"{clerk.address} of {clerk.bridge} (clerk {clerk.clerk})"
+            )
         kiosk = Spec(
             "demo-kiosk",
             self.python(
@@ -312,6 +357,17 @@ class Demo:
                 file=sys.stderr,
             )
             return 2
+        paths.root.mkdir(parents=True, exist_ok=True)
+        # One demo per folder: a second one would wipe the first one's store and logs.
+        self.lock = (paths.root / ".lock").open("w")
+        try:
+            fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(
+                f"hallq demo: another demo runs in {paths.root}: stop it, or give another --dir",
+                file=sys.stderr,
+            )
+            return 2
         paths.fresh()
         logging.basicConfig(
             filename=paths.log("demo"),
@@ -327,6 +383,7 @@ class Demo:
             print(f"hallq demo: {exc}", file=sys.stderr)
             return 2
         config = self.config = wired.config
+        self.keypad_clerk = setup.keypad_clerk(config)
         start = setup.next_working_morning(config, datetime.now(config.site.zone))
         spec = setup.clock_spec(start, self.speed)
         self.console = console = Console(start, self.speed)
@@ -417,9 +474,33 @@ class Demo:
         console.say("Ctrl-C stops everything.")
         while not self.stop_requested.is_set():
             self.supervisor.pump(0.2)
+            self.press_keys()
             if self.check_children():
                 return 1
         return 0
+
+    def press_keys(self) -> None:
+        """The keypad clerk's next keys, when due: log in first, then "call" now and then (each
+        call closes the ticket before it as done)."""
+        clerk, due = self.keypad_clerk, self.keypad_next
+        if clerk is None or due is None or time.monotonic() < due:
+            return
+        assert self.console is not None
+        emulator = next(
+            (c for c in self.supervisor.children if c.name == f"{clerk.bridge}-emulator"), None
+        )
+        if emulator is None or not emulator.running:
+            self.keypad_next = None
+            return
+        if not self.keypad_logged_in:
+            keys, what = f"{clerk.code}K", f"{clerk.code} + confirm: log in"
+            self.keypad_logged_in = True
+            self.keypad_next = time.monotonic() + KEYPAD_FIRST_S
+        else:
+            keys, what = "C", "call: call the next visitor"
+            self.keypad_next = time.monotonic() + KEYPAD_EVERY_HALL_MIN * 60 / self.speed
+        emulator.send_line(f"{clerk.address} {keys}")
+        self.console.event("keypad", f"{clerk.bridge} keypad {clerk.address} keys {what}")
 
     def check_children(self) -> bool:
         """Report children that died; True if the demo cannot go on."""

@@ -20,6 +20,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -153,6 +154,7 @@ class Supervisor:
         self.cwd = cwd
         self.children: list[Child] = []
         self.selector = selectors.DefaultSelector()
+        self.hurry = threading.Event()  # set: stop() goes straight to SIGKILL
 
     def start(self, spec: Spec) -> Child:
         child = Child(spec, self.logs / f"{spec.name}.log", self.cwd)
@@ -203,12 +205,16 @@ class Supervisor:
             alive = [c for c in group if c.running]
             if not alive:
                 break
+            if self.hurry.is_set() and signum != signal.SIGKILL:
+                continue
             for child in alive:
                 log.info("stopping %s pid %d: %s", child.name, child.pid, signum.name)
                 child.signal_group(signum)
             deadline = time.monotonic() + timeout
             while any(c.running for c in alive) and time.monotonic() < deadline:
                 self.pump(0.05)  # keep reading: a child blocked on a full pipe cannot stop
+                if self.hurry.is_set() and signum != signal.SIGKILL:
+                    break
         results = []
         for child in group:
             try:

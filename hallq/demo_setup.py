@@ -265,3 +265,39 @@ def read_env_file(path: Path) -> dict[str, str]:
             key, val = line.split("=", 1)
             values[key.strip()] = val.strip()
     return values
+
+
+# --- the clerk at a caller keypad ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeypadClerk:
+    """A window the demo works itself, with keys on an emulated caller keypad: the keypad bridge
+    turns them into the window's requests. The simulated clerks play every other window."""
+
+    bridge: str
+    address: int  # the keypad's address on its bus
+    window: str
+    clerk: str
+    code: str  # the clerk's keypad code: `code` + confirm logs in
+
+
+def keypad_clerk(config: HallConfig) -> KeypadClerk | None:
+    """The last window of the config, if a keypad bridge has a keypad for it and its roster's first
+    clerk has a keypad code (`hallq simulate --windows N` plays the first N windows, so the last
+    one is left to the keypad)."""
+    if len(config.windows) < 2:
+        return None
+    window = config.windows[-1]
+    clerk = config.clerk(window.clerks[0])
+    if clerk is None or not clerk.keypad_code:
+        return None
+    for bridge in config.bridges:
+        if bridge.kind != "keypad" or bridge.bus is None or window.id not in bridge.windows:
+            continue
+        for keypad in bridge.bus.keypads:
+            if keypad.window == window.id:
+                return KeypadClerk(
+                    bridge.id, keypad.address, window.id, clerk.id, clerk.keypad_code
+                )
+    return None

@@ -20,7 +20,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -89,21 +91,21 @@ def port_is_free(port: int) -> bool:
 class Output:
     """The demo's stdout, line by line, read in a thread."""
 
-    def __init__(self, stream: object) -> None:
+    def __init__(self, stream: IO[bytes] | None) -> None:
         self.lines: list[str] = []
         self.fresh: queue.Queue[str] = queue.Queue()
         self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
         self.thread.start()
 
-    def _read(self, stream: object) -> None:
-        for raw in stream:  # type: ignore[attr-defined]
+    def _read(self, stream: IO[bytes] | None) -> None:
+        for raw in stream or ():
             line = raw.decode("utf-8", errors="replace").rstrip("\n")
             self.lines.append(line)
             self.fresh.put(line)
 
-    def wait_for(self, done: object, timeout: float) -> bool:
+    def wait_for(self, done: Callable[[], bool], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        while not done():  # type: ignore[operator]
+        while not done():
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
@@ -115,83 +117,161 @@ class Output:
         return "\n".join(self.lines)
 
 
-@pytest.mark.broker
-def test_demo_shows_calls_and_leaves_no_process(tmp_path: Path) -> None:
-    require_program("mosquitto", "mosquitto")
-    require_program("openssl", "openssl")
-    started = time.monotonic()
-    demo = subprocess.Popen(
-        [*hallq_command(), "demo", "--dir", str(tmp_path / "demo")],
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, as a shell runs a foreground job
-    )
-    out = Output(demo.stdout)
-    seen: dict[int, tuple[int, int]] = {}
-    try:
+class DemoRun:
+    """`hallq demo --dir ...` in its own session, as a shell runs a foreground job; every process
+    that is ever its descendant is recorded while it runs."""
 
-        def calls() -> list[re.Match[str]]:
-            return [m for m in map(CALL.match, out.lines) if m]
+    def __init__(self, folder: Path) -> None:
+        require_program("mosquitto", "mosquitto")
+        require_program("openssl", "openssl")
+        self.folder = folder
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            [*hallq_command(), "demo", "--dir", str(folder)],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.out = Output(self.process.stdout)
+        self.seen: dict[int, tuple[int, int]] = {}
+        self.broker_ports: list[int] = []
 
-        def ready() -> bool:
-            seen.update(descendants(demo.pid))
-            printed = any("demo-kiosk: ticket" in line and "printed" in line for line in out.lines)
-            return (len(calls()) >= CALLS_WANTED and printed) or demo.poll() is not None
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
-        assert out.wait_for(ready, STARTUP_TIMEOUT), f"no calls in time:\n{out.text()}"
-        assert demo.poll() is None, f"the demo ended by itself:\n{out.text()}"
-        first_calls = time.monotonic() - started
-        # The hall's clock runs from a working morning, whatever the real hour.
-        for match in calls():
+    def calls(self) -> list[re.Match[str]]:
+        return [m for m in map(CALL.match, self.out.lines) if m]
+
+    def has(self, text: str) -> bool:
+        return any(text in line for line in self.out.lines)
+
+    def wait_for(self, done: Callable[[], bool], timeout: float, what: str) -> None:
+        def check() -> bool:
+            self.seen.update(descendants(self.pid))
+            return done() or self.process.poll() is not None
+
+        assert self.out.wait_for(check, timeout), f"{what}: not in time:\n{self.out.text()}"
+        assert self.process.poll() is None, f"{what}: the demo ended:\n{self.out.text()}"
+        self.seen.update(descendants(self.pid))
+
+    def child_pid(self, name: str) -> int:
+        match = re.search(rf"^  {re.escape(name)} +pid (\d+)", self.out.text(), re.MULTILINE)
+        assert match is not None, self.out.text()
+        return int(match[1])
+
+    def running_checks(self) -> None:
+        """Calls in the hall's morning, every part its own process, the broker listening."""
+        for match in self.calls():
             assert 9 <= int(match[1]) < 12, match.group(0)
-        ports = BROKER.search(out.text())
-        assert ports is not None, out.text()
-        broker_ports = [int(ports[1]), int(ports[2])]
-        assert not any(port_is_free(p) for p in broker_ports)
+        ports = BROKER.search(self.out.text())
+        assert ports is not None, self.out.text()
+        self.broker_ports = [int(ports[1]), int(ports[2])]
+        assert not any(port_is_free(p) for p in self.broker_ports)
+        # broker, server, watcher, 2 emulators + 2 bridges, printer, simulate, kiosk
+        assert len(self.seen) >= 10, self.seen
 
-        # Every part runs as its own process: broker, server, watcher, 2 emulators + 2 bridges,
-        # printer, simulate, kiosk.
-        seen.update(descendants(demo.pid))
-        assert len(seen) >= 10, seen
+    def wait_exit(self) -> int:
+        try:
+            return self.process.wait(STOP_TIMEOUT)
+        finally:
+            self.out.thread.join(5)
 
-        # A device that dies is reported with the end of its log; the demo goes on.
-        bridge = re.search(r"^  led-2f +pid (\d+)", out.text(), re.MULTILINE)
-        assert bridge is not None, out.text()
-        os.kill(int(bridge[1]), signal.SIGKILL)
-        assert out.wait_for(
-            lambda: any(f"led-2f (pid {bridge[1]}) ended with SIGKILL" in ln for ln in out.lines),
-            10,
-        ), out.text()
-        assert demo.poll() is None
-
-        os.killpg(demo.pid, signal.SIGINT)  # Ctrl-C in the terminal
-        code = demo.wait(STOP_TIMEOUT)
-    finally:
-        if demo.poll() is None:  # the test failed: leave nothing behind either
-            os.killpg(demo.pid, signal.SIGKILL)
-            demo.wait(5)
-        for pgid, _ in seen.values():
+    def kill_all(self) -> None:
+        """After a failure: leave nothing behind either."""
+        if self.process.poll() is None:
+            os.killpg(self.pid, signal.SIGKILL)
+            self.process.wait(5)
+        for pgid, _ in self.seen.values():
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGKILL)
-    out.thread.join(5)
-    text = out.text()
-    assert code == 0, text
-    assert "the logs are in" in text
-    # Nothing it started is left: no process, no member of any of their process groups.
-    left = {}
-    for pid, (_, start) in seen.items():
-        stat = proc_stat(pid)
-        if stat is not None and stat[2] == start:  # the same process, not a reused pid
-            left[pid] = stat
-    assert not left, f"left behind: {left}\n{text}"
-    groups = {pgid for pgid, _ in seen.values()}
-    members = {pid: s for pid, s in all_processes().items() if s[1] in groups}
-    assert not members, f"process groups still in use: {members}"
-    assert all(port_is_free(p) for p in broker_ports), broker_ports
-    logs = tmp_path / "demo" / "logs"
-    for name in ("broker", "hall-server", "simulate", "watch", "demo"):
+
+    def assert_nothing_left(self) -> None:
+        text = self.out.text()
+        assert "the logs are in" in text, text
+        left = {}
+        for pid, (_, start) in self.seen.items():
+            stat = proc_stat(pid)
+            if stat is not None and stat[2] == start:  # the same process, not a reused pid
+                left[pid] = stat
+        assert not left, f"left behind: {left}\n{text}"
+        groups = {pgid for pgid, _ in self.seen.values()}
+        members = {pid: s for pid, s in all_processes().items() if s[1] in groups}
+        assert not members, f"process groups still in use: {members}"
+        assert all(port_is_free(p) for p in self.broker_ports), self.broker_ports
+
+
+@pytest.mark.broker
+def test_demo_shows_calls_and_leaves_no_process(tmp_path: Path) -> None:
+    demo = DemoRun(tmp_path / "demo")
+    try:
+        demo.wait_for(
+            lambda: len(demo.calls()) >= CALLS_WANTED and demo.has("printed"),
+            STARTUP_TIMEOUT,
+            "calls and a printed ticket",
+        )
+        first_calls = time.monotonic() - demo.started
+        demo.running_checks()
+
+        # The keypad clerk's "call" went keypad -> bridge -> hall and the answer came back to the
+        # keypad's display: a ticket number, or E19 when that window's queue is empty.
+        demo.wait_for(lambda: demo.has("keys call"), 15, "the keypad clerk's call")
+        keyed = max(i for i, line in enumerate(demo.out.lines) if "keys call" in line)
+        demo.wait_for(
+            lambda: any("keypad 29 shows [" in ln for ln in demo.out.lines[keyed:]),
+            10,
+            "the keypad's display after its call",
+        )
+
+        # A device that dies is reported with the end of its log; the demo goes on.
+        bridge = demo.child_pid("led-2f")
+        os.kill(bridge, signal.SIGKILL)
+        demo.wait_for(
+            lambda: demo.has(f"led-2f (pid {bridge}) ended with SIGKILL"), 10, "the report"
+        )
+        assert demo.has("the end of ")
+
+        os.killpg(demo.pid, signal.SIGINT)  # Ctrl-C in the terminal
+        code = demo.wait_exit()
+    finally:
+        demo.kill_all()
+    assert code == 0, demo.out.text()
+    demo.assert_nothing_left()
+    logs = demo.folder / "logs"
+    for name in ("broker", "hall-server", "simulate", "watch", "demo", "led-2f"):
         assert (logs / f"{name}.log").exists(), name
-    assert list((tmp_path / "demo" / "tickets").glob("*.png")), "no ticket was printed"
-    print(f"first calls after {first_calls:.1f} s; whole test {time.monotonic() - started:.1f} s")
+    assert list((demo.folder / "tickets").glob("*.png")), "no ticket was printed"
+    print(f"first calls after {first_calls:.1f} s; run {time.monotonic() - demo.started:.1f} s")
+
+
+@pytest.mark.broker
+def test_sigterm_stops_everything(tmp_path: Path) -> None:
+    demo = DemoRun(tmp_path / "demo")
+    try:
+        demo.wait_for(lambda: len(demo.calls()) >= 1, STARTUP_TIMEOUT, "a call")
+        demo.running_checks()
+        os.kill(demo.pid, signal.SIGTERM)  # what `kill` or a service manager sends
+        code = demo.wait_exit()
+    finally:
+        demo.kill_all()
+    assert code == 0, demo.out.text()
+    demo.assert_nothing_left()
+
+
+@pytest.mark.broker
+def test_the_demo_stops_everything_when_the_hall_server_dies(tmp_path: Path) -> None:
+    demo = DemoRun(tmp_path / "demo")
+    try:
+        demo.wait_for(lambda: len(demo.calls()) >= 1, STARTUP_TIMEOUT, "a call")
+        demo.running_checks()
+        os.kill(demo.child_pid("hall-server"), signal.SIGKILL)
+        code = demo.wait_exit()
+    finally:
+        demo.kill_all()
+    text = demo.out.text()
+    assert code == 1, text
+    assert "hall-server" in text and "ended with SIGKILL" in text
+    assert "it cannot go on without it" in text
+    demo.assert_nothing_left()
