@@ -146,3 +146,16 @@ def test_children_die_with_the_demo_even_when_it_is_killed(tmp_path: Path) -> No
         assert wait_until(lambda: not alive(child), 5), "the child outlived a killed demo"
     else:  # pragma: no cover
         os.kill(child, signal.SIGKILL)
+
+
+def test_in_a_hurry_stop_goes_straight_to_sigkill(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path)
+    ignoring = (
+        "import signal, time\nfor s in (2, 15): signal.signal(s, signal.SIG_IGN)\ntime.sleep(600)"
+    )
+    supervisor.start(Spec("stubborn", [sys.executable, "-c", ignoring]))
+    supervisor.hurry.set()  # a second Ctrl-C
+    started = time.monotonic()
+    ((_, how),) = supervisor.stop()
+    assert how == "SIGKILL"
+    assert time.monotonic() - started < 1.5  # not the 5 + 2 s of the polite steps

@@ -152,3 +152,11 @@ def test_fresh_keeps_the_ca_and_passwords_and_clears_the_rest(tmp_path: Path) ->
     assert (paths.tls / "ca.crt").read_text() == "kept"
     assert (paths.broker / "secrets.json").read_text() == "kept"
     assert not any(any(p.iterdir()) for p in (paths.data, paths.logs, paths.broker_data))
+
+
+def test_the_keypad_clerk_takes_the_last_window_when_a_keypad_serves_it(tmp_path: Path) -> None:
+    wired = setup.write_configs(PREFECTURE, setup.DemoPaths(tmp_path))
+    clerk = setup.keypad_clerk(wired.config)
+    assert clerk == setup.KeypadClerk("keypad-3f", 29, "w105", "c10501", "10501")
+    assert wired.config.windows[-1].id == clerk.window  # `simulate --windows N-1` leaves it
+    assert setup.keypad_clerk(load_config(SMALL)) is None  # no keypad bus: the simulation plays all
