@@ -28,10 +28,15 @@ from hall.model import (
     NO_SHOW,
     SERVING,
     WAITING,
+    AddBooking,
+    Booking,
+    BookingAdded,
+    BookingCancelled,
     CallEvent,
     CallNext,
     CallNumber,
     Cancel,
+    CancelBooking,
     ClerkLoggedIn,
     ClerkLoggedOut,
     Command,
@@ -49,6 +54,7 @@ from hall.model import (
     NoticeChanged,
     Pause,
     QueryTicket,
+    QuotaWarning,
     Rate,
     RatingExpired,
     Recall,
@@ -88,13 +94,14 @@ from hall.numbering import format_number, normalize_number, ticket_id
 from hall.pins import verify_pin
 from hall.policy import pick_next
 from hall.protocol import iso
-from hall.rules import Rules
+from hall.rules import Rules, normalize_code
 
 log = logging.getLogger(__name__)
 
 NOTICE_MAX = 500  # characters of an operator's notice
 PRIORITIES = ("normal", "priority")
 LANGS = ("zh", "en")
+BOOKING_DAYS_AHEAD = 366  # how far ahead a booking may be made
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +182,9 @@ class Engine:
             DayRolledOver: self._apply_rolled_over,
             TicketRated: self._apply_rated,
             RatingExpired: self._apply_rating_expired,
+            BookingAdded: self._apply_booking_added,
+            BookingCancelled: self._apply_booking_cancelled,
+            QuotaWarning: self._apply_quota_warning,
         }
         self._handlers: dict[type[Any], Callable[[Any, _Now], tuple[list[Event], dict[str, Any]]]]
         self._handlers = {
@@ -200,6 +210,8 @@ class Engine:
             ForceLogout: self._force_logout,
             SetService: self._set_service,
             SetNotice: self._set_notice,
+            AddBooking: self._add_booking,
+            CancelBooking: self._cancel_booking,
             Rollover: self._rollover,
             ExpireRatings: self._expire_ratings,
         }
@@ -214,8 +226,10 @@ class Engine:
             state.services.setdefault(s.code, ServiceState())
         state.index.clear()
         state.by_number.clear()
-        for ticket in state.tickets.values():
+        state.kiosk_issues.clear()
+        for ticket in sorted(state.tickets.values(), key=lambda t: t.order):
             state.by_number[ticket.number] = ticket.id
+            self._note_kiosk_issue(ticket.kiosk, ticket.issued_ts)
             if ticket.status == WAITING:
                 state.index.add(ticket)
 
@@ -405,8 +419,13 @@ class Engine:
             appointment=appointment.code if appointment else None,
             slot=iso(appointment.slot.astimezone(self.zone)) if appointment else None,
         )
+        today = state.services[service.code]
+        before = today.issued_today
         self.apply(event)
-        return [event], self._ticket_result(state.tickets[event.ticket], clock)
+        events: list[Event] = [event]
+        for level, cap in self.rules.levels_crossed(service, today, before, before + 1):
+            events += self._commit([QuotaWarning(clock.at, service.code, level, before + 1, cap)])
+        return events, self._ticket_result(state.tickets[event.ticket], clock)
 
     def _reprint(self, cmd: Reprint, clock: _Now) -> tuple[list[Event], dict[str, Any]]:
         self._kiosk(cmd.kiosk)
@@ -698,8 +717,62 @@ class Engine:
         today = self.state.services[service.code]
         is_open = today.open if cmd.open is None else cmd.open
         cap = None if cmd.clear_cap else (today.cap if cmd.cap is None else cmd.cap)
+        was_reached = self.rules.cap_reached(service, today)
         events = self._commit([ServiceChanged(clock.at, cmd.operator, service.code, is_open, cap)])
+        if not was_reached and self.rules.cap_reached(service, today):
+            # A cap lowered to what has been issued already: walk-ins stop now.
+            cap_now = self.rules.cap_of(service, today)
+            warning = QuotaWarning(clock.at, service.code, "reached", today.issued_today, cap_now)
+            events += self._commit([warning])
         return events, {"service": views.catalog_service(self, service)}
+
+    def _add_booking(self, cmd: AddBooking, clock: _Now) -> tuple[list[Event], dict[str, Any]]:
+        self._operator(cmd.operator)
+        service = self.config.service(cmd.service)
+        if service is None:
+            raise _refuse("unknown_service", "没有这项业务", f"no service {cmd.service!r}")
+        try:
+            day = date.fromisoformat(cmd.day)
+            slot = datetime.strptime(cmd.slot, "%H:%M").time()
+        except ValueError:
+            raise _refuse(
+                "invalid_request", "日期或时段格式有误", "day is YYYY-MM-DD and slot is HH:MM"
+            ) from None
+        today = self.state.business_day
+        assert today is not None
+        if not today <= day <= today + timedelta(days=BOOKING_DAYS_AHEAD):
+            raise _refuse(
+                "invalid_request",
+                "预约日期须为今天或以后一年内",
+                f"a booking's day is from {today} to a year ahead",
+            )
+        code = normalize_code(cmd.code)
+        existing = self.state.bookings.get(code)
+        if existing is not None and existing.ticket is not None:
+            raise _refuse("booking_used", "该预约已取过号", f"booking {code} has been checked in")
+        slot_at = iso(datetime.combine(day, slot, tzinfo=self.zone))
+        if existing is not None and (existing.service, existing.day, existing.slot) == (
+            service.code,
+            day.isoformat(),
+            slot_at,
+        ):  # the same booking sent again (an import run twice): nothing changes
+            return [], {"booking": _booking_object(existing), "changed": False}
+        event = BookingAdded(clock.at, cmd.operator, code, service.code, day.isoformat(), slot_at)
+        events = self._commit([event])
+        return events, {"booking": _booking_object(self.state.bookings[code]), "changed": True}
+
+    def _cancel_booking(
+        self, cmd: CancelBooking, clock: _Now
+    ) -> tuple[list[Event], dict[str, Any]]:
+        self._operator(cmd.operator)
+        booking = self.rules.booking(self.state, cmd.code)
+        if booking.ticket is not None:
+            raise _refuse(
+                "booking_used", "该预约已取过号", f"booking {booking.code} has been checked in"
+            )
+        result = {"booking": _booking_object(booking)}
+        events = self._commit([BookingCancelled(clock.at, cmd.operator, booking.code)])
+        return events, result
 
     def _set_notice(self, cmd: SetNotice, clock: _Now) -> tuple[list[Event], dict[str, Any]]:
         self._operator(cmd.operator)
@@ -741,10 +814,30 @@ class Engine:
         )
         state.tickets[ticket.id] = ticket
         state.by_number[ticket.number] = ticket.id
+        self._note_kiosk_issue(e.kiosk, ticket.issued_ts)
+        if e.appointment is not None:
+            booking = state.bookings.get(e.appointment)
+            if booking is not None:
+                booking.ticket = ticket.id
         state.last_number[e.department] = e.seq
         state.issue_order = max(state.issue_order, e.order)
         self._service_state(e.service).issued_today += 1
         state.index.add(ticket)
+
+    def _note_kiosk_issue(self, kiosk: str, ts: int) -> None:
+        recent = self.state.kiosk_issues.setdefault(kiosk, [])
+        recent.append(ts)
+        while recent and recent[0] <= ts - 60:
+            del recent[0]
+
+    def _apply_booking_added(self, e: BookingAdded) -> None:
+        self.state.bookings[e.code] = Booking(e.code, e.service, e.day, e.slot)
+
+    def _apply_booking_cancelled(self, e: BookingCancelled) -> None:
+        self.state.bookings.pop(e.code, None)
+
+    def _apply_quota_warning(self, e: QuotaWarning) -> None:
+        pass  # a record for the alarm and the statistics: it changes no state
 
     def _apply_reprinted(self, e: TicketReprinted) -> None:
         self.state.tickets[e.ticket].reprints += 1
@@ -901,6 +994,10 @@ class Engine:
         state.by_number.clear()
         state.index.clear()
         state.last_number.clear()
+        state.kiosk_issues.clear()
+        # Bookings of days that are over can never check in again.
+        for code in [c for c, b in state.bookings.items() if b.day < e.business_day]:
+            del state.bookings[code]
         state.call_seq = 0
         state.recent_calls.clear()
         for window in state.windows.values():
@@ -972,5 +1069,20 @@ class Engine:
     def catalog(self) -> dict[str, Any]:
         return views.catalog(self)
 
+    def next_hours_edge(self, now: datetime) -> datetime | None:
+        """When some service next opens or closes: the service republishes `queues` then."""
+        return self.rules.next_edge(self._local(now))
+
     def call_message(self, event: CallEvent) -> dict[str, Any]:
         return views.call_message(self, event)
+
+
+def _booking_object(booking: Booking) -> dict[str, Any]:
+    """A booking as operator answers carry it (`slot` as the wire's HH:MM)."""
+    return {
+        "code": booking.code,
+        "service": booking.service,
+        "day": booking.day,
+        "slot": booking.slot[11:16],
+        "ticket": booking.ticket,
+    }

@@ -173,6 +173,23 @@ class SetNotice:
 
 
 @dataclass(frozen=True, slots=True)
+class AddBooking:
+    """An operator's booking: `code` checks in on `day` (YYYY-MM-DD) for `service`, slot `HH:MM`."""
+
+    operator: str
+    code: str
+    service: str
+    day: str
+    slot: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelBooking:
+    operator: str
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
 class Rollover:
     """Start the business day that `now` falls in, if it is not the current one (the service's timer)."""
 
@@ -185,7 +202,8 @@ class ExpireRatings:
 Command = (
     IssueTicket | Reprint | QueryTicket | Login | Logout | CallNext | CallNumber | Recall | Start
     | Finish | NoShow | TransferToService | TransferToWindow | Hold | Unhold | Pause | Resume | Rate
-    | Cancel | ForceLogout | SetService | SetNotice | Rollover | ExpireRatings
+    | Cancel | ForceLogout | SetService | SetNotice | AddBooking | CancelBooking | Rollover
+    | ExpireRatings
 )  # fmt: skip
 
 
@@ -352,6 +370,39 @@ class NoticeChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class BookingAdded:
+    """A booking made or replaced (a code not yet checked in can be booked again)."""
+
+    at: str
+    operator: str
+    code: str  # upper case
+    service: str
+    day: str  # YYYY-MM-DD, the business day it checks in on
+    slot: str  # ISO time with the hall's offset: called before walk-ins from then on
+
+
+@dataclass(frozen=True, slots=True)
+class BookingCancelled:
+    at: str
+    operator: str
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaWarning:
+    """A service's issued count reached a level: `warn` (config cap_warn) or `reached` (the cap).
+
+    Changes no state; the service turns it into an `alarm` (kind `quota`).
+    """
+
+    at: str
+    service: str
+    level: str  # "warn" | "reached"
+    issued: int
+    cap: int | None  # the cap in force (None: no cap, only a warning level)
+
+
+@dataclass(frozen=True, slots=True)
 class DayRolledOver:
     at: str
     business_day: str  # YYYY-MM-DD
@@ -382,7 +433,8 @@ Event = (
     TicketIssued | TicketReprinted | ClerkLoggedIn | ClerkLoggedOut | TicketCalled | TicketRecalled
     | TicketCalledBack | TicketStarted | TicketDone | TicketNoShow | TicketHeld | TicketRequeued
     | TicketTransferred | WindowPaused | WindowResumed | TicketCancelled | ServiceChanged
-    | NoticeChanged | DayRolledOver | TicketRated | RatingExpired | CallEvent
+    | NoticeChanged | DayRolledOver | TicketRated | RatingExpired | BookingAdded | BookingCancelled
+    | QuotaWarning | CallEvent
 )  # fmt: skip
 
 EVENT_TYPES: dict[str, type[Any]] = {
@@ -407,6 +459,9 @@ EVENT_TYPES: dict[str, type[Any]] = {
     "day_rolled_over": DayRolledOver,
     "ticket_rated": TicketRated,
     "rating_expired": RatingExpired,
+    "booking_added": BookingAdded,
+    "booking_cancelled": BookingCancelled,
+    "quota_warning": QuotaWarning,
 }
 EVENT_NAMES: dict[type[Any], str] = {cls: name for name, cls in EVENT_TYPES.items()}
 # Field names per event type, and which of them are tuples (JSON has only lists).
@@ -514,6 +569,15 @@ class ServiceState:
 
 
 @dataclass(slots=True)
+class Booking:
+    code: str
+    service: str
+    day: str  # YYYY-MM-DD
+    slot: str  # ISO with the hall's offset
+    ticket: str | None = None  # the ticket it was checked in as: a booking checks in once
+
+
+@dataclass(slots=True)
 class HallState:
     business_day: date | None = None
     tickets: dict[str, Ticket] = field(default_factory=dict)
@@ -524,9 +588,12 @@ class HallState:
     issue_order: int = 0  # hall-wide, never reset
     recent_calls: list[CallEvent] = field(default_factory=list)  # newest last, at most RECENT_CALLS
     notice: str | None = None
+    bookings: dict[str, Booking] = field(default_factory=dict)  # by code; past days pruned
     # Derived from the tickets (rebuilt on restore), so left out of equality and snapshots.
     index: QueueIndex = field(default_factory=QueueIndex, compare=False, repr=False)
     by_number: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # kiosk -> epoch seconds of its issues in the last minute (the rate limit), oldest first
+    kiosk_issues: dict[str, list[int]] = field(default_factory=dict, compare=False, repr=False)
 
     RECENT_CALLS: ClassVar[int] = 20
 
@@ -549,6 +616,7 @@ def state_to_dict(state: HallState) -> dict[str, Any]:
         "issue_order": state.issue_order,
         "recent_calls": [event_to_dict(e) for e in state.recent_calls],
         "notice": state.notice,
+        "bookings": [_slots_dict(b) for b in state.bookings.values()],
     }
 
 
@@ -576,6 +644,8 @@ def state_from_dict(data: dict[str, Any]) -> HallState:
         issue_order=int(data["issue_order"]),
         recent_calls=recent,
         notice=data["notice"],
+        # Snapshots written before bookings existed have none.
+        bookings={b["code"]: Booking(**b) for b in data.get("bookings", [])},
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,11 @@ from typing import Any
 from hall.config import HallConfig
 from hall.errors import HallError
 from hall.model import (
+    AddBooking,
     CallNext,
     CallNumber,
     Cancel,
+    CancelBooking,
     Command,
     Finish,
     ForceLogout,
@@ -41,7 +44,7 @@ from hall.model import (
     TransferToWindow,
     Unhold,
 )
-from hall.protocol import VERSION, valid_request_id
+from hall.protocol import VERSION, encodable, valid_request_id
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,14 @@ MAX_REASON = 100  # a pause reason
 MAX_REASONS = 10  # rating reasons, each at most MAX_ID characters
 MAX_NOTICE = 500
 MAX_CAP = 1_000_000
+# Every text field refuses C0 control characters (U+0000..U+001F, and DEL): none has a use in an id,
+# a PIN, a pause reason or a notice (a notice is one line on every screen), and a NUL or an ESC
+# could reach a printer, an LED board or a log line. Lone surrogates ("\ud800" as a JSON escape)
+# are refused too: no UTF-8 answer, store row or screen could carry them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+BOOKING_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+BOOKING_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+BOOKING_SLOT = re.compile(r"^[0-9]{2}:[0-9]{2}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +102,21 @@ def _text(
         raise _Invalid(f"{key} 应为非空字符串", f"{key} must be a non-empty string")
     if len(value) > limit:
         raise _Invalid(f"{key} 太长", f"{key} is longer than {limit} characters")
+    _check_text(value, key)
+    return value
+
+
+def _check_text(value: str, key: str) -> None:
+    if not encodable(value):
+        raise _Invalid(f"{key} 含有无效字符", f"{key} is not valid Unicode (a lone surrogate)")
+    if _CONTROL.search(value):
+        raise _Invalid(f"{key} 不能含控制字符", f"{key} must not contain control characters")
+
+
+def _matching(data: dict[str, Any], key: str, pattern: re.Pattern[str], form: str) -> str:
+    value = _required(data, key)
+    if not pattern.match(value):
+        raise _Invalid(f"{key} 格式应为 {form}", f"{key} must look like {form}")
     return value
 
 
@@ -167,6 +193,8 @@ def _rate(device: str, data: dict[str, Any]) -> Command:
         or not all(isinstance(r, str) and 0 < len(r) <= MAX_ID for r in reasons)
     ):
         raise _Invalid("reasons 应为短字符串列表", "reasons must be a short list of short strings")
+    for reason in reasons:
+        _check_text(reason, "reasons")
     return Rate(
         evaluator=device,
         ticket=_required(data, "ticket"),
@@ -196,7 +224,22 @@ def _notice(device: str, data: dict[str, Any]) -> Command:
         raise _Invalid(
             "text 应为不超过500字的字符串", f"text must be a string of at most {MAX_NOTICE}"
         )
+    _check_text(text, "text")
     return SetNotice(device, text)
+
+
+def _booking_add(device: str, data: dict[str, Any]) -> Command:
+    return AddBooking(
+        operator=device,
+        code=_matching(data, "code", BOOKING_CODE, "B7F3K2 (letters, digits, - or _)"),
+        service=_required(data, "service"),
+        day=_matching(data, "day", BOOKING_DAY, "2026-11-27"),
+        slot=_matching(data, "slot", BOOKING_SLOT, "09:30"),
+    )
+
+
+def _booking_cancel(device: str, data: dict[str, Any]) -> Command:
+    return CancelBooking(device, _matching(data, "code", BOOKING_CODE, "B7F3K2"))
 
 
 _Parser = Callable[[str, dict[str, Any]], Command]
@@ -224,7 +267,8 @@ OPS: dict[str, dict[str, _Parser]] = {
         "force_logout": lambda d, p: ForceLogout(d, _required(p, "window")),
         "service": _service,
         "notice": _notice,
-        # booking_add / booking_cancel arrive with issue #4 (bookings): unknown_op until then.
+        "booking_add": _booking_add,
+        "booking_cancel": _booking_cancel,
     },
 }
 

@@ -204,8 +204,8 @@ def catalog_service(engine: Engine, service: Service) -> dict[str, Any]:
         "needs_appointment": service.needs_appointment,
         "avg_minutes": service.avg_minutes,
         "promised_days": service.promised_days,
-        "hours": [],  # issue #4: opening hours on the working calendar
-        "cap": today.cap,
+        "hours": [span.as_contract() for span in engine.config.hours_of(service.code)],
+        "cap": engine.rules.cap_of(service, today),  # an operator's for the day, else the config's
     }
 
 

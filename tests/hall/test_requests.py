@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 
 from hall.config import HallConfig
 from hall.model import (
+    AddBooking,
     CallNext,
     CallNumber,
     Cancel,
+    CancelBooking,
     Finish,
     ForceLogout,
     Hold,
@@ -127,6 +129,19 @@ GOOD = [
     ),
     ("operator", "op1", {"op": "notice", "text": "午休"}, SetNotice("op1", "午休")),
     ("operator", "op1", {"op": "notice", "text": None}, SetNotice("op1", "")),
+    (
+        "operator",
+        "op1",
+        {
+            "op": "booking_add",
+            "code": "B7F3K2",
+            "service": "tax-audit",
+            "day": "2026-11-27",
+            "slot": "09:30",
+        },
+        AddBooking("op1", "B7F3K2", "tax-audit", "2026-11-27", "09:30"),
+    ),
+    ("operator", "op1", {"op": "booking_cancel", "code": "b7f3k2"}, CancelBooking("op1", "b7f3k2")),
 ]
 
 
@@ -196,7 +211,7 @@ def test_unknown_devices() -> None:
 def test_unknown_ops_per_device_class() -> None:
     assert fails("kiosk", "k1", {"id": "r", "op": "call_next"}) == ("r", "unknown_op")
     assert fails("window", "w01", {"id": "r", "op": "issue"}) == ("r", "unknown_op")
-    assert fails("operator", "op1", {"id": "r", "op": "booking_add"}) == ("r", "unknown_op")
+    assert fails("operator", "op1", {"id": "r", "op": "issue"}) == ("r", "unknown_op")
     assert fails("evaluator", "e01", {"id": "r", "op": "x" * 10_000})[1] == "unknown_op"
     assert fails("evaluator", "e01", {"id": "r"}) == ("r", "invalid_request")
     assert fails("evaluator", "e01", {"id": "r", "op": 5}) == ("r", "invalid_request")
@@ -238,6 +253,47 @@ def test_unknown_ops_per_device_class() -> None:
         ("operator", "op1", {"op": "service", "service": "s", "cap": 10**9}),
         ("operator", "op1", {"op": "notice", "text": "x" * 501}),
         ("operator", "op1", {"op": "notice", "text": 5}),
+        ("operator", "op1", {"op": "booking_add"}),
+        (
+            "operator",
+            "op1",
+            {"op": "booking_add", "code": "B1", "service": "s", "day": "2026-11-27"},
+        ),
+        (
+            "operator",
+            "op1",
+            {
+                "op": "booking_add",
+                "code": "B 1",
+                "service": "s",
+                "day": "2026-11-27",
+                "slot": "09:30",
+            },
+        ),
+        (
+            "operator",
+            "op1",
+            {
+                "op": "booking_add",
+                "code": "B1",
+                "service": "s",
+                "day": "27.11.2026",
+                "slot": "09:30",
+            },
+        ),
+        (
+            "operator",
+            "op1",
+            {
+                "op": "booking_add",
+                "code": "B1",
+                "service": "s",
+                "day": "2026-11-27",
+                "slot": "9:30",
+            },
+        ),
+        ("operator", "op1", {"op": "booking_cancel"}),
+        ("operator", "op1", {"op": "booking_cancel", "code": "x" * 33}),
         ("kiosk", "k1", {"v": 2, "op": "status", "ticket": "t"}),
         ("kiosk", "k1", {"v": True, "op": "status", "ticket": "t"}),
     ],
@@ -254,7 +310,7 @@ def test_every_op_of_the_contract_is_decoded() -> None:
             "transfer", "hold", "unhold", "pause", "resume",
         },
         "evaluator": {"rate"},
-        "operator": {"cancel", "force_logout", "service", "notice"},  # bookings: issue #4
+        "operator": {"cancel", "force_logout", "service", "notice", "booking_add", "booking_cancel"},
     }  # fmt: skip
     assert {cls: set(ops) for cls, ops in OPS.items()} == contract
 
@@ -307,3 +363,54 @@ def test_any_json_object_gives_a_request_or_a_request_error(
     device: tuple[str, str], body: dict[str, Any]
 ) -> None:
     _decode_anything(device, json.dumps(body).encode())
+
+
+# -- text that no screen, store or printer should get -------------------------------------------
+
+TEXT_FIELDS = [
+    ("kiosk", "k1", {"op": "issue"}, "service"),
+    ("kiosk", "k1", {"op": "issue", "service": "psb-id-card"}, "appointment"),
+    ("kiosk", "k1", {"op": "status"}, "ticket"),
+    ("kiosk", "k1", {"op": "reprint"}, "ticket"),
+    ("window", "w01", {"op": "login", "pin": "1"}, "clerk"),
+    ("window", "w01", {"op": "login", "clerk": "c0101"}, "pin"),
+    ("window", "w01", {"op": "call"}, "number"),
+    ("window", "w01", {"op": "transfer"}, "service"),
+    ("window", "w01", {"op": "transfer"}, "window"),
+    ("window", "w01", {"op": "unhold"}, "ticket"),
+    ("window", "w01", {"op": "pause"}, "reason"),
+    ("operator", "op1", {"op": "cancel"}, "ticket"),
+    ("operator", "op1", {"op": "force_logout"}, "window"),
+    ("operator", "op1", {"op": "service", "open": False}, "service"),
+    ("operator", "op1", {"op": "notice"}, "text"),
+    ("operator", "op1", {"op": "booking_add", "code": "B1", "day": "2026-11-27", "slot": "09:30"}, "service"),
+    ("operator", "op1", {"op": "booking_cancel"}, "code"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("cls", "device", "body", "key"), TEXT_FIELDS)
+@pytest.mark.parametrize(
+    "bad", [r"a\ud800b", r"\udfff", r"a\u0000b", r"a\u001bb", r"a\nb", r"\u007f", r"a\tb"]
+)
+def test_text_fields_refuse_lone_surrogates_and_control_characters(
+    cls: str, device: str, body: dict[str, Any], key: str, bad: str
+) -> None:
+    # Written as JSON escapes, as a device would send them: json.loads makes the lone surrogate.
+    payload = json.dumps({"id": "r9", **body}).encode()[:-1] + f', "{key}": "{bad}"}}'.encode()
+    assert json.loads(payload)[key]  # the payload itself is valid JSON
+    assert fails(cls, device, payload) == ("r9", "invalid_request")
+
+
+def test_rating_reasons_refuse_lone_surrogates_and_controls() -> None:
+    for bad in (r"\ud800", r"a\u0007"):
+        payload = (
+            '{"id":"r","op":"rate","ticket":"t","score":5,"reasons":["ok","' + bad + '"]}'
+        ).encode()
+        assert fails("evaluator", "e01", payload) == ("r", "invalid_request")
+
+
+def test_chinese_text_and_spaces_pass() -> None:
+    request = decode(
+        "operator", "op1", {"id": "r", "op": "notice", "text": "今日 12:00-13:30 午休"}
+    )
+    assert request.command == SetNotice("op1", "今日 12:00-13:30 午休")
