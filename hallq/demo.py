@@ -51,7 +51,8 @@ DEFAULT_SPEED = 10.0
 HALL_ONLINE_WAIT = 30.0  # real seconds for the hall server to come online
 BROKER_WAIT = 10.0  # real seconds for mosquitto to listen
 BROKER_ATTEMPTS = 3  # a free port may be taken by someone else before mosquitto binds it
-KIOSK_EVERY_HALL_MIN = 4.0  # the demo kiosk issues and prints a ticket this often (hall time)
+KIOSK_EVERY_HALL_MIN = 3.0  # the demo kiosk issues and prints a ticket this often (hall time)
+REPEAT_S = 1.0  # a keypad display drawn again within this many seconds is not shown again
 SHOWN_UNITS = 2  # the first boards / keypads of each bus are shown on the console (all are logged)
 KEYPAD_FIRST_S = 3.0  # real seconds after the visitors start: the keypad clerk logs in ...
 KEYPAD_EVERY_HALL_MIN = 3.0  # ... and then presses "call" this often (hall time)
@@ -177,16 +178,19 @@ class Demo:
         return show
 
     def on_keypad_line(self, bridge: str) -> Callable[[str], None]:
-        last: dict[int, str] = {}
+        last: dict[int, tuple[str, float]] = {}  # what each keypad showed, when
 
         def show(line: str) -> None:
             match = KEYPAD_LINE.match(line.strip())
             if match is None:
                 return
             address, text = int(match["address"]), match["text"].strip()
-            if not text or last.get(address) == text or not self.shown(bridge, address):
+            if not text or not self.shown(bridge, address):
                 return
-            last[address] = text
+            previous, now = last.get(address), time.monotonic()
+            last[address] = (text, now)
+            if previous is not None and previous[0] == text and now - previous[1] < REPEAT_S:
+                return  # the bridge redraws a display it has just drawn
             clerk = self.keypad_clerk
             typing = text.isdigit() and clerk is not None and clerk.code.startswith(text)
             if typing and clerk is not None and (clerk.bridge, clerk.address) == (bridge, address):
@@ -340,6 +344,7 @@ class Demo:
                 setup.KIOSK_ID,
                 "--every",
                 f"{KIOSK_EVERY_HALL_MIN * 60 / self.speed:g}",
+                *(f"--prefer={code}" for code in self.keypad_services(wired.config)),
             ),
             env=self.device_env(setup.KIOSK_ID),
             on_line=self.on_kiosk_line,
@@ -478,6 +483,18 @@ class Demo:
             if self.check_children():
                 return 1
         return 0
+
+    def keypad_services(self, config: HallConfig) -> list[str]:
+        """What the demo kiosk's visitors come for: the keypad clerk's services that no simulated
+        window serves (else all of its services), so the keypad has tickets to call."""
+        clerk = self.keypad_clerk
+        if clerk is None:
+            return []
+        window = config.window(clerk.window)
+        if window is None:
+            return []
+        played = {code for w in config.windows if w.id != clerk.window for code in w.services}
+        return [c for c in window.services if c not in played] or list(window.services)
 
     def press_keys(self) -> None:
         """The keypad clerk's next keys, when due: log in first, then "call" now and then (each

@@ -1,6 +1,6 @@
 """The demo's printing kiosk: every few seconds a visitor takes a ticket here, and it is printed.
 
-    python -m hallq.demo_kiosk --config .demo/hall.toml --id demo-kiosk --every 24
+    python -m hallq.demo_kiosk --config .demo/hall.toml --id demo-kiosk --every 18 [--prefer CODE]
 
 No screen (the Kivy kiosk is a separate program): it connects as its kiosk with its own credentials
 (HALLQ_MQTT_URL / HALLQ_MQTT_CA), picks a service the hall can issue now (from the retained
@@ -38,7 +38,14 @@ def _hall_time(value: Any) -> str:
 
 
 class DemoKiosk:
-    def __init__(self, config: HallConfig, kiosk_id: str, client: HallClient, seed: int | None):
+    def __init__(
+        self,
+        config: HallConfig,
+        kiosk_id: str,
+        client: HallClient,
+        seed: int | None,
+        prefer: list[str] | None = None,
+    ):
         kiosk = next((k for k in config.kiosks if k.id == kiosk_id), None)
         if kiosk is None or kiosk.printer is None:
             raise ValueError(f"no kiosk {kiosk_id!r} with a [kiosks.printer] in the config")
@@ -51,6 +58,7 @@ class DemoKiosk:
         self.rng = random.Random(seed)
         self._lock = threading.Lock()
         self.can_issue: list[str] = []
+        self.prefer = set(prefer or [])  # services its visitors come for, when open
         self.printed = 0
 
     def on_queues(self, topic: str, value: dict[str, Any] | None) -> None:
@@ -75,7 +83,7 @@ class DemoKiosk:
 
     def one_ticket(self) -> None:
         with self._lock:
-            choices = list(self.can_issue)
+            choices = [c for c in self.can_issue if c in self.prefer] or list(self.can_issue)
         if not choices:
             return  # closed (lunch, evening) or no queues yet
         code = self.rng.choice(choices)
@@ -118,6 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--id", required=True, help="the kiosk (with a printer) to play")
     parser.add_argument("--every", type=float, default=20.0, help="real seconds between tickets")
     parser.add_argument("--seed", type=int)
+    parser.add_argument(
+        "--prefer",
+        action="append",
+        default=[],
+        metavar="SERVICE",
+        help="a service its visitors come for while it can issue (repeatable; default: any)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     try:
@@ -136,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     site = config.site.id
     client = HallClient.connect(address, site, "kiosk", args.id, wait=None)
     try:
-        kiosk = DemoKiosk(config, args.id, client, args.seed)
+        kiosk = DemoKiosk(config, args.id, client, args.seed, args.prefer)
         client.subscribe_json(topics.queues(site), kiosk.on_queues)
         # The first ticket soon after the hall opens, then one every `--every` seconds.
         wait = min(3.0, args.every)
