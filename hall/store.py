@@ -15,6 +15,7 @@ error rolls the whole batch back and raises StorageError, so nothing is ever hal
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -23,7 +24,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -163,12 +163,20 @@ class Store:
                 table: self._max_id(table) for table in ("events", "answers", "outbox")
             }
         except (sqlite3.Error, OSError) as exc:
-            self._owner.close()
+            self._abandon()
             raise StorageError(f"cannot open the store {self.path}: {exc}") from exc
         except BaseException:
-            self._owner.close()
+            self._abandon()
             raise
         log.info("store opened: %s (site %s, journal=wal, synchronous=full)", self.path, site)
+
+    def _abandon(self) -> None:
+        """A failed open: let go of the connection and the folder."""
+        db = getattr(self, "_db", None)
+        if db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
+        self._owner.close()
 
     # --- set-up -----------------------------------------------------------------------------------
 
@@ -252,7 +260,7 @@ class Store:
 
     # --- transactions -------------------------------------------------------------------------------
 
-    @contextmanager
+    @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT; any SQLite error rolls back and becomes StorageError."""
         db = self._db

@@ -166,6 +166,19 @@ time.sleep(60)
 """
 
 
+def test_a_store_of_a_development_schema_is_refused(tmp_path: Path) -> None:
+    with Store(tmp_path, "demo") as store:
+        store._db.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
+    with pytest.raises(StoreMismatch, match="development version"):
+        Store(tmp_path, "demo")
+    # Once fixed, the refused folder opens: the failed open let go of its lock.
+    other = sqlite3.connect(db_path(tmp_path))
+    other.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    other.commit()
+    other.close()
+    Store(tmp_path, "demo").close()
+
+
 def test_old_answers_and_published_calls_are_purged(store: Store) -> None:
     ids = store.commit([record(n, outbox=1) for n in range(1, 11)]).outbox_ids
     store.mark_published(ids)
