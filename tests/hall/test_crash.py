@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import pytest
+
 from hall.core import HallCore
 from hall.store import Store
 from tests.fixtures.halls import CLERK_PIN, small_hall
@@ -156,6 +158,7 @@ def run_worker(data: Path, t0: float, requests: list[Request], rng: random.Rando
     return run
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path: Path) -> None:
     rng = random.Random(20261126)
     data = tmp_path / "data"
