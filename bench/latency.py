@@ -168,10 +168,13 @@ def echo_service(port: int, folder: Path) -> Iterator[None]:
 
 
 @contextmanager
-def hall_server(port: int, folder: Path, config: HallConfig) -> Iterator[None]:
+def hall_server(
+    port: int, folder: Path, config: HallConfig, profile: Path | None = None
+) -> Iterator[None]:
     env = {**os.environ, "HALLQ_MQTT_URL": f"mqtt://127.0.0.1:{port}"}
     env.setdefault("HALLQ_LOG_LEVEL", "WARNING")
-    args = [sys.executable, "-m", "hallq", "server", "--config", str(HALL)]
+    args = [sys.executable, *(("-m", "cProfile", "-o", str(profile)) if profile else ())]
+    args += ["-m", "hallq", "server", "--config", str(HALL)]
     args += ["--data", str(folder / "data"), "--clock", CLOCK]
     online = threading.Event()
     with (folder / "hall.log").open("wb") as out:
@@ -374,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gap-ms", type=float, default=5.0, help="pause after each request")
     parser.add_argument("--dir", type=Path, default=ROOT / "artifacts", help="where files go")
     parser.add_argument("--keep", action="store_true", help="keep the data folder and logs")
+    parser.add_argument("--profile-hall", type=Path, help="write the hall server's cProfile here")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
@@ -394,12 +398,12 @@ def main(argv: list[str] | None = None) -> int:
             port = stack.enter_context(mosquitto(folder))
             stop_displays, results = stack.enter_context(displays(port, site))
             stack.enter_context(echo_service(port, folder))
-            stack.enter_context(hall_server(port, folder, config))
+            stack.enter_context(hall_server(port, folder, config, args.profile_hall))
             terminals = [Terminal(port, site, w) for w in played]
             for terminal in terminals:
+                stack.callback(terminal.client.close)
                 if not terminal.client.transport.wait_ready(15):
                     raise RuntimeError(f"{terminal.window.id}: no connection")
-                stack.callback(terminal.client.close)
             for terminal in terminals:
                 terminal.client.request("login", clerk=terminal.window.clerks[0], timeout=TIMEOUT)
             issued = issue_tickets(port, config, played, 3 * (args.rounds + 1))
@@ -409,6 +413,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             last_steady_seq = len(call_sent)
             time.sleep(0.5)  # the hall's board and queues settle
+            # The steady terminals go: their network threads would only take CPU from the
+            # displays (the burst answers are not waited for; the displays measure).
+            for terminal in terminals:
+                terminal.client.close()
             released, spread = burst(port, site, played)
             stop_displays.set()
             arrivals: list[_latency_display.Arrival] = []

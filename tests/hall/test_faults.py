@@ -60,7 +60,7 @@ class CallRecorder:
             clean_session=False,
             protocol=mqtt.MQTTv311,
         )
-        self.client.reconnect_delay_set(0.1, 1)
+        self.client.reconnect_delay_set(1, 1)
         self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topics.calls(SITE), qos=1)
         self.client.on_message = self._on_message
         self.subscribed = threading.Event()
