@@ -61,7 +61,7 @@ TAIL_LINES = 12
 # What a keypad's "E" and two digits mean (hardware/keypad/codes.py: the contract's error codes).
 KEYPAD_ERRORS = {f"E{number:02d}": code for code, number in ERROR_NUMBERS.items()}
 LED_LINE = re.compile(r"^board\s+(?P<address>\d+)\s+\[(?P<mode>[^\]]*)\]\s?(?P<text>.*)$")
-CALL_LINE = re.compile(r"^(\d\d):(\d\d):(\d\d)  call ")
+TIMED_LINE = re.compile(r"^(\d\d):(\d\d):(\d\d)  ")
 KEYPAD_LINE = re.compile(r"^keypad\s+(?P<address>\d+)\s+display\s+\[(?P<text>.*)\]$")
 
 
@@ -112,8 +112,9 @@ class Console:
         return (self.start + timedelta(seconds=elapsed)).strftime("%H:%M:%S")
 
     def heard(self, line: str) -> None:
-        """A call line of the watcher carries the hall's own time: anchor hall_time() on it."""
-        match = CALL_LINE.match(line)
+        """The watcher's lines carry the hall's time (from the hall's own messages, `calls` and
+        `queues`): anchor hall_time() on them rather than on when the server was started."""
+        match = TIMED_LINE.match(line)
         if match is None:
             return
         hours, minutes, seconds = (int(x) for x in match.groups())
@@ -374,6 +375,9 @@ class Demo:
             )
             return 2
         paths.fresh()
+        # python-escpos (the printer emulator, the demo kiosk) parses its capabilities once per
+        # import and leaves a temp folder each time unless told where to keep them (`make` sets it).
+        os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(paths.root / "escpos-cache"))
         logging.basicConfig(
             filename=paths.log("demo"),
             level=logging.INFO,

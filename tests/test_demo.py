@@ -30,6 +30,7 @@ from tests.fixtures.parts import require_program
 
 ROOT = Path(__file__).resolve().parents[1]
 CALL = re.compile(r"^(\d\d):(\d\d):\d\d  call +(\S+) +-> ")
+PRINTED = re.compile(r"demo-kiosk: ticket (\S+) .*; printed ")
 BROKER = re.compile(r"mosquitto on 127\.0\.0\.1:(\d+) \(hall\) and :(\d+) \(devices, TLS\)")
 CALLS_WANTED = 3
 STARTUP_TIMEOUT = 40.0  # real seconds until the calls and a printed ticket are seen
@@ -224,6 +225,13 @@ def test_demo_shows_calls_and_leaves_no_process(tmp_path: Path) -> None:
             10,
             "the keypad's display after its call",
         )
+
+        # A ticket printed at the demo kiosk is called by the keypad to its window (w105).
+        def printed_and_keyed() -> bool:
+            printed = set(PRINTED.findall(demo.out.text()))
+            return any(m[3] in printed for m in demo.calls() if "-> 105号窗口" in m.string)
+
+        demo.wait_for(printed_and_keyed, 30, "a printed ticket called by the keypad")
 
         # A device that dies is reported with the end of its log; the demo goes on.
         bridge = demo.child_pid("led-2f")
