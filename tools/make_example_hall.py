@@ -22,6 +22,11 @@ The id scheme (docs/config.md repeats it):
   never wait behind a stream of quick ones). The window of a single-window department also serves, as
   a third tier, the most requested items of a related department (RELATED below);
 - evaluators "e" + window digits (e005), one per window; window displays "wd-" + window digits.
+
+The rules (docs/rules.md): the hall's hours are mon-fri 09:00-12:00 and 13:30-17:00 on China's 2026
+working calendar (CALENDAR_2026); a few popular items also open on Saturday mornings, a few only in
+the afternoon (OWN_HOURS); a few have a daily cap of at least 200 with a warning level (CAPS). No
+kiosk has a rate limit.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import json
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +63,71 @@ RELATED: dict[str, str] = {
     "tobacco": "amr", "watersup": "power",
 }  # fmt: skip
 RELATED_ITEMS = 4  # how many of the related department's items the extra tier takes
+
+# China's 2026 public holidays and make-up working days (调休), as the State Council's notice of
+# 2025-11-04 (国务院办公厅关于2026年部分节假日安排的通知) gives them; checked against that notice as
+# reprinted by news sites. Add the next year's when it is published (usually in November).
+HOLIDAYS_2026 = [
+    ("元旦", "2026-01-01", "2026-01-03", ["2026-01-04"]),
+    ("春节", "2026-02-15", "2026-02-23", ["2026-02-14", "2026-02-28"]),
+    ("清明节", "2026-04-04", "2026-04-06", []),
+    ("劳动节", "2026-05-01", "2026-05-05", ["2026-05-09"]),
+    ("端午节", "2026-06-19", "2026-06-21", []),
+    ("中秋节", "2026-09-25", "2026-09-27", []),
+    ("国庆节", "2026-10-01", "2026-10-07", ["2026-09-20", "2026-10-10"]),
+]  # (name, first day off, last day off, make-up working days)
+HALL_HOURS = [
+    {"days": "mon-fri", "from": "09:00", "to": "12:00"},
+    {"days": "mon-fri", "from": "13:30", "to": "17:00"},
+]
+SATURDAY_MORNING = {"days": "sat", "from": "09:00", "to": "12:00"}
+AFTERNOON = {"days": "mon-fri", "from": "13:30", "to": "17:00"}
+# Services with hours of their own: the most asked-for items also open on Saturday mornings
+# (周六上午延时服务); items whose back office works in the mornings take visitors in the afternoon.
+OWN_HOURS: dict[str, list[dict[str, str]]] = {
+    "psb-id-card-apply": [*HALL_HOURS, SATURDAY_MORNING],
+    "psb-id-card-renew": [*HALL_HOURS, SATURDAY_MORNING],
+    "hrss-si-card-apply": [*HALL_HOURS, SATURDAY_MORNING],
+    "hpf-withdraw-rent": [*HALL_HOURS, SATURDAY_MORNING],
+    "tax-export-refund": [AFTERNOON],
+    "nr-cert-reissue": [AFTERNOON],
+}
+# Daily caps (号源) where a back office can process only so many a day: (cap, warning level).
+CAPS: dict[str, tuple[int, int]] = {
+    "psb-passport": (200, 170),
+    "psb-vehicle-reg": (200, 170),
+    "nr-transfer-reg": (240, 200),
+    "hpf-withdraw-purchase": (300, 250),
+}
+
+
+def holiday_groups() -> list[tuple[str, list[date], list[date]]]:
+    """Per holiday: its name, its days off, its make-up working days."""
+    groups = []
+    for name, first, last, workdays in HOLIDAYS_2026:
+        days, day, end = [], date.fromisoformat(first), date.fromisoformat(last)
+        while day <= end:
+            days.append(day)
+            day += timedelta(days=1)
+        groups.append((name, days, sorted(date.fromisoformat(d) for d in workdays)))
+    return groups
+
+
+def calendar_2026() -> dict[str, Any]:
+    groups = holiday_groups()
+    return {
+        "weekend": ["sat", "sun"],
+        "makeup_hours_as": "mon",
+        "hours": HALL_HOURS,
+        "years": [
+            {
+                "year": 2026,
+                "holidays": [d for _, days, _ in groups for d in days],
+                "workdays": sorted(d for _, _, workdays in groups for d in workdays),
+            }
+        ],
+    }
+
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶"
 GIVEN = [
@@ -213,6 +284,10 @@ def service_rows(services: Iterable[Service]) -> list[dict[str, Any]]:
         }
         if s.needs_appointment:
             row["needs_appointment"] = True
+        if s.code in OWN_HOURS:
+            row["hours"] = OWN_HOURS[s.code]
+        if s.code in CAPS:
+            row["cap"], row["cap_warn"] = CAPS[s.code]
         rows.append(row)
     return rows
 
@@ -339,6 +414,8 @@ def small_hall(departments: list[Department], services: list[Service]) -> Hall:
 
 
 def toml_value(value: Any) -> str:
+    if isinstance(value, date):
+        return value.isoformat()  # a TOML local date
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -359,6 +436,26 @@ def table(name: str, row: dict[str, Any], array: bool = True) -> list[str]:
             lines.append(f"{key} = {value}:00")  # a TOML local time
         else:
             lines.append(f"{key} = {toml_value(value)}")
+    return lines
+
+
+def _calendar_lines(calendar: dict[str, Any]) -> list[str]:
+    lines = ["[calendar]"]
+    lines += [f"{k} = {toml_value(calendar[k])}" for k in ("weekend", "makeup_hours_as", "hours")]
+    for year in calendar["years"]:
+        lines += ["", "[[calendar.years]]", f"year = {year['year']}"]
+        # One line per holiday, with its name: the reader checks it against the year's notice.
+        groups = [g for g in holiday_groups() if g[1][0].year == year["year"]]
+        lines.append("holidays = [")
+        lines += [f"  {', '.join(map(str, days))},  # {name}" for name, days, _ in groups]
+        lines.append("]")
+        lines.append("workdays = [")
+        lines += [
+            f"  {', '.join(map(str, workdays))},  # {name}"
+            for name, _, workdays in groups
+            if workdays
+        ]
+        lines.append("]")
     return lines
 
 
@@ -384,6 +481,11 @@ def render(hall: Hall, header: str) -> str:
         "[broker]",
         'url = "mqtt://127.0.0.1:1883"',
         "keepalive = 30",
+        "",
+        "# Opening hours on the working calendar: weekends off, the year's public holidays off and its",
+        "# make-up working days (调休) open with Monday's hours. A service without `hours` of its own",
+        "# opens with these. docs/rules.md says how hours, caps and bookings work.",
+        *_calendar_lines(calendar_2026()),
     ]
     sections = [
         (
@@ -391,10 +493,19 @@ def render(hall: Hall, header: str) -> str:
             hall.departments,
             "Departments: ticket numbers are prefix + daily sequence.",
         ),
-        ("services", hall.services, "Service items; avg_minutes seeds the waiting estimate."),
+        (
+            "services",
+            hall.services,
+            "Service items; avg_minutes seeds the waiting estimate; hours (none: the hall's),\n"
+            "# cap (tickets a day) and cap_warn (the level that raises an alarm) where set.",
+        ),
         ("windows", hall.windows, "Windows: tiers are called in order; clerks is the roster."),
         ("clerks", hall.clerks, "Clerks: no pin_hash, so they log in without a PIN (demo)."),
-        ("kiosks", hall.kiosks, "Kiosks: allow_priority may issue green-channel tickets."),
+        (
+            "kiosks",
+            hall.kiosks,
+            "Kiosks: allow_priority may issue green-channel tickets; no rate_limit_per_min (off).",
+        ),
         ("displays", hall.displays, "Displays: empty windows = the whole hall."),
         ("evaluators", hall.evaluators, "Evaluators: one per window."),
         ("bridges", hall.bridges, "Hardware bridges: LED boards and caller keypads on a bus."),
