@@ -11,6 +11,7 @@ retried request must have been answered with the very bytes of its first answer.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import tempfile
 from datetime import datetime, timedelta
@@ -218,6 +219,15 @@ def test_reopening_after_any_prefix_gives_exactly_the_engines_state(
             settle()
             final = state_to_dict(core.engine.state)
             assert final == state_to_dict(reference.engine.state)
+            # Every committed call is in the outbox once, in order: seq runs 1..n each day.
+            seqs = [json.loads(m.payload)["seq"] for m in core.store.pending_outbox()]
+            calls = [e for _, _, e in core.store.events() if e["type"].startswith("ticket_call")]
+            calls += [e for _, _, e in core.store.events() if e["type"] == "ticket_recalled"]
+            assert len(seqs) == len(calls)
+            for before, after in itertools.pairwise([0, *seqs]):
+                assert after in (before + 1, 1)
+            if seqs and core.engine.state.call_seq:
+                assert seqs[-1] == core.engine.state.call_seq
             core.close()
             with HallCore(CONFIG, data, clock, snapshot_every=snapshot_every) as again:
                 assert state_to_dict(again.engine.state) == final
