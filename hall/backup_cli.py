@@ -25,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hallq backup",
         description="Copy a hall's store consistently to FILE, also while the hall server runs.",
+        epilog="To restore: stop the hall server, put FILE as hall.sqlite3 into an empty data "
+        "folder (or in place of the old one, with its -wal and -shm files removed), start it.",
     )
     parser.add_argument(
         "--data",
