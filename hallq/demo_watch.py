@@ -29,6 +29,7 @@ from typing import Any
 from hall import topics
 from hall.config import ConfigError, HallConfig, load_config
 from hall.mqtt_url import BrokerUrlError, broker_address
+from hall.simulate_clock import parse_clock
 from hall.transport import Message
 
 log = logging.getLogger(__name__)
@@ -73,19 +74,29 @@ class Watch:
         self.windows: dict[str, str] = {}  # window id -> closed / open / paused
         self._windows_shown: tuple[int, int, int] | None = None
         self._last_queues_at: datetime | None = None
-        self.clock: tuple[datetime, float, float] | None = None  # start, speed, unix origin
-        self._anchor: tuple[datetime, float] | None = None  # the hall's time, heard when
+        self.speed: float | None = None  # of the hall's clock, once known
+        self._anchor: tuple[datetime, float] | None = None  # the hall's time, at this unix time
         self.health: dict[str, str] = {}
         self.calls = 0
 
+    def set_clock(self, at: datetime, speed: float, unix: float) -> None:
+        """The hall's clock read `at` at real time `unix` and runs `speed` times real time."""
+        self.speed = speed
+        self._anchor = (at, unix)
+
     def hall_time(self) -> str:
-        """The hall's time now, for events that carry none (the demo passes the hall's clock)."""
-        if self.clock is None:
+        """The hall's time now, for events that carry none: from the hall's clock (the demo
+        passes its start; the `clock` topic and each message with a time correct it)."""
+        if self._anchor is None or self.speed is None:
             return "--:--:--"
-        start, speed, origin = self.clock
-        if self._anchor is not None:  # the hall's own latest reading beats the estimate
-            start, origin = self._anchor
-        return (start + timedelta(seconds=(time.time() - origin) * speed)).strftime("%H:%M:%S")
+        at, unix = self._anchor
+        return (at + timedelta(seconds=(time.time() - unix) * self.speed)).strftime("%H:%M:%S")
+
+    def on_clock(self, topic: str, value: dict[str, Any] | None) -> None:
+        """The hall's `clock` extension, where the ACL lets an operator read it: exact times."""
+        reading = parse_clock(value)
+        if reading is not None:
+            self.set_clock(reading.at, reading.speed, reading.unix)
 
     def _heard(self, at: Any) -> None:
         """A message with the hall's time in it: anchor hall_time() there."""
@@ -240,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     watch = Watch(config)
     if args.clock and args.origin is not None:
         start_text, _, speed_text = args.clock.partition("x")
-        watch.clock = (datetime.fromisoformat(start_text), float(speed_text or 1), args.origin)
+        watch.set_clock(datetime.fromisoformat(start_text), float(speed_text or 1), args.origin)
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -254,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     client.subscribe_json(topics.all_window_states(site), watch.on_window)
     client.subscribe_json(topics.all_health(site), watch.on_health)
     client.subscribe_json(topics.alarm(site), watch.on_alarm)
+    client.subscribe_json(topics.clock(site), watch.on_clock)
     client.subscribe(topics.all_status(site), watch.on_status)
     try:
         while not stopping.wait(WINDOWS_EVERY_S):

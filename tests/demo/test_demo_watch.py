@@ -88,7 +88,7 @@ def test_the_empty_hall_before_the_first_visitor_says_nothing() -> None:
 
 def test_window_counts_only_when_they_change() -> None:
     w, lines = watch()
-    w.clock = (datetime.fromisoformat("2026-11-30T09:00:00+08:00"), 0.0, 0.0)  # stands still
+    w.set_clock(datetime.fromisoformat("2026-11-30T09:00:00+08:00"), 0.0, 0.0)  # stands still
     w.on_window(topics.window_state(SITE, "w001"), {"status": "open"})
     w.on_window(topics.window_state(SITE, "w002"), {"status": "paused"})
     w.show_windows()
@@ -127,3 +127,13 @@ def test_hall_status_bridge_health_and_alarms() -> None:
         "device   led-2f: bus ok (34 boards)",
         "alarm    warn quota: 快满了",
     ]
+
+
+def test_the_halls_clock_topic_sets_the_time_of_lines_without_one() -> None:
+    w, lines = watch()
+    assert w.hall_time() == "--:--:--"
+    w.on_clock(
+        topics.clock(SITE), {"v": 1, "at": "2026-11-30T10:30:00+08:00", "speed": 0, "unix": 1.0}
+    )
+    w.on_status(Message(topics.status(SITE, "hall"), b"offline"))
+    assert lines == ["10:30:00  hall     server offline"]
