@@ -96,10 +96,16 @@ class Console:
         self.speed = speed
         self.origin: float | None = None  # when the hall's clock started (about)
         self.lock = threading.Lock()
+        self.closed = False  # stdout is gone: lines go only to the log
 
     def say(self, text: str = "") -> None:
         with self.lock:
-            print(text, flush=True)
+            if not self.closed:
+                try:
+                    print(text, flush=True)
+                except OSError:  # `hallq demo | head`: the reader left; stop, but stop cleanly
+                    self.closed = True
+                    os.kill(os.getpid(), signal.SIGTERM)
         if text.strip():
             log.info("%s", text.strip())
 
