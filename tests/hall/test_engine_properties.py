@@ -23,9 +23,11 @@ from hall.model import (
     AT_WINDOW,
     HELD,
     WAITING,
+    AddBooking,
     CallNext,
     CallNumber,
     Cancel,
+    CancelBooking,
     Command,
     DayRolledOver,
     ExpireRatings,
@@ -66,8 +68,10 @@ KINDS = (
     ["issue"] * 6 + ["call_next"] * 6 + ["finish"] * 3 + ["start"] * 2 + ["login"] * 2
     + ["unhold"] * 2 + ["resume"] * 2 + ["rate"] * 2
     + ["recall", "no_show", "hold", "transfer_service", "transfer_window", "call_number", "pause",
-       "logout", "force_logout", "cancel", "reprint", "service", "expire_ratings", "next_day"]
+       "logout", "force_logout", "cancel", "reprint", "service", "expire_ratings", "next_day",
+       "book", "book", "unbook"]
 )  # fmt: skip
+BOOKING_CODES = ["B1", "B2", "B3", "b1"]  # b1 is B1: codes are read without regard to case
 
 
 AT_A_BUSY_WINDOW = (
@@ -105,11 +109,26 @@ def draw_command(data: st.DataObject, engine: Engine, now: datetime) -> tuple[Co
     command: Command
     if kind == "issue":
         served = [code for w in set(open_windows) for code in CONFIG.window(w).services]  # type: ignore[union-attr]
+        code = data.draw(st.sampled_from([None, None, None, *BOOKING_CODES]), label="booking")
+        booked = engine.state.bookings.get(code.upper()) if code else None
+        services = [booked.service] * 6 if booked else [*SERVICES, *served, *served]
         command = IssueTicket(
             data.draw(st.sampled_from(["k1", "k2"])),
-            data.draw(st.sampled_from([*SERVICES, *served, *served])),
+            data.draw(st.sampled_from([*services, *SERVICES])),
             priority=data.draw(st.sampled_from(["normal", "normal", "priority"])),
+            appointment=code,
         )
+    elif kind == "book":
+        day = engine.state.business_day or MORNING.date()
+        command = AddBooking(
+            "op1",
+            data.draw(st.sampled_from(BOOKING_CODES)),
+            data.draw(st.sampled_from(SERVICES)),
+            (day + timedelta(days=data.draw(st.sampled_from([-1, 0, 0, 0, 1])))).isoformat(),
+            data.draw(st.sampled_from(["08:00", "09:00", "09:05", "12:00", "23:30"])),
+        )
+    elif kind == "unbook":
+        command = CancelBooking("op1", data.draw(st.sampled_from(BOOKING_CODES)))
     elif kind == "login":
         roster = CONFIG.window(window).clerks  # type: ignore[union-attr]
         clerk = data.draw(st.sampled_from([*roster, *roster, *roster, *CLERKS]))
@@ -204,6 +223,14 @@ def check_invariants(engine: Engine) -> None:
     # so the number's prefix, not the ticket's department now, says who issued it).
     issued = Counter(DEPARTMENT_OF_PREFIX[split_number(t.number)[0]] for t in tickets.values())  # type: ignore[index]
     assert dict(state.last_number) == dict(issued)
+    # A booking is checked in once, as a ticket of its day that names it; none is of a past day.
+    for code, booking in state.bookings.items():
+        assert code == booking.code == booking.code.upper()
+        assert state.business_day is None or booking.day >= state.business_day.isoformat()
+        if booking.ticket is not None:
+            assert tickets[booking.ticket].appointment == code
+    appointments = [t.appointment for t in tickets.values() if t.appointment is not None]
+    assert len(appointments) == len(set(appointments))
 
 
 def _nonzero(counts: dict[str, int]) -> Counter[str]:
