@@ -81,6 +81,14 @@ class Rules:
         self._hours: dict[str, tuple[Span, ...]] = {
             s.code: tuple(config.hours_of(s.code)) for s in config.services
         }
+        # `queues` asks for every service at once: a few distinct hour lists serve hundreds of
+        # services, so each list's (from, to) pairs are worked out once per date.
+        distinct: dict[tuple[Span, ...], int] = {}
+        self._hours_key = {
+            code: distinct.setdefault(spans, len(distinct)) for code, spans in self._hours.items()
+        }
+        self._day: date | None = None
+        self._day_spans: dict[int, tuple[tuple[time, time], ...]] = {}
 
     # -- issue -----------------------------------------------------------------------------------
 
@@ -142,10 +150,19 @@ class Rules:
 
     def is_open(self, service: Service, now: datetime) -> bool:
         """Inside the service's hours on the working calendar (`now` in the hall's zone)."""
-        spans = self._hours.get(service.code)
-        if spans is None:
-            spans = tuple(self.config.hours_of(service.code))
-        return is_open_at(self.calendar, spans, now.astimezone(self.config.site.zone))
+        local = now.astimezone(self.config.site.zone)
+        key = self._hours_key.get(service.code)
+        if key is None:  # not a service of this config
+            return is_open_at(self.calendar, self.config.hours_of(service.code), local)
+        day = local.date()
+        if day != self._day:
+            self._day, self._day_spans = day, {}
+        pairs = self._day_spans.get(key)
+        if pairs is None:
+            spans = open_spans(self.calendar, self._hours[service.code], day)
+            pairs = self._day_spans[key] = tuple((s.start, s.end) for s in spans)
+        moment = local.time().replace(tzinfo=None)
+        return any(start <= moment < end for start, end in pairs)
 
     def appointment(
         self, state: HallState, code: str, service: Service, now: datetime
