@@ -17,6 +17,7 @@ from hall import topics
 from hall.client import HallClient
 from hall.mqtt_url import broker_address
 from tests.broker.conftest import SecuredHall
+from tests.fixtures.hall_server import WORKDAY_MORNING
 
 pytestmark = pytest.mark.broker
 
@@ -34,6 +35,9 @@ def device(secured: SecuredHall, device_class: str, device_id: str) -> HallClien
     return HallClient.connect(address, secured.site, device_class, device_id)
 
 
+SERVER = [sys.executable, "-m", "hallq.cli", "server"]
+
+
 @pytest.fixture(scope="module")
 def hall_server(
     secured: SecuredHall, tmp_path_factory: pytest.TempPathFactory
@@ -44,7 +48,7 @@ def hall_server(
     env.pop("HALLQ_MQTT_CA", None)
     log = (data / "server.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "hallq.cli", "server", "--config", str(config), "--data", str(data)],
+        [*SERVER, "--config", str(config), "--data", str(data), "--clock", WORKDAY_MORNING],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

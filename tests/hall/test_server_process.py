@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,30 +16,9 @@ import pytest
 from hall import topics
 from hall.client import HallClient
 from hall.mqtt_url import parse_url
-from hall.transport import Message, PahoTransport
 from tests.fixtures.broker import Broker
+from tests.fixtures.hall_server import HallServer, to_toml, wait_for
 from tests.fixtures.halls import SITE, small_hall_data
-
-CLOCK = "2026-11-26T09:00+08:00"
-
-
-def toml_value(value: Any) -> str:
-    # JSON strings, numbers, booleans and arrays of them are valid TOML.
-    return json.dumps(value, ensure_ascii=False)
-
-
-def to_toml(data: dict[str, Any]) -> str:
-    lines: list[str] = []
-    for key, value in data.items():
-        if isinstance(value, dict):
-            lines.append(f"[{key}]")
-            lines += [f"{k} = {toml_value(v)}" for k, v in value.items() if v is not None]
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
-            for item in value:
-                lines.append(f"[[{key}]]")
-                lines += [f"{k} = {toml_value(v)}" for k, v in item.items() if v is not None]
-        lines.append("")
-    return "\n".join(lines)
 
 
 def write_config(folder: Path, broker: Broker, **changes: Any) -> Path:
@@ -53,58 +30,10 @@ def write_config(folder: Path, broker: Broker, **changes: Any) -> Path:
     return path
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
-
-
-class Server:
-    """`python -m hallq server` in its own process, watched through status/hall."""
-
-    def __init__(self, broker: Broker, config: Path, data: Path, log: Path) -> None:
-        self.args = [sys.executable, "-m", "hallq", "server", "--config", str(config)]
-        self.args += ["--data", str(data), "--clock", CLOCK]
-        self.log = log
-        self.status: list[bytes] = []
-        self.watcher = PahoTransport(parse_url(broker.url), "status-watcher")
-        self.watcher.subscribe(topics.status(SITE, "hall"), self._on_status)
-        self.watcher.start(wait=5)
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def _on_status(self, message: Message) -> None:
-        self.status.append(message.payload)
-
-    def start(self) -> None:
-        seen = len(self.status)
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT)
-        assert wait_for(lambda: b"online" in self.status[seen:]), self.log.read_text()
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(5)
-
-    def terminate(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(10)
-
-    def close(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
-        self.watcher.stop()
-
-
 @pytest.fixture
-def server(broker: Broker, tmp_path: Path) -> Iterator[Server]:
-    running = Server(
-        broker, write_config(tmp_path, broker), tmp_path / "data", tmp_path / "hall.log"
+def server(broker: Broker, tmp_path: Path) -> Iterator[HallServer]:
+    running = HallServer(
+        broker.url, SITE, write_config(tmp_path, broker), tmp_path / "data", tmp_path / "hall.log"
     )
     yield running
     running.close()
@@ -140,14 +69,14 @@ def test_config_errors_are_plain_and_exit_2(broker: Broker, tmp_path: Path) -> N
     assert "Traceback" not in bad_url.stderr + bad_clock.stderr + no_data.stderr
 
 
-def test_sigterm_stops_cleanly_and_says_offline(server: Server) -> None:
+def test_sigterm_stops_cleanly_and_says_offline(server: HallServer) -> None:
     server.start()
     assert server.terminate() == 0
     assert wait_for(lambda: server.status[-1:] == [b"offline"])
     assert "Traceback" not in server.log.read_text()
 
 
-def test_idempotent_across_sigkill_and_restart(server: Server, broker: Broker) -> None:
+def test_idempotent_across_sigkill_and_restart(server: HallServer, broker: Broker) -> None:
     server.start()
     address = parse_url(broker.url)
     body = b'{"v":1,"id":"kill-1","op":"issue","service":"psb-id-card"}'
@@ -166,7 +95,7 @@ def test_idempotent_across_sigkill_and_restart(server: Server, broker: Broker) -
     assert b"offline" in server.status  # the will arrived after each SIGKILL
 
 
-def test_calls_keep_their_seq_across_restarts(server: Server, broker: Broker) -> None:
+def test_calls_keep_their_seq_across_restarts(server: HallServer, broker: Broker) -> None:
     server.start()
     address = parse_url(broker.url)
     calls: list[dict[str, Any]] = []

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import IO
 
 import pytest
-from bridge_rig import wait_for, write_config
+from bridge_rig import write_config
 
 from hall import topics
 from hall.mqtt_url import parse_url
 from hall.transport import PahoTransport
 from tests.fixtures.broker import Broker
+from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import SITE
 
 

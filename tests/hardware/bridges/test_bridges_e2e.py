@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bridge_rig import FLASH, HallServer, wait_for, write_config
+from bridge_rig import FLASH, hall_server, write_config
 
 from hall import topics
 from hall.client import HallClient
@@ -30,6 +30,7 @@ from hardware.emulators.led_bus import LedBusEmulator
 from hardware.keypad.frame import Key, display_frame, key_frame
 from hardware.led.modes import DisplayMode
 from tests.fixtures.broker import Broker
+from tests.fixtures.hall_server import HallServer, wait_for
 from tests.fixtures.halls import CLERK_PIN, SITE
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def _connect(broker: Broker, device_class: str, device_id: str, **kw: Any) -> Ha
 def rig(broker: Broker, tmp_path: Path) -> Iterator[Rig]:
     config_path = write_config(tmp_path, broker)
     config = load_config(config_path)
-    server = HallServer(broker, config_path, tmp_path / "data", tmp_path / "hall.log")
+    server = hall_server(broker, config_path, tmp_path / "data", tmp_path / "hall.log")
     server.start()
     led_gb = LedBusEmulator(tmp_path / "led-gb", protocol="gb-frame")
     led_alpha = LedBusEmulator(tmp_path / "led-alpha", protocol="alpha")

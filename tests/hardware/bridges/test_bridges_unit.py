@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bridge_rig import hall_data, wait_for
+from bridge_rig import hall_data
 
 from hall import topics
 from hall.client import RequestTimeout
@@ -21,6 +21,7 @@ from hardware.emulators.keypad_bus import KeypadBusEmulator
 from hardware.emulators.led_bus import LedBusEmulator
 from hardware.errors import ConfigurationError
 from hardware.keypad.frame import Key
+from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import SITE
 
 
