@@ -393,6 +393,8 @@ def test_a_burst_is_committed_in_a_few_transactions(hall: Hall, watch: Watcher) 
     for n in range(1, 6):
         hall.open_window(f"w0{n}", {1: "c0101", 2: "c0201", 3: "c0301", 4: "c0401", 5: "c0501"}[n])
     kiosk = hall.kiosk()
+    # The hook runs after a batch's answers are out: wait until the five logins are reported.
+    assert wait_for(lambda: sum(sizes) >= 5)
     sizes.clear()
     before = len(watch.on(topics.board(SITE)))
     for i in range(100):
