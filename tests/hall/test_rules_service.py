@@ -1,0 +1,114 @@
+"""The rules through the hall service (in-memory loopback transport): an operator's `service` op and a
+booking are visible at once on the retained `catalog` and `queues` every kiosk draws from."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hall import topics
+from hall.client import HallClient, RequestRefused
+from hall.clock import FixedClock
+from hall.core import HallCore
+from hall.service import HallService
+from hall.transport import LoopbackBroker, LoopbackTransport
+from tests.fixtures.halls import SITE, ZONE, rules_hall
+
+START = datetime(2026, 11, 26, 9, 0, tzinfo=ZONE)  # a Thursday: the rules hall is open
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+class Hall:
+    def __init__(self, data: Path) -> None:
+        self.broker = LoopbackBroker()
+        self.clock = FixedClock(START)
+        self.core = HallCore(rules_hall(), data, self.clock)
+        transport = LoopbackTransport(self.broker, "hall", topics.status(SITE, "hall"))
+        self.service = HallService(self.core, transport, queues_interval=0.1)
+        self.service.start()
+
+    def client(self, device_class: str, device_id: str) -> HallClient:
+        transport = LoopbackTransport(self.broker, device_id, topics.status(SITE, device_id))
+        client = HallClient(transport, SITE, device_class, device_id)
+        transport.start()
+        return client
+
+    def retained(self, topic: str) -> dict[str, Any]:
+        value = json.loads(self.broker.retained[topic])
+        assert isinstance(value, dict)
+        return value
+
+    def catalog_service(self, code: str) -> dict[str, Any]:
+        services = self.retained(topics.catalog(SITE))["services"]
+        return next(s for s in services if s["code"] == code)
+
+    def queue(self, code: str) -> dict[str, Any]:
+        entry = self.retained(topics.queues(SITE))["services"][code]
+        assert isinstance(entry, dict)
+        return entry
+
+
+@pytest.fixture
+def hall(tmp_path: Path) -> Iterator[Hall]:
+    running = Hall(tmp_path / "data")
+    assert running.service.wait_idle()
+    assert wait_for(lambda: topics.queues(SITE) in running.broker.retained)
+    yield running
+    running.service.stop()
+    running.core.close()
+
+
+def test_an_operators_cap_and_closure_show_at_once(hall: Hall) -> None:
+    operator = hall.client("operator", "op1")
+    kiosk = hall.client("kiosk", "k1")
+    assert hall.catalog_service("psb-hukou")["hours"][0] == {
+        "days": "mon-fri",
+        "from": "09:00",
+        "to": "12:00",
+    }
+    kiosk.request("issue", service="psb-hukou")
+    result = operator.request("service", service="psb-hukou", cap=1)
+    assert result["service"]["cap"] == 1
+    assert wait_for(lambda: hall.catalog_service("psb-hukou")["cap"] == 1)
+    assert wait_for(lambda: hall.queue("psb-hukou")["reason"] == "quota_reached")
+    with pytest.raises(RequestRefused) as refused:
+        kiosk.request("issue", service="psb-hukou")
+    assert refused.value.code == "quota_reached"
+    operator.request("service", service="psb-hukou", open=False)
+    assert wait_for(lambda: hall.catalog_service("psb-hukou")["open"] is False)
+    assert wait_for(
+        lambda: hall.queue("psb-hukou") == {**hall.queue("psb-hukou"), "reason": "closed"}
+    )
+    operator.request("service", service="psb-hukou", open=True, cap=None)
+    assert wait_for(lambda: hall.queue("psb-hukou")["can_issue"] is True)
+    assert hall.catalog_service("psb-hukou")["cap"] is None
+
+
+def test_a_booking_over_the_service(hall: Hall) -> None:
+    operator = hall.client("operator", "op1")
+    kiosk = hall.client("kiosk", "k2")
+    assert hall.queue("tax-audit")["reason"] == "appointment_only"
+    added = operator.request(
+        "booking_add", code="Q7", service="tax-audit", day="2026-11-26", slot="09:00"
+    )
+    assert added["booking"]["ticket"] is None and added["changed"] is True
+    ticket = kiosk.request("issue", service="tax-audit", appointment="q7")["ticket"]
+    with pytest.raises(RequestRefused) as refused:
+        kiosk.request("issue", service="tax-audit", appointment="Q7")
+    assert refused.value.code == "booking_used"
+    assert wait_for(lambda: hall.queue("tax-audit")["waiting"] == 1)
+    assert ticket["number"] == "B001"
