@@ -41,6 +41,8 @@ from hall.transport import Message, PahoTransport
 from tests.fixtures.broker import Broker
 from tests.hall.test_simulate import HallProcess, small_config, wait_for
 
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+
 KILLS = int(os.environ.get("HALLQ_FAULT_KILLS", "12"))
 PERIOD = float(os.environ.get("HALLQ_FAULT_PERIOD", "2.5"))
 SPEED = 200.0  # 40 s of real time are ~2.2 hall hours: a busy morning

@@ -142,6 +142,7 @@ def threads_now() -> set[threading.Thread]:
 # -- against the real hall --------------------------------------------------------------------------
 
 
+@pytest.mark.broker
 def test_a_fast_hall_day_issues_calls_serves_and_rates(hall: HallProcess, broker: Broker) -> None:
     config = load_config(hall.config)
     before = threads_now()
@@ -173,6 +174,7 @@ def test_a_fast_hall_day_issues_calls_serves_and_rates(hall: HallProcess, broker
     assert wait_for(lambda: threads_now() <= before, 5), threads_now() - before
 
 
+@pytest.mark.broker
 def test_the_command_runs_and_prints_a_summary(hall: HallProcess, broker: Broker) -> None:
     done = subprocess.run(
         simulate_cmd(
@@ -197,6 +199,7 @@ def test_the_command_runs_and_prints_a_summary(hall: HallProcess, broker: Broker
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.broker
 def test_the_command_stops_on_sigint_and_joins(hall: HallProcess, broker: Broker) -> None:
     process = subprocess.Popen(
         simulate_cmd(
@@ -213,6 +216,7 @@ def test_the_command_stops_on_sigint_and_joins(hall: HallProcess, broker: Broker
     assert out.startswith("summary:") and "Traceback" not in err
 
 
+@pytest.mark.broker
 def test_without_the_hall_clock_speed_from_hall_refuses(broker: Broker, tmp_path: Path) -> None:
     config = small_config(tmp_path, broker.url)  # no hall server: no clock
     done = subprocess.run(

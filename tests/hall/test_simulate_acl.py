@@ -21,6 +21,8 @@ from tests.broker.conftest import make_ca, two_free_ports
 from tests.fixtures.broker import Broker, running_broker, wait_for_port
 from tests.hall.test_simulate import SMALL, HallProcess, simulate_cmd
 
+pytestmark = pytest.mark.broker
+
 SITE = "small"
 
 
