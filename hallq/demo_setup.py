@@ -15,6 +15,7 @@ config and the broker's files.
 from __future__ import annotations
 
 import getpass
+import random
 import shutil
 import socket
 import subprocess
@@ -187,15 +188,39 @@ def write_configs(source: Path, paths: DemoPaths) -> WiredHall:
 # --- the broker's files ------------------------------------------------------------------------
 
 
-def free_ports(count: int) -> list[int]:
-    """`count` different loopback ports free right now (held open together, so all differ)."""
-    sockets = []
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+PORTS_BELOW_EPHEMERAL = 12000  # how far below the kernel's ephemeral range the demo picks ports
+
+
+def _quiet_range() -> tuple[int, int]:
+    """Ports below the kernel's ephemeral range: no outgoing connection and no bind(0) of another
+    program (tests pick their brokers' ports that way) takes one there between our check and
+    mosquitto's bind."""
     try:
-        for _ in range(count):
+        low = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return max(1024, low - PORTS_BELOW_EPHEMERAL), low - 1
+
+
+def free_ports(count: int, rng: random.Random | None = None) -> list[int]:
+    """`count` different loopback ports free right now, from below the ephemeral range (bound
+    together for the check, so all differ)."""
+    rng = rng or random.Random()
+    first, last = _quiet_range()
+    sockets: list[socket.socket] = []
+    try:
+        for candidate in rng.sample(range(first, last + 1), min(200, last - first + 1)):
             sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
+            try:
+                sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                sock.close()
+                continue
             sockets.append(sock)
-        return [int(s.getsockname()[1]) for s in sockets]
+            if len(sockets) == count:
+                return [int(s.getsockname()[1]) for s in sockets]
+        raise OSError(f"no {count} free loopback ports between {first} and {last}")
     finally:
         for sock in sockets:
             sock.close()

@@ -3,6 +3,7 @@ with the emulators' ports and the demo's own devices), TOML written back exactly
 
 from __future__ import annotations
 
+import socket
 import tomllib
 from datetime import date, datetime, time
 from pathlib import Path
@@ -160,3 +161,14 @@ def test_the_keypad_clerk_takes_the_last_window_when_a_keypad_serves_it(tmp_path
     assert clerk == setup.KeypadClerk("keypad-3f", 29, "w105", "c10501", "10501")
     assert wired.config.windows[-1].id == clerk.window  # `simulate --windows N-1` leaves it
     assert setup.keypad_clerk(load_config(SMALL)) is None  # no keypad bus: the simulation plays all
+
+
+def test_ports_come_from_below_the_ephemeral_range_and_are_free() -> None:
+    first, last = setup._quiet_range()
+    assert last < int(setup.EPHEMERAL_RANGE.read_text().split()[0])
+    ports = setup.free_ports(2)
+    assert len(set(ports)) == 2
+    assert all(first <= p <= last for p in ports)
+    for port in ports:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", port))  # still free
