@@ -36,6 +36,7 @@ QUEUES_INTERVAL = 1.0  # seconds: `queues` is coalesced to at most one message p
 QUEUES_REFRESH = 60.0  # seconds: republished anyway (estimates and opening hours move with time)
 TICK_INTERVAL = 1.0  # seconds between timer runs (rollover, rating expiry)
 RETAINED_DEFER = 0.05  # seconds the retained topics may wait while requests keep arriving
+HANDOVER = 0.0002  # seconds the worker pauses after handing answers and calls to paho
 BURST_LOOK = 0.001  # seconds a worker waits after a batch of several for more of the burst
 CLOCK_INTERVAL = 60.0  # seconds between `clock` messages (also sent at every (re)connect)
 
@@ -280,6 +281,9 @@ class HallService:
             topic = topics.response(self.site, reply.device_class, reply.device_id)
             self.transport.publish(topic, reply.payload, qos=1)
         self._publish_outcome(outcome)
+        # paho's network thread writes them out, and needs the GIL for it: let it have it now
+        # rather than after the retained state is built (up to the switch interval later).
+        time.sleep(HANDOVER)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "hall %s: batch of %d: committed in %.2f ms, answers and %d calls handed to the "
