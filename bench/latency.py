@@ -4,17 +4,19 @@
 
 It starts everything itself: a Mosquitto on a free loopback port (set_tcp_nodelay true), a real
 `hallq server` process on the prefecture example (105 windows; 100 are played) with a fresh data
-folder, 20 display subscribers in 4 processes of their own (so the measuring process is not the
-bottleneck), and the floor: a bare echo service in its own process (bench/_latency_echo.py) that
-receives a request, commits one row to SQLite with the hall's durability (WAL, synchronous=FULL)
-and publishes an event.
+folder, 20 display subscribers in 4 processes of their own (a lean raw-socket MQTT 3.1.1 client at
+QoS 1, bench/_latency_display.py, so the instrument is not what is measured), and the floor: a bare
+echo service in its own process (bench/_latency_echo.py) that receives a request, commits one row to
+SQLite with the hall's durability (WAL, synchronous=FULL) and publishes an event.
 
 1. fsync: the disk's fsync time in the data folder (4 KB written and fsynced, 200 times).
-2. Steady: the 100 windows call one after another, each call followed by one echo request from the
-   same terminal: p50/p99 from the terminal's request to the event reaching a display, over every
-   (call, display) pair, for the hall and for the floor, and the ratio of the p99s.
-3. Burst: the 100 windows call at the same instant (the hall opening): the time until the last of
-   the 100 calls reached the (last) display.
+2. Steady: the 100 window terminals (HallClient, one connection each) call one after another, each
+   call followed by one echo request from the same terminal: p50/p99 from the terminal's request to
+   the event reaching a display, over every (call, display) pair, for the hall and for the floor,
+   and the ratio of the p99s; also request-to-answer times.
+3. Burst: the 100 windows call at the same instant (the hall opening), sent by one thread over 100
+   connections without network threads (written to the sockets at once): the time until the last
+   of the 100 calls reached the last display, and the median display.
 
 Goals: steady p99 at most 2x the floor's and under 10 ms; the burst within 100 ms.
 The data folder defaults to artifacts/ (a real disk: on a tmpfs fsync is free).
