@@ -111,32 +111,45 @@ def measure_fsync(folder: Path, count: int = 200) -> tuple[float, float]:
 @contextmanager
 def mosquitto(folder: Path) -> Iterator[int]:
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    port = free_port()
-    conf = folder / "mosquitto.conf"
-    conf.write_text(
-        "\n".join(
-            [
-                "per_listener_settings false",
-                "allow_anonymous true",
-                f"listener {port} 127.0.0.1",
-                "set_tcp_nodelay true",
-                "max_inflight_messages 100",  # as broker_config's production mosquitto.conf
-                "max_queued_messages 5000",
-                "persistence false",
-                "user root" if os.geteuid() == 0 else "",
-                "log_dest stdout",
-                "log_type error",
-                "",
-            ]
+    for attempt in range(3):  # a free port can be taken before mosquitto binds it: try another
+        port = free_port()
+        conf = folder / "mosquitto.conf"
+        conf.write_text(
+            "\n".join(
+                [
+                    "per_listener_settings false",
+                    "allow_anonymous true",
+                    f"listener {port} 127.0.0.1",
+                    "set_tcp_nodelay true",
+                    "max_inflight_messages 100",  # as broker_config's production mosquitto.conf
+                    "max_queued_messages 5000",
+                    "persistence false",
+                    "user root" if os.geteuid() == 0 else "",
+                    "log_dest stdout",
+                    "log_type error",
+                    "",
+                ]
+            )
         )
-    )
-    with (folder / "mosquitto.log").open("wb") as out:
-        process = subprocess.Popen([binary, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port)
-        yield port
-    finally:
-        stop(process)
+        with (folder / "mosquitto.log").open("ab") as out:
+            process = subprocess.Popen(
+                [binary, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            wait_for_port(port)
+            time.sleep(0.1)
+            if process.poll() is not None:  # it could not bind: someone else listens there
+                raise TimeoutError(f"mosquitto exited: see {folder / 'mosquitto.log'}")
+        except TimeoutError:
+            stop(process)
+            if attempt == 2:
+                raise
+            continue
+        try:
+            yield port
+        finally:
+            stop(process)
+        return
 
 
 def stop(process: subprocess.Popen[Any]) -> None:
