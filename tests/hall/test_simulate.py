@@ -175,6 +175,19 @@ def test_a_fast_hall_day_issues_calls_serves_and_rates(hall: HallProcess, broker
 
 
 @pytest.mark.broker
+def test_windows_n_plays_a_subset_on_few_connections(hall: HallProcess, broker: Broker) -> None:
+    config = load_config(hall.config)
+    address = parse_url(broker.url)
+    sim = Simulation(config, lambda device: address, Options(hours=0.2, seed=1, windows=2))
+    with simulation(sim):
+        # The kiosks and two windows; each window's connection also rates for its evaluator.
+        assert sorted(sim._clients) == sorted([k.id for k in config.kiosks] + ["w001", "w002"])
+        sim.run_until_done()
+    assert {c.window for c in sim.tally.called} <= {"w001", "w002"}
+    assert sim.tally.ops["login"] == 2 and not sim.tally.timeouts
+
+
+@pytest.mark.broker
 def test_the_command_runs_and_prints_a_summary(hall: HallProcess, broker: Broker) -> None:
     done = subprocess.run(
         simulate_cmd(
