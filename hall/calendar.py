@@ -7,10 +7,18 @@ the rest. A make-up working day opens with the hours of the weekday named by `ma
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -49,6 +57,12 @@ class Span(Strict):
     start: time = Field(alias="from")
     end: time = Field(alias="to")
 
+    @field_validator("end", mode="before")
+    @classmethod
+    def _midnight(cls, value: object) -> object:
+        # "24:00" closes at midnight; a time of day has no 24:00, so it is the last instant before.
+        return time.max if value in ("24:00", "24:00:00") else value
+
     @model_validator(mode="after")
     def _ordered(self) -> Span:
         if self.end <= self.start:
@@ -56,7 +70,8 @@ class Span(Strict):
         return self
 
     def as_contract(self) -> dict[str, str]:
-        return {"days": self.days, "from": f"{self.start:%H:%M}", "to": f"{self.end:%H:%M}"}
+        end = "24:00" if self.end == time.max else f"{self.end:%H:%M}"
+        return {"days": self.days, "from": f"{self.start:%H:%M}", "to": end}
 
 
 class CalendarYear(Strict):
@@ -82,7 +97,7 @@ DEFAULT_HOURS = (
 
 
 class Calendar(Strict):
-    weekend: list[Weekday] = ["sat", "sun"]
+    weekend: list[Weekday] = ["sat", "sun"]  # days off, unless a make-up working day
     makeup_hours_as: Weekday = "mon"
     years: list[CalendarYear] = []
     hours: list[Span] = list(DEFAULT_HOURS)  # the hall's hours, for services without their own
@@ -108,15 +123,21 @@ class Calendar(Strict):
         return day.weekday()
 
 
-def spans_on(calendar: Calendar, spans: list[Span] | tuple[Span, ...], day: date) -> list[Span]:
-    """The spans open on `day`, in time order; none on a day off."""
-    if not calendar.is_working_day(day):
+def spans_on(calendar: Calendar, spans: Sequence[Span], day: date) -> list[Span]:
+    """The spans open on `day`, in time order.
+
+    A public holiday closes everything; a make-up working day (调休上班) opens with the spans of the
+    weekday `makeup_hours_as`; any other day opens the spans that name its weekday. So a weekend is
+    a day off for the usual mon-fri hours, while a span that names it (a Saturday-morning service)
+    opens on it.
+    """
+    if day in calendar._holidays:  # type: ignore[attr-defined]
         return []
     weekday = calendar.hours_weekday(day)
     return sorted((s for s in spans if weekday in weekdays_of(s.days)), key=lambda s: s.start)
 
 
-def is_open(calendar: Calendar, spans: list[Span] | tuple[Span, ...], local: datetime) -> bool:
-    """Open at this local wall-clock time: inside a span, from its first minute up to (not at) its end."""
+def is_open(calendar: Calendar, spans: Sequence[Span], local: datetime) -> bool:
+    """Open at this local wall-clock time: inside a span, from its first second up to (not at) its end."""
     moment = local.time().replace(tzinfo=None)
     return any(s.start <= moment < s.end for s in spans_on(calendar, spans, local.date()))

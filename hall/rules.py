@@ -16,11 +16,11 @@ function of the config, the state and `now`: refusals write no event, so replay 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from hall.calendar import WEEKDAYS, Calendar, Span, weekdays_of
+from hall.calendar import Span, spans_on
+from hall.calendar import is_open as calendar_is_open
 from hall.config import HallConfig, Kiosk, Service
 from hall.errors import HallError
 from hall.model import Booking, HallState, IssueTicket, ServiceState, Ticket
@@ -43,32 +43,6 @@ class Appointment:
 def normalize_code(code: str) -> str:
     """Booking codes are read as the visitor types them: spaces around and letter case do not count."""
     return code.strip().upper()
-
-
-def open_spans(calendar: Calendar, spans: Sequence[Span], day: date) -> list[Span]:
-    """The spans of `spans` open on the calendar date `day`, in time order.
-
-    - a public holiday closes everything;
-    - a make-up working day (调休上班) opens with the spans of the weekday `makeup_hours_as`;
-    - any other day opens the spans that name its weekday. A weekend day is a day off for the hall's
-      own hours (mon-fri), but a span that names it explicitly (a Saturday-morning service) opens.
-
-    hall/calendar.py's `spans_on` closes every weekend day whatever the spans say, which would make a
-    `sat` span useless; this is the reading the hall's rules use.
-    """
-    if day in calendar._holidays:  # type: ignore[attr-defined]
-        return []
-    if day in calendar._workdays:  # type: ignore[attr-defined]
-        weekday = WEEKDAYS.index(calendar.makeup_hours_as)
-    else:
-        weekday = day.weekday()
-    return sorted((s for s in spans if weekday in weekdays_of(s.days)), key=lambda s: s.start)
-
-
-def is_open_at(calendar: Calendar, spans: Sequence[Span], local: datetime) -> bool:
-    """Open at this local wall-clock time: from a span's first second up to (not at) its end."""
-    moment = local.time().replace(tzinfo=None)
-    return any(s.start <= moment < s.end for s in open_spans(calendar, spans, local.date()))
 
 
 class Rules:
@@ -153,13 +127,13 @@ class Rules:
         local = now.astimezone(self.config.site.zone)
         key = self._hours_key.get(service.code)
         if key is None:  # not a service of this config
-            return is_open_at(self.calendar, self.config.hours_of(service.code), local)
+            return calendar_is_open(self.calendar, self.config.hours_of(service.code), local)
         day = local.date()
         if day != self._day:
             self._day, self._day_spans = day, {}
         pairs = self._day_spans.get(key)
         if pairs is None:
-            spans = open_spans(self.calendar, self._hours[service.code], day)
+            spans = spans_on(self.calendar, self._hours[service.code], day)
             pairs = self._day_spans[key] = tuple((s.start, s.end) for s in spans)
         moment = local.time().replace(tzinfo=None)
         return any(start <= moment < end for start, end in pairs)
@@ -254,7 +228,7 @@ class Rules:
                 {
                     edge
                     for spans in distinct
-                    for span in open_spans(self.calendar, spans, day)
+                    for span in spans_on(self.calendar, spans, day)
                     for edge in (span.start, span.end)
                 }
             )

@@ -88,3 +88,21 @@ def test_bad_spans_and_years_are_refused() -> None:
         )
     with pytest.raises(ValidationError, match="not in year"):
         Calendar.model_validate({"years": [{"year": 2026, "holidays": ["2027-01-01"]}]})
+
+
+def test_a_span_that_names_a_weekend_day_opens_on_it() -> None:
+    saturday = date(2026, 11, 28)
+    assert not CAL.is_working_day(saturday)  # a day off for the usual mon-fri hours ...
+    spans = spans_on(CAL, CAL.hours, saturday)
+    assert [(s.start.hour, s.end.hour) for s in spans] == [(9, 12)]  # ... but the sat span opens
+    assert is_open(CAL, CAL.hours, at("2026-11-28T10:00"))
+    assert not is_open(CAL, CAL.hours, at("2026-11-28T14:00"))
+    assert not is_open(CAL, CAL.hours, at("2026-11-29T10:00"))  # nothing names Sunday
+
+
+def test_a_span_can_run_to_midnight() -> None:
+    span = Span.model_validate({"days": "mon-sun", "from": "00:00", "to": "24:00"})
+    assert span.as_contract() == {"days": "mon-sun", "from": "00:00", "to": "24:00"}
+    assert is_open(CAL, [span], at("2026-11-26T23:59:59"))
+    assert is_open(CAL, [span], at("2026-11-26T00:00:00"))
+    assert not is_open(CAL, [span], at("2026-10-05T12:00"))  # a holiday still closes it

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from hall.calendar import is_open, spans_on
 from hall.config import parse_config
 from hall.engine import Engine
 from hall.errors import HallError
@@ -22,7 +23,7 @@ from hall.model import (
     SetService,
     TicketIssued,
 )
-from hall.rules import Rules, is_open_at, open_spans
+from hall.rules import Rules
 from tests.fixtures.halls import ZONE, rules_hall, rules_hall_data
 
 CONFIG = rules_hall()
@@ -131,11 +132,11 @@ def test_the_calendar_functions() -> None:
     cal = CONFIG.calendar
     hall = CONFIG.hours_of("psb-hukou")
     assert [
-        (s.start.hour, s.end.hour) for s in open_spans(cal, hall, at("2026-10-10T00:00").date())
+        (s.start.hour, s.end.hour) for s in spans_on(cal, hall, at("2026-10-10T00:00").date())
     ]
-    assert open_spans(cal, hall, at("2026-10-01T00:00").date()) == []
-    assert not is_open_at(cal, hall, at("2026-11-28T10:00"))
-    assert is_open_at(cal, CONFIG.hours_of("psb-id-card"), at("2026-11-28T10:00"))
+    assert spans_on(cal, hall, at("2026-10-01T00:00").date()) == []
+    assert not is_open(cal, hall, at("2026-11-28T10:00"))
+    assert is_open(cal, CONFIG.hours_of("psb-id-card"), at("2026-11-28T10:00"))
 
 
 def test_the_next_edge_of_the_hours() -> None:
