@@ -305,11 +305,14 @@ class Simulation:
     def _kiosk_worker(self, kiosk: str, index: int) -> Callable[[], None]:
         rng = random.Random(self.rng.random() + index)
         per_second = self.visitors_per_hour / len(self.kiosks) / 3600.0
+        green = any(k.id == kiosk and k.allow_priority for k in self.config.kiosks)
 
         def run() -> None:
             while self.clock.sleep(rng.expovariate(per_second), self.stop_event):
                 service = self.mix.draw(rng)
-                result, code = self.request(kiosk, "issue", service=service)
+                priority = green and rng.random() < traffic.P_PRIORITY
+                kind = "priority" if priority else "normal"
+                result, code = self.request(kiosk, "issue", service=service, priority=kind)
                 if result is None:
                     self.say(f"{kiosk} issue {service}: refused {code}")
                     continue
@@ -326,7 +329,8 @@ class Simulation:
                     self.tally.issued.append(issued)
                     self._issued_at[ticket["id"]] = self.clock.now()
                 self.say(
-                    f"{kiosk} issued {ticket['number']} for {service} "
+                    f"{kiosk} issued {ticket['number']}{' (priority)' if priority else ''} "
+                    f"for {service} "
                     f"({ticket.get('ahead', 0)} ahead, ~{ticket.get('est_wait_min', 0)} min)"
                 )
 

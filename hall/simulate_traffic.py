@@ -22,6 +22,7 @@ P_NO_SHOW = 0.04  # ... and never comes
 P_TRANSFER = 0.03  # sent on to another service
 P_HOLD = 0.03  # parked at the window (documents missing), called back later
 P_UNHOLD = 0.5  # chance, before each next call, that a held ticket is called back first
+P_PRIORITY = 0.1  # at a green-channel kiosk: visitors who get a priority ticket
 P_RATE = 0.8  # visitors who press a key on the evaluator
 SCORES = (5, 4, 3, 2, 1)
 SCORE_WEIGHTS = (70, 20, 6, 3, 1)
