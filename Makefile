@@ -23,8 +23,11 @@ typecheck:
 pytest:
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Each bench prints its figures, a bare baseline measured in the same run, and the ratio.
 bench: setup
 	$(PY) bench/engine.py
+	$(PY) bench/print.py
+	$(PY) bench/latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis artifacts

@@ -97,13 +97,14 @@ class Settings:
 
 def _device_basics(site: str, device: str) -> list[Grant]:
     # Every device: its own presence (its last will) and health; the hall's presence, the catalog
-    # it draws its menus and names from, and the alarms.
+    # it draws its menus and names from, the alarms, and the hall's clock (an extension).
     return [
         Grant("write", topics.status(site, device)),
         Grant("write", topics.device_health(site, device)),
         Grant("read", topics.status(site, HALL_USER)),
         Grant("read", topics.catalog(site)),
         Grant("read", topics.alarm(site)),
+        Grant("read", topics.clock(site)),
     ]
 
 
@@ -124,6 +125,7 @@ def hall_grants(site: str) -> list[Grant]:
         topics.catalog(site),
         topics.queues(site),
         topics.alarm(site),
+        topics.clock(site),
         topics.status(site, HALL_USER),
     ]
     return [Grant("read", f"{topics.root(site)}/#"), *(Grant("write", t) for t in writes)]

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from hall import topics
 from hall.broker_config import Settings, generate
 from hall.config import load_config
 from hall.mqtt_url import broker_address
@@ -24,23 +23,6 @@ from tests.hall.test_simulate import SMALL, HallProcess, simulate_cmd
 pytestmark = pytest.mark.broker
 
 SITE = "small"
-
-
-def grant_clock(acl: Path) -> None:
-    """The `clock` extension in the ACL: the hall writes it, every device reads it. Added here only
-    where `hallq broker-config` does not grant it yet (the change asked of its owner)."""
-    clock = topics.clock(SITE)
-    text = acl.read_text()
-    lines = []
-    for line in text.splitlines():
-        lines.append(line)
-        if line.startswith("user "):
-            user = line[5:].strip()
-            access = "write" if user == topics.HALL_CLIENT_ID else "read"
-            wanted = f"topic {access} {clock}"
-            if wanted not in text.split(f"user {user}\n", 1)[1].split("\nuser ", 1)[0]:
-                lines.append(wanted)
-    acl.write_text("\n".join(lines) + "\n")
 
 
 @pytest.fixture
@@ -61,7 +43,6 @@ def secured(tmp_path: Path) -> Iterator[tuple[Settings, Broker]]:
         )
         (tmp_path / "persist").mkdir(exist_ok=True)
         generate(config, settings)
-        grant_clock(settings.out / "acl")
         conf = (settings.out / "mosquitto.conf").read_text()
         try:
             with running_broker(tmp_path / f"run{attempt}", conf, port=local_port) as broker:

@@ -13,6 +13,7 @@ SITE = "hall-1"
 
 BUILDERS: list[tuple[Callable[..., str], tuple[str, ...], str]] = [
     (topics.kiosk_req, ("k1",), "hallq/hall-1/kiosk/k1/req"),
+    (topics.clock, (), "hallq/hall-1/clock"),
     (topics.window_req, ("w05",), "hallq/hall-1/window/w05/req"),
     (topics.evaluator_req, ("e05",), "hallq/hall-1/evaluator/e05/req"),
     (topics.operator_req, ("op1",), "hallq/hall-1/operator/op1/req"),
