@@ -36,6 +36,7 @@ from hall.model import (
     Event,
     ExpireRatings,
     NoticeChanged,
+    QuotaWarning,
     RatingExpired,
     Rollover,
     ServiceChanged,
@@ -123,6 +124,7 @@ class Outcome:
     changes: Changes
     calls: list[OutboxMessage]  # committed now; publish in order, then store.mark_published
     storage_failed: bool = False
+    warnings: tuple[QuotaWarning, ...] = ()  # committed now; the service raises an alarm for each
 
 
 @dataclass(slots=True)
@@ -139,6 +141,7 @@ class _Batch:
     events: int = 0
     rolled_over: bool = False
     tainted: bool = False  # the engine broke mid-command: its state is not to be snapshotted
+    warnings: list[QuotaWarning] = field(default_factory=list)
 
 
 class HallCore:
@@ -308,6 +311,8 @@ class HallCore:
         for event in events:
             if isinstance(event, CallEvent):
                 outbox.append((self._calls_topic, protocol.dumps(self.engine.call_message(event))))
+            elif isinstance(event, QuotaWarning):
+                work.warnings.append(event)
             self._note(event, work.changes)
         if events or rid is not None:
             work.records.append(
@@ -344,7 +349,7 @@ class HallCore:
             log.info("snapshot stored at event %d", result.last_event_id)
         if work.rolled_over:
             self._purge_answers(work.now)
-        return Outcome(work.replies, work.changes, calls)
+        return Outcome(work.replies, work.changes, calls, warnings=tuple(work.warnings))
 
     # --- timers --------------------------------------------------------------------------------------
 
@@ -431,6 +436,7 @@ class HallCore:
             changes,
             first.calls + second.calls,
             first.storage_failed or second.storage_failed,
+            first.warnings + second.warnings,
         )
 
     def _note(self, event: Event, changes: Changes) -> None:

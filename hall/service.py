@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from hall import topics
 from hall.clock import Clock, FixedClock
 from hall.config import HallConfig
 from hall.core import Changes, HallCore, Incoming, Outcome
+from hall.model import QuotaWarning
 from hall.protocol import VERSION, dumps, error, iso
 from hall.store import OutboxMessage, StorageError
 from hall.transport import Delivery, Message, Transport
@@ -38,6 +41,7 @@ TICK_INTERVAL = 1.0  # seconds between timer runs (rollover, rating expiry)
 RETAINED_DEFER = 0.05  # seconds the retained topics may wait while requests keep arriving
 HANDOVER = 0.0002  # seconds the worker pauses after handing answers and calls to paho
 BURST_LOOK = 0.001  # seconds a worker waits after a batch of several for more of the burst
+EDGE_MARGIN = 0.5  # hall seconds after an opening or closing at which `queues` goes out again
 CLOCK_INTERVAL = 60.0  # seconds between `clock` messages (also sent at every (re)connect)
 
 
@@ -118,6 +122,7 @@ class HallService:
         self._pending = Pending()
         self._in_flight: dict[int, Delivery] = {}  # outbox id -> its publish, until acknowledged
         self._last_queues = 0.0
+        self._hours_edge = math.inf
         self._next_tick = 0.0
         self._next_clock = 0.0
         self._last_retained = 0.0
@@ -243,7 +248,17 @@ class HallService:
     def _queues_due(self) -> float:
         if self._pending.queues:
             return self._last_queues + self.queues_interval
-        return self._last_queues + QUEUES_REFRESH
+        return min(self._last_queues + QUEUES_REFRESH, self._hours_edge)
+
+    def _schedule_hours_edge(self, now: datetime) -> None:
+        """`queues` says whether each service can issue now: publish it again just after the next
+        moment a service opens or closes (on the hall's clock, which may run fast)."""
+        edge, speed = self.core.engine.next_hours_edge(now), clock_speed(self.core.clock)
+        if edge is None or speed <= 0:
+            self._hours_edge = math.inf
+            return
+        hall_seconds = (edge - now).total_seconds() + EDGE_MARGIN
+        self._hours_edge = time.monotonic() + hall_seconds / speed
 
     def _decode_topics(self, items: list[tuple[str, bytes]]) -> list[Incoming]:
         batch = []
@@ -329,6 +344,28 @@ class HallService:
             self._send_call(message)
         self._pending.add(outcome.changes)
         self._storage_state(outcome.storage_failed)
+        for warning in outcome.warnings:
+            self._quota_alarm(warning)
+
+    def _quota_alarm(self, warning: QuotaWarning) -> None:
+        service = self.core.config.service(warning.service)
+        name = service.name_zh if service is not None else warning.service
+        cap = f"/{warning.cap}" if warning.cap is not None else ""
+        if warning.level == "reached":
+            text = f"{name} 今日号源已满 ({warning.issued}{cap}): 停止取号 (today's cap is reached)"
+            severity = "critical"
+        else:
+            text = f"{name} 今日号源将满 ({warning.issued}{cap}) (today's cap is near)"
+            severity = "warn"
+        log.warning(
+            "hall %s: quota %s for %s: %d%s",
+            self.site,
+            warning.level,
+            warning.service,
+            warning.issued,
+            cap,
+        )
+        self._alarm("quota", severity, text, False, subject=warning.service)
 
     def _storage_state(self, failed: bool) -> None:
         if failed and not self._storage_alarm:
@@ -347,14 +384,16 @@ class HallService:
                 True,
             )
 
-    def _alarm(self, kind: str, severity: str, text: str, cleared: bool) -> None:
+    def _alarm(
+        self, kind: str, severity: str, text: str, cleared: bool, subject: str = "hall"
+    ) -> None:
         self._alarms += 1
         body = {
             "v": VERSION,
             "id": f"{kind}-{self._started}-{self._alarms}",
             "kind": kind,
             "severity": severity,
-            "subject": "hall",
+            "subject": subject,
             "text": text,
             "at": iso(self.core.now()),
             "cleared": cleared,
@@ -403,6 +442,7 @@ class HallService:
         if queues_now:
             self._retain(topics.queues(self.site), dumps(engine.queues(now)))
             self._last_queues = time.monotonic()
+            self._schedule_hours_edge(now)
         self._pending = Pending(queues=pending.queues and not queues_now)
 
     def _retain(self, topic: str, payload: bytes) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from hall import topics
 from hall.client import HallClient, RequestRefused
-from hall.clock import FixedClock
+from hall.clock import Clock, FixedClock, ScaledClock
 from hall.core import HallCore
 from hall.service import HallService
 from hall.transport import LoopbackBroker, LoopbackTransport
@@ -33,9 +33,9 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
 
 
 class Hall:
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, clock: Clock | None = None) -> None:
         self.broker = LoopbackBroker()
-        self.clock = FixedClock(START)
+        self.clock = clock or FixedClock(START)
         self.core = HallCore(rules_hall(), data, self.clock)
         transport = LoopbackTransport(self.broker, "hall", topics.status(SITE, "hall"))
         self.service = HallService(self.core, transport, queues_interval=0.1)
@@ -112,3 +112,33 @@ def test_a_booking_over_the_service(hall: Hall) -> None:
     assert refused.value.code == "booking_used"
     assert wait_for(lambda: hall.queue("tax-audit")["waiting"] == 1)
     assert ticket["number"] == "B001"
+
+
+def test_reaching_a_caps_warning_level_and_the_cap_raises_alarms(hall: Hall) -> None:
+    alarms: list[dict[str, Any]] = []
+    watcher = hall.client("display", "d1")
+    watcher.subscribe_json(topics.alarm(SITE), lambda _topic, body: alarms.append(body or {}))
+    kiosk = hall.client("kiosk", "k1")
+    kiosk.request("issue", service="tax-invoice")  # cap 3, warning at 2
+    kiosk.request("issue", service="tax-invoice")
+    assert wait_for(lambda: len(alarms) == 1)
+    assert alarms[0]["kind"] == "quota" and alarms[0]["subject"] == "tax-invoice"
+    assert alarms[0]["severity"] == "warn" and alarms[0]["cleared"] is False
+    kiosk.request("issue", service="tax-invoice")
+    assert wait_for(lambda: len(alarms) == 2)
+    assert alarms[1]["severity"] == "critical" and "3/3" in alarms[1]["text"]
+    assert len({a["id"] for a in alarms}) == 2
+
+
+def test_queues_follow_a_service_closing_on_a_fast_clock(tmp_path: Path) -> None:
+    # 11:59:58 at x10: psb-hukou closes at 12:00, two hall seconds (0.2 s) later. Without a publish
+    # scheduled at that edge `queues` would say it can issue for the next minute of real time.
+    clock = ScaledClock(datetime(2026, 11, 26, 11, 59, 58, tzinfo=ZONE), speed=10)
+    hall = Hall(tmp_path / "data", clock)
+    try:
+        assert wait_for(lambda: topics.queues(SITE) in hall.broker.retained)
+        assert hall.queue("psb-hukou")["can_issue"] is True
+        assert wait_for(lambda: hall.queue("psb-hukou")["reason"] == "outside_hours", 3)
+    finally:
+        hall.service.stop()
+        hall.core.close()
