@@ -3,10 +3,13 @@ with the emulators' ports and the demo's own devices), TOML written back exactly
 
 from __future__ import annotations
 
+import re
 import socket
+import subprocess
 import tomllib
 from datetime import date, datetime, time
 from pathlib import Path
+from time import monotonic, sleep
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +17,9 @@ import pytest
 
 from hall.config import HallConfig, load_config, parse_config
 from hallq import demo_setup as setup
+from hallq.demo import listening
 from hallq.demo_toml import dumps
+from tests.fixtures.parts import require_program
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "deploy" / "examples").glob("*.toml"))
@@ -130,6 +135,7 @@ def test_broker_files_for_the_demo(tmp_path: Path) -> None:
     files = setup.broker_files(wired.config, paths)
     assert files.local_port != files.tls_port
     conf = files.conf.read_text()
+    assert files.conf == tmp_path / "mosquitto.conf"
     assert f"listener {files.local_port} 127.0.0.1" in conf
     assert f"listener {files.tls_port} 127.0.0.1" in conf
     assert "allow_anonymous false" in conf
@@ -172,3 +178,53 @@ def test_ports_come_from_below_the_ephemeral_range_and_are_free() -> None:
     for port in ports:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", port))  # still free
+
+
+GENERATED = """per_listener_settings false
+use_username_as_clientid true
+set_tcp_nodelay true
+listener 1883 127.0.0.1
+listener 8883
+cafile /x/ca.crt
+"""
+
+
+def test_listener_options_go_under_each_listener() -> None:
+    fixed = setup.listener_options_in_place(GENERATED).splitlines()
+    assert "use_username_as_clientid true" not in fixed[: fixed.index("listener 1883 127.0.0.1")]
+    after = [fixed[i + 1] for i, line in enumerate(fixed) if line.startswith("listener ")]
+    assert after == ["use_username_as_clientid true"] * 2
+    assert "set_tcp_nodelay true" in fixed  # a general option stays where it is
+    once = "\n".join(fixed) + "\n"
+    assert setup.listener_options_in_place(once) == once
+
+
+@pytest.mark.broker
+def test_the_demo_broker_opens_its_two_ports_and_no_default_listener(tmp_path: Path) -> None:
+    """Mosquitto 2.0 opens a default listener on 1883 (every interface) for a listener option
+    written before the first `listener`: the demo's conf must not, or it takes the system
+    broker's port."""
+    mosquitto = require_program("mosquitto", "mosquitto")
+    require_program("openssl", "openssl")
+    paths = setup.DemoPaths(tmp_path)
+    paths.fresh()
+    wired = setup.write_configs(SMALL, paths)
+    setup.make_ca(paths)
+    files = setup.broker_files(wired.config, paths)
+    conf = tmp_path / "verbose.conf"
+    conf.write_text(files.conf.read_text() + "log_type all\n")
+    broker = subprocess.Popen(
+        [mosquitto, "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = monotonic() + 10
+        while not (listening(files.local_port) and listening(files.tls_port)):
+            assert broker.poll() is None and monotonic() < deadline, "mosquitto did not start"
+            sleep(0.05)
+    finally:
+        broker.terminate()
+        output, _ = broker.communicate(timeout=10)
+    opened = sorted(
+        int(p) for p in re.findall(r"Opening ipv[46] listen socket on port (\d+)", output)
+    )
+    assert opened == sorted([files.local_port, files.tls_port]), output
