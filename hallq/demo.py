@@ -49,6 +49,7 @@ log = logging.getLogger("hallq.demo")
 
 DEFAULT_SPEED = 10.0
 HALL_ONLINE_WAIT = 30.0  # real seconds for the hall server to come online
+EMULATOR_WAIT = 5.0  # real seconds for an emulator to make its pty link
 BROKER_WAIT = 10.0  # real seconds for mosquitto to listen
 BROKER_ATTEMPTS = 5  # a free port may be taken by someone else before mosquitto binds it
 KIOSK_EVERY_HALL_MIN = 3.0  # the demo kiosk issues and prints a ticket this often (hall time)
@@ -282,6 +283,7 @@ class Demo:
                 )
                 what = f"keypad bus of {units} keypads on {os.path.relpath(bridge.bus.port)}"
             self.started(self.supervisor.start(emulator), what)
+            self.wait_for_path(Path(bridge.bus.port))  # the bridge's first open then succeeds
             bridge_spec = Spec(
                 bridge.id,
                 self.python(
@@ -529,6 +531,12 @@ class Demo:
         emulator.send_line(f"{clerk.address} {keys}")
         self.console.event("keypad", f"{clerk.bridge} keypad {clerk.address} keys {what}")
 
+    def wait_for_path(self, path: Path, timeout: float = EMULATOR_WAIT) -> None:
+        """Until an emulator made its pty link (reading the output meanwhile)."""
+        deadline = time.monotonic() + timeout
+        while not path.exists() and time.monotonic() < deadline:
+            self.supervisor.pump(0.05)
+
     def check_children(self) -> bool:
         """Report children that died; True if the demo cannot go on."""
         assert self.console is not None
@@ -571,14 +579,22 @@ class Demo:
             return
         if console is not None:
             console.say("hallq demo: stopping everything it started ...")
+        # Who uses whom: the flow and the bridges before the buses they use, the hall before the
+        # watcher (which then shows it going offline), the broker last.
+        names = [c.name for c in self.supervisor.children]
+        bridges = {b.id for b in self.config.bridges} if self.config is not None else set()
+        emulators = [n for n in names if n.endswith("-emulator")]
         order = [
-            [c.name for c in self.supervisor.children if c.name not in ("hall-server", "broker")],
+            ["simulate", "demo-kiosk"],
+            [n for n in names if n in bridges],
+            emulators,
             ["hall-server"],
-            ["broker"],
+            ["watch"],
         ]
+        order.append([n for n in names if not any(n in phase for phase in order)])  # the broker
         ended: list[str] = []
-        for names in order:
-            for child, how in self.supervisor.stop(names):
+        for phase in order:
+            for child, how in self.supervisor.stop(phase):
                 ended.append(f"{child.name} {how}")
         if console is not None:
             summary = self.simulate_summary()
