@@ -9,7 +9,7 @@ setup:
 	@tools/bootstrap.sh
 
 demo: setup
-	$(VENV)/bin/hallq demo
+	$(VENV)/bin/hallq demo $(DEMO_ARGS)
 
 test: setup lint typecheck pytest
 

@@ -295,9 +295,6 @@ per_listener_settings false
 allow_anonymous false
 password_file {out}/{PASSWD_FILE}
 acl_file {out}/{ACL_FILE}
-# The client id is the user name: no device can take over another's session (the hall's included)
-# by connecting with its client id.
-use_username_as_clientid true
 
 # Requests and answers are small and must not wait for Nagle's algorithm (88 ms -> 0.7 ms).
 set_tcp_nodelay true
@@ -323,11 +320,18 @@ log_type warning
 log_type notice
 connection_messages true
 
+# Listener options follow their `listener` line: written before the first one, Mosquitto 2.0
+# applies them to a default listener that it then opens on 1883 on every interface.
+# use_username_as_clientid: the client id is the user name, so no device can take over another's
+# session (the hall's included) by connecting with its client id.
+
 # The hall server, on this machine only.
 listener {settings.local_port} 127.0.0.1
+use_username_as_clientid true
 
 # The hall's LAN: TLS only, with the hall CA's server certificate (broker_config/make-ca.sh).
 listener {settings.tls_port}{bind}
+use_username_as_clientid true
 cafile {tls}/ca.crt
 certfile {tls}/server.crt
 keyfile {tls}/server.key

@@ -249,7 +249,7 @@ def make_ca(paths: DemoPaths) -> str:
 class BrokerFiles:
     settings: Settings
     report: Report
-    conf: Path  # what the demo's mosquitto runs: broker-config's, listener options in place
+    conf: Path  # what the demo's mosquitto runs: broker-config's
 
     @property
     def local_port(self) -> int:
@@ -276,43 +276,7 @@ def broker_files(config: HallConfig, paths: DemoPaths) -> BrokerFiles:
         broker_user=getpass.getuser(),
     )
     report = generate(config, settings)
-    conf = paths.root / "mosquitto.conf"
-    generated = (settings.out / "mosquitto.conf").read_text(encoding="utf-8")
-    conf.write_text(listener_options_in_place(generated), encoding="utf-8")
-    return BrokerFiles(settings, report, conf)
-
-
-# Options that Mosquitto 2.0 reads per listener (mosquitto.conf(5), "LISTENERS"). Written before the
-# first `listener` line, one configures Mosquitto's default listener, which it then OPENS: port
-# 1883 on every interface, IPv4 and IPv6. The demo's broker would then take the system broker's
-# port (or fail with "Address already in use" when the system broker or another test has it).
-LISTENER_OPTIONS = ("use_username_as_clientid",)
-
-
-def listener_options_in_place(conf: str) -> str:
-    """The conf with every listener option that stands before the first `listener` line moved
-    under each listener (the same setting, without the default listener). A conf that has them in
-    place already is returned as it is."""
-    lines = conf.splitlines()
-    first = next((i for i, line in enumerate(lines) if line.startswith("listener ")), None)
-    if first is None:
-        return conf
-
-    def misplaced(index: int, line: str) -> bool:
-        return index < first and line.strip().split(" ", 1)[0] in LISTENER_OPTIONS
-
-    moved = [line.strip() for i, line in enumerate(lines) if misplaced(i, line)]
-    if not moved:
-        return conf
-    out: list[str] = []
-    for i, line in enumerate(lines):
-        if misplaced(i, line):
-            out.append(f"# (hallq demo: `{line.strip()}` moved under each listener)")
-            continue
-        out.append(line)
-        if line.startswith("listener "):
-            out += moved
-    return "\n".join(out) + "\n"
+    return BrokerFiles(settings, report, settings.out / "mosquitto.conf")
 
 
 def read_env_file(path: Path) -> dict[str, str]:

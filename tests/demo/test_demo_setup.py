@@ -135,7 +135,7 @@ def test_broker_files_for_the_demo(tmp_path: Path) -> None:
     files = setup.broker_files(wired.config, paths)
     assert files.local_port != files.tls_port
     conf = files.conf.read_text()
-    assert files.conf == tmp_path / "mosquitto.conf"
+    assert files.conf == tmp_path / "broker" / "mosquitto.conf"
     assert f"listener {files.local_port} 127.0.0.1" in conf
     assert f"listener {files.tls_port} 127.0.0.1" in conf
     assert "allow_anonymous false" in conf
@@ -178,25 +178,6 @@ def test_ports_come_from_below_the_ephemeral_range_and_are_free() -> None:
     for port in ports:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", port))  # still free
-
-
-GENERATED = """per_listener_settings false
-use_username_as_clientid true
-set_tcp_nodelay true
-listener 1883 127.0.0.1
-listener 8883
-cafile /x/ca.crt
-"""
-
-
-def test_listener_options_go_under_each_listener() -> None:
-    fixed = setup.listener_options_in_place(GENERATED).splitlines()
-    assert "use_username_as_clientid true" not in fixed[: fixed.index("listener 1883 127.0.0.1")]
-    after = [fixed[i + 1] for i, line in enumerate(fixed) if line.startswith("listener ")]
-    assert after == ["use_username_as_clientid true"] * 2
-    assert "set_tcp_nodelay true" in fixed  # a general option stays where it is
-    once = "\n".join(fixed) + "\n"
-    assert setup.listener_options_in_place(once) == once
 
 
 @pytest.mark.broker
