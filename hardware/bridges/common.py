@@ -1,4 +1,5 @@
-"""What both bridges share: finding their config, connecting as a `bridge` device, health, the CLI.
+"""What both bridges share: finding their config, their bus port, connecting as a `bridge` device,
+health, the CLI.
 
 A bridge is one device of the contract (class `bridge`, its own status/{id} and device/{id}/health)
 that acts for the windows in its config: it reads their retained state and sends their requests.
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 from hall.config import Bridge, ConfigError, HallConfig, load_config
 from hall.config_bus import BusConfig
 from hardware.errors import ConfigurationError
+from hardware.serial_port import ReconnectingPort
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,22 @@ class HallLink(Protocol):
     ) -> dict[str, Any]: ...
 
 
+class RunningBridge(Protocol):
+    """What run_cli needs of a bridge (KeypadBridge, LedBridge)."""
+
+    @property
+    def health(self) -> Health: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def unit_addresses(bus: BusConfig, kind: str) -> list[int]:
+    """The bus addresses of the units a bridge of this kind drives: LED boards or keypads."""
+    return sorted(u.address for u in (bus.boards if kind == "led" else bus.keypads))
+
+
 def find_bridge(config: HallConfig, bridge_id: str, kind: str) -> tuple[Bridge, BusConfig]:
     """The bridge's section and its bus, checked against what this bridge needs."""
     for bridge in config.bridges:
@@ -61,11 +79,36 @@ def find_bridge(config: HallConfig, bridge_id: str, kind: str) -> tuple[Bridge, 
     if bridge.bus is None:
         raise ConfigurationError(f"bridge {bridge_id!r} has no [bridges.bus] section: add one")
     what = "boards" if kind == "led" else "keypads"
-    windows = [u.window for u in (bridge.bus.boards if kind == "led" else bridge.bus.keypads)]
-    if not windows:
+    if not unit_addresses(bridge.bus, kind):
         raise ConfigurationError(f"bridge {bridge_id!r}: bus.{what} is empty: list them")
     # That each unit's window is one of the bridge's is checked when the config loads.
     return bridge, bridge.bus
+
+
+def bus_port(
+    bus: BusConfig,
+    bridge_id: str,
+    *,
+    on_open: Callable[[], None],
+    on_close: Callable[[], None],
+    on_data: Callable[[bytes], None] | None = None,
+    on_idle: Callable[[], None] | None = None,
+) -> ReconnectingPort:
+    """The bridge's serial bus, with the line settings and reopen period of its config."""
+    bytesize, parity, stopbits = bus.line()
+    return ReconnectingPort(
+        bus.port,
+        baudrate=bus.baudrate,
+        bytesize=bytesize,
+        parity=parity,
+        stopbits=stopbits,
+        reopen_seconds=bus.reopen_seconds,
+        name=f"{bridge_id} {bus.port}",
+        on_open=on_open,
+        on_close=on_close,
+        on_data=on_data,
+        on_idle=on_idle,
+    )
 
 
 class Health:
@@ -96,12 +139,39 @@ class Health:
             self.update(last[0], last[1], force=True)
 
 
-def run_cli(
-    argv: list[str],
-    kind: str,
-    build: Callable[[HallConfig, Bridge, BusConfig], Callable[[], None]],
-) -> int:
-    """`hallq {kind}-bridge --config FILE --id ID`: build starts the bridge and returns its stop."""
+MakeBridge = Callable[[HallConfig, Bridge, BusConfig, HallLink], RunningBridge]
+
+
+def connect_and_start(
+    config: HallConfig, bridge: Bridge, bus: BusConfig, kind: str, make: MakeBridge
+) -> Callable[[], None]:
+    """Connect to the hall as the `bridge` device acting for the bridge's windows, start the bridge
+    made on that link, and return what stops both (health `offline` last, so the hall sees it)."""
+    from hall.client import HallClient
+    from hall.mqtt_url import broker_address
+
+    client = HallClient.connect(
+        broker_address(config.broker),
+        site=config.site.id,
+        device_class="bridge",
+        device_id=bridge.id,
+        acts_for=[("window", w) for w in bridge.windows],
+        wait=None,
+    )
+    running = make(config, bridge, bus, client)
+    client.transport.add_connect_listener(running.health.republish)
+    running.start()
+
+    def stop() -> None:
+        running.stop()
+        client.publish_health("offline", {str(a): "unknown" for a in unit_addresses(bus, kind)})
+        client.close()
+
+    return stop
+
+
+def run_cli(argv: list[str], kind: str, make: MakeBridge) -> int:
+    """`hallq {kind}-bridge --config FILE --id ID`: run the bridge `make` builds until a signal."""
     parser = argparse.ArgumentParser(
         prog=f"hallq {kind}-bridge",
         description=f"the {kind} bridge: serial bus <-> hall (MQTT)",
@@ -126,7 +196,7 @@ def run_cli(
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    stop = build(config, bridge, bus)
+    stop = connect_and_start(config, bridge, bus, kind, make)
     stopped.wait()
     log.info("%s: stopping", bridge.id)
     stop()

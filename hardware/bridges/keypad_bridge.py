@@ -16,14 +16,13 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from hall import topics
 from hall.client import RequestError
 from hall.config import Bridge, HallConfig
 from hall.config_bus import BusConfig
-from hardware.bridges.common import HallLink, Health, run_cli
+from hardware.bridges.common import HallLink, Health, bus_port, run_cli
 from hardware.keypad.frame import Frame, FrameDecoder, Func, beep_frame, display_frame
 from hardware.keypad.session import (
     Action,
@@ -33,7 +32,6 @@ from hardware.keypad.session import (
     ShowDisplay,
     WindowRequest,
 )
-from hardware.serial_port import ReconnectingPort
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +77,10 @@ class KeypadBridge:
             keypad = _Keypad(unit.address, KeypadSession(keypad_context(config, unit.window)))
             self.keypads[unit.address] = keypad
             self.by_window[unit.window] = keypad
-        bytesize, parity, stopbits = bus.line()
         self.decoder = FrameDecoder()
-        self.port = ReconnectingPort(
-            bus.port,
-            baudrate=bus.baudrate,
-            bytesize=bytesize,
-            parity=parity,
-            stopbits=stopbits,
-            reopen_seconds=bus.reopen_seconds,
-            name=f"{bridge.id} {bus.port}",
+        self.port = bus_port(
+            bus,
+            bridge.id,
             on_open=self._port_open,
             on_close=self._publish_health,
             on_data=self._on_data,
@@ -216,29 +208,5 @@ class KeypadBridge:
         return None
 
 
-def build(config: HallConfig, bridge: Bridge, bus: BusConfig) -> Callable[[], None]:
-    from hall.client import HallClient
-    from hall.mqtt_url import broker_address
-
-    client = HallClient.connect(
-        broker_address(config.broker),
-        site=config.site.id,
-        device_class="bridge",
-        device_id=bridge.id,
-        acts_for=[("window", w) for w in bridge.windows],
-        wait=None,
-    )
-    keypads = KeypadBridge(config, bridge, bus, client)
-    client.transport.add_connect_listener(keypads.health.republish)
-    keypads.start()
-
-    def stop() -> None:
-        keypads.stop()
-        client.publish_health("offline", {str(a): "unknown" for a in sorted(keypads.keypads)})
-        client.close()
-
-    return stop
-
-
 def main(argv: list[str]) -> int:
-    return run_cli(argv, "keypad", build)
+    return run_cli(argv, "keypad", KeypadBridge)

@@ -19,10 +19,9 @@ from typing import Any
 from hall import topics
 from hall.config import Bridge, HallConfig
 from hall.config_bus import BusConfig
-from hardware.bridges.common import HallLink, Health, run_cli
+from hardware.bridges.common import HallLink, Health, bus_port, run_cli
 from hardware.led.driver import led_bus_for
 from hardware.led.presenter import BoardText, WindowBoard
-from hardware.serial_port import ReconnectingPort
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +41,7 @@ class LedBridge:
         self.bridge_id = bridge.id
         self.hall = hall
         self.clock = clock
-        bytesize, parity, stopbits = bus.line()
-        self.port = ReconnectingPort(
-            bus.port,
-            baudrate=bus.baudrate,
-            bytesize=bytesize,
-            parity=parity,
-            stopbits=stopbits,
-            reopen_seconds=bus.reopen_seconds,
-            name=f"{bridge.id} {bus.port}",
-            on_open=self._port_open,
-            on_close=self._port_closed,
-        )
+        self.port = bus_port(bus, bridge.id, on_open=self._port_open, on_close=self._port_closed)
         self.driver = led_bus_for(bus, self.port.write)
         templates = bus.board_templates()
         self.boards: dict[int, WindowBoard] = {}
@@ -153,29 +141,5 @@ class LedBridge:
         self.health.update(state, {str(address): "unknown" for address in sorted(self.boards)})
 
 
-def build(config: HallConfig, bridge: Bridge, bus: BusConfig) -> Callable[[], None]:
-    from hall.client import HallClient
-    from hall.mqtt_url import broker_address
-
-    client = HallClient.connect(
-        broker_address(config.broker),
-        site=config.site.id,
-        device_class="bridge",
-        device_id=bridge.id,
-        acts_for=[("window", w) for w in bridge.windows],
-        wait=None,
-    )
-    led = LedBridge(config, bridge, bus, client)
-    client.transport.add_connect_listener(led.health.republish)
-    led.start()
-
-    def stop() -> None:
-        led.stop()
-        client.publish_health("offline", {str(a): "unknown" for a in sorted(led.boards)})
-        client.close()
-
-    return stop
-
-
 def main(argv: list[str]) -> int:
-    return run_cli(argv, "led", build)
+    return run_cli(argv, "led", LedBridge)
