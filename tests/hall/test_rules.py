@@ -131,9 +131,7 @@ def test_an_afternoon_only_service() -> None:
 def test_the_calendar_functions() -> None:
     cal = CONFIG.calendar
     hall = CONFIG.hours_of("psb-hukou")
-    assert [
-        (s.start.hour, s.end.hour) for s in spans_on(cal, hall, at("2026-10-10T00:00").date())
-    ]
+    assert [(s.start.hour, s.end.hour) for s in spans_on(cal, hall, at("2026-10-10T00:00").date())]
     assert spans_on(cal, hall, at("2026-10-01T00:00").date()) == []
     assert not is_open(cal, hall, at("2026-11-28T10:00"))
     assert is_open(cal, CONFIG.hours_of("psb-id-card"), at("2026-11-28T10:00"))
