@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-# name -> (module with main(argv), one line of help)
+# name -> (module with main(argv), one line of help). The Kivy apps (kiosk, display, terminal) join
+# when they exist, under the same rule.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "server": ("hall.server_cli", "run the hall server (queue authority) on MQTT"),
     "backup": ("hall.backup_cli", "copy a running hall's store consistently to a file"),
@@ -22,9 +23,6 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "write Mosquitto passwords, ACLs and device credentials",
     ),
     "demo": ("hallq.demo", "run the whole demo hall on this machine"),
-    "kiosk": ("kiosk.app", "the ticket kiosk (Kivy)"),
-    "display": ("display.app", "the hall or window display (Kivy)"),
-    "terminal": ("terminal.app", "the clerk's window terminal (Kivy)"),
     "printer-emulator": ("hardware.emulators.printer_cli", "an emulated ESC/POS ticket printer"),
     "led-emulator": ("hardware.emulators.led_cli", "an emulated bus of window LED boards"),
     "keypad-emulator": ("hardware.emulators.keypad_cli", "an emulated bus of caller keypads"),
