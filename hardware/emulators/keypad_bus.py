@@ -10,14 +10,13 @@ line, re-sent like a real keypad until the host echoes them) and shows what the 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hardware.emulators.pty_bus import PtyBusEmulator
 from hardware.keypad.frame import Frame, FrameDecoder, Func, Key, key_frame
-from hardware.serial_port import VirtualLine
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +31,14 @@ class _Unacked:
     sends: int
 
 
-class KeypadBusEmulator:
+class KeypadBusEmulator(PtyBusEmulator):
     def __init__(
         self,
         link: str | Path,
         addresses: Iterable[int],
         on_display: Callable[[int, str], None] | None = None,
     ) -> None:
-        self.line = VirtualLine(link)
+        super().__init__(link, "keypad emulator")
         self.addresses = set(addresses)
         self.on_display = on_display
         self.displays: dict[int, str] = {}
@@ -48,24 +47,10 @@ class KeypadBusEmulator:
         self.acked: list[tuple[int, Key]] = []
         self._unacked: list[_Unacked] = []
         self._decoder = FrameDecoder()
-        self._changed = threading.Condition()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     @property
     def rejected(self) -> int:
         return self._decoder.rejected
-
-    def start(self) -> None:
-        self.line.plug()
-        self._thread = threading.Thread(target=self._run, name="keypad emulator", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2)
-        self.line.unplug()
 
     def press(self, address: int, *keys: Key) -> None:
         for key in keys:
@@ -86,30 +71,21 @@ class KeypadBusEmulator:
     def wait_display(
         self, address: int, predicate: Callable[[str], bool], timeout: float = 5.0
     ) -> str | None:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                text = self.displays.get(address)
-                if text is not None and predicate(text):
-                    return text
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self._changed.wait(remaining)
+        def found() -> str | None:
+            text = self.displays.get(address)
+            return text if text is not None and predicate(text) else None
+
+        return self._wait(found, timeout)
 
     def all_acked(self) -> bool:
         with self._changed:
             return not self._unacked
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            data = self.line.read(0.05)
-            if data is None:
-                continue
-            frames = list(self._decoder.feed(data)) if data else list(self._decoder.idle())
-            for frame in frames:
-                self._on_frame(frame)
-            self._resend()
+    def _on_read(self, data: bytes) -> None:
+        frames = list(self._decoder.feed(data)) if data else list(self._decoder.idle())
+        for frame in frames:
+            self._on_frame(frame)
+        self._resend()
 
     def _on_frame(self, frame: Frame) -> None:
         if frame.address not in self.addresses:

@@ -10,7 +10,6 @@ the Alpha protocol, the plain GB2312 frame, or both at once, and reports what ea
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,10 +17,10 @@ from pathlib import Path
 from typing import Literal
 
 from hall.config_bus import GbFrameBytes
+from hardware.emulators.pty_bus import PtyBusEmulator
 from hardware.led.alpha import AlphaDecoder
 from hardware.led.gbframe import GbFrameCodec, GbFrameDecoder
 from hardware.led.modes import Shown
-from hardware.serial_port import VirtualLine
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ class BoardView:
     history: list[tuple[float, Shown]] = field(default_factory=list)
 
 
-class LedBusEmulator:
+class LedBusEmulator(PtyBusEmulator):
     def __init__(
         self,
         link: str | Path,
@@ -46,32 +45,18 @@ class LedBusEmulator:
         gb_frame: GbFrameBytes | None = None,
         on_show: Callable[[BoardView], None] | None = None,
     ) -> None:
-        self.line = VirtualLine(link)
+        super().__init__(link, "led emulator")
         self.protocol = protocol
         self._alpha = AlphaDecoder() if protocol in ("auto", "alpha") else None
         self._gb = GbFrameDecoder(GbFrameCodec(gb_frame)) if protocol != "alpha" else None
         self.on_show = on_show
         self.boards: dict[int, BoardView] = {}
         self.received = 0  # bytes
-        self._changed = threading.Condition()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     @property
     def rejected(self) -> int:
         """Frames dropped as noise, torn or corrupt, over both decoders."""
         return (self._alpha.rejected if self._alpha else 0) + (self._gb.rejected if self._gb else 0)
-
-    def start(self) -> None:
-        self.line.plug()
-        self._thread = threading.Thread(target=self._run, name="led emulator", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2)
-        self.line.unplug()
 
     def unplug(self) -> None:
         self.line.unplug()
@@ -89,38 +74,30 @@ class LedBusEmulator:
     ) -> Shown | None:
         """The first thing `address` shows that satisfies `predicate` (what it shows now
         included), or None after `timeout`."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                view = self.boards.get(address)
-                if view is not None and predicate(view.shown):
-                    return view.shown
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self._changed.wait(remaining)
+
+        def found() -> Shown | None:
+            view = self.boards.get(address)
+            return view.shown if view is not None and predicate(view.shown) else None
+
+        return self._wait(found, timeout)
 
     def history(self, address: int) -> list[tuple[float, Shown]]:
         with self._changed:
             view = self.boards.get(address)
             return list(view.history) if view else []
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            data = self.line.read(0.05)
-            if data is None:
-                continue  # unplugged: wait for plug()
-            shown: list[Shown] = []
-            if data:
-                self.received += len(data)
-                if self._alpha is not None:
-                    shown += [write.shown() for write in self._alpha.feed(data)]
-                if self._gb is not None:
-                    shown += list(self._gb.feed(data))
-            elif self._gb is not None:
-                shown += list(self._gb.idle())
-            for item in shown:
-                self._record(item)
+    def _on_read(self, data: bytes) -> None:
+        shown: list[Shown] = []
+        if data:
+            self.received += len(data)
+            if self._alpha is not None:
+                shown += [write.shown() for write in self._alpha.feed(data)]
+            if self._gb is not None:
+                shown += list(self._gb.feed(data))
+        elif self._gb is not None:
+            shown += list(self._gb.idle())
+        for item in shown:
+            self._record(item)
 
     def _record(self, shown: Shown) -> None:
         now = time.monotonic()
