@@ -15,26 +15,16 @@ from __future__ import annotations
 import argparse
 import logging
 import random
-import signal
 import sys
 import threading
-from datetime import datetime
-from types import FrameType
 from typing import Any
 
 from hall import topics
 from hall.client import HallClient, RequestError
-from hall.config import ConfigError, HallConfig, load_config
-from hall.mqtt_url import BrokerUrlError, broker_address
+from hall.config import HallConfig
+from hallq.demo_common import hall_time, load_config_and_broker, stop_on_signals
 
 log = logging.getLogger(__name__)
-
-
-def _hall_time(value: Any) -> str:
-    try:
-        return datetime.fromisoformat(str(value)).strftime("%H:%M:%S")
-    except ValueError:
-        return "--:--:--"
 
 
 class DemoKiosk:
@@ -94,7 +84,7 @@ class DemoKiosk:
             return
         service = self.config.service(str(ticket.get("service")))
         department = self.config.department(service.department) if service else None
-        at = _hall_time(ticket.get("issued_at"))
+        at = hall_time(ticket.get("issued_at"))
         where = (
             f"{ticket.get('number')} {service.name_zh if service else code}, "
             f"{ticket.get('ahead', 0)} ahead (~{ticket.get('est_wait_min', 0)} min)"
@@ -135,19 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        config = load_config(args.config)
-        address = broker_address(config.broker)
-    except (ConfigError, BrokerUrlError) as exc:
-        print(f"demo kiosk: {exc}", file=sys.stderr)
+    loaded = load_config_and_broker(args.config, "demo kiosk")
+    if loaded is None:
         return 2
-    stopping = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    config, address = loaded
+    stopping = stop_on_signals()
     site = config.site.id
     client = HallClient.connect(address, site, "kiosk", args.id, wait=None)
     try:

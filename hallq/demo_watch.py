@@ -17,20 +17,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 import time
 from collections import Counter
 from datetime import datetime, timedelta
-from types import FrameType
 from typing import Any
 
 from hall import topics
-from hall.config import ConfigError, HallConfig, load_config
-from hall.mqtt_url import BrokerUrlError, broker_address
+from hall.config import HallConfig
 from hall.simulate_clock import parse_clock
 from hall.transport import Message
+from hallq.demo_common import hall_time, load_config_and_broker, stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +37,6 @@ QUEUES_EVERY_S = 300.0  # hall seconds between queue lines
 WINDOWS_EVERY_S = 2.0  # real seconds: window counts are printed at most this often
 TOP_DEPARTMENTS = 4
 KIND_WIDTH = 8
-
-
-def _hall_time(value: Any) -> str:
-    try:
-        return datetime.fromisoformat(str(value)).strftime("%H:%M:%S")
-    except ValueError:
-        return "--:--:--"
 
 
 def _minutes_between(start: Any, end: Any) -> int | None:
@@ -116,7 +107,7 @@ class Watch:
             return
         ticket = event.get("ticket") or {}
         window = event.get("window") or {}
-        at = _hall_time(event.get("at"))
+        at = hall_time(event.get("at"))
         self._heard(event.get("at"))
         number = ticket.get("number", "?")
         where = window.get("name") or window.get("id", "?")
@@ -222,7 +213,7 @@ class Watch:
             return
         cleared = " (cleared)" if value.get("cleared") else ""
         self.line(
-            _hall_time(value.get("at")),
+            hall_time(value.get("at")),
             "alarm",
             f"{value.get('severity', '?')} {value.get('kind', '?')}: {value.get('text', '')}"
             + cleared,
@@ -239,12 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        config = load_config(args.config)
-        address = broker_address(config.broker)
-    except (ConfigError, BrokerUrlError) as exc:
-        print(f"demo watch: {exc}", file=sys.stderr)
+    loaded = load_config_and_broker(args.config, "demo watch")
+    if loaded is None:
         return 2
+    config, address = loaded
     from hall.client import HallClient
 
     site = config.site.id
@@ -252,13 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.clock and args.origin is not None:
         start_text, _, speed_text = args.clock.partition("x")
         watch.set_clock(datetime.fromisoformat(start_text), float(speed_text or 1), args.origin)
-    stopping = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    stopping = stop_on_signals()
     client = HallClient.connect(address, site, "operator", args.id, wait=None)
     client.subscribe_json(topics.calls(site), watch.on_call)
     client.subscribe_json(topics.queues(site), watch.on_queues)
