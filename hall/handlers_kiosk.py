@@ -1,0 +1,84 @@
+"""The kiosk's ops: issue a ticket, reprint one, ask about one (PROTOCOL.md "Kiosk ops")."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hall.engine_time import Now
+from hall.handlers_common import (
+    Handled,
+    check_kiosk,
+    commit,
+    known_service,
+    known_ticket,
+    refuse,
+    ticket_result,
+)
+from hall.model import (
+    WAITING,
+    Event,
+    IssueTicket,
+    QueryTicket,
+    QuotaWarning,
+    Reprint,
+    TicketIssued,
+    TicketReprinted,
+)
+from hall.numbering import format_number, ticket_id
+from hall.protocol import iso
+
+if TYPE_CHECKING:
+    from hall.engine import Engine
+
+PRIORITIES = ("normal", "priority")
+LANGS = ("zh", "en")
+
+
+def issue(engine: Engine, cmd: IssueTicket, clock: Now) -> Handled:
+    check_kiosk(engine, cmd.kiosk)
+    service = known_service(engine, cmd.service)
+    if cmd.priority not in PRIORITIES or cmd.lang not in LANGS:
+        raise refuse("invalid_request", "请求格式有误", "priority or lang is not valid")
+    state = engine.state
+    appointment = engine.rules.check_issue(state, cmd, service, clock.dt)
+    assert state.business_day is not None
+    department = service.department
+    seq = state.last_number.get(department, 0) + 1
+    number = format_number(engine.prefix[department], seq, engine.config.limits.number_width)
+    event = TicketIssued(
+        at=clock.at,
+        ticket=ticket_id(state.business_day, number),
+        number=number,
+        seq=seq,
+        service=service.code,
+        department=department,
+        priority=cmd.priority,
+        kiosk=cmd.kiosk,
+        lang=cmd.lang,
+        order=state.issue_order + 1,
+        appointment=appointment.code if appointment else None,
+        slot=iso(appointment.slot.astimezone(engine.zone)) if appointment else None,
+    )
+    today = state.services[service.code]
+    before = today.issued_today
+    events: list[Event] = commit(engine, [event])
+    for level, cap in engine.rules.levels_crossed(service, today, before, before + 1):
+        events += commit(engine, [QuotaWarning(clock.at, service.code, level, before + 1, cap)])
+    return events, ticket_result(engine, state.tickets[event.ticket], clock)
+
+
+def reprint(engine: Engine, cmd: Reprint, clock: Now) -> Handled:
+    check_kiosk(engine, cmd.kiosk)
+    ticket = known_ticket(engine, cmd.ticket)
+    if ticket.status != WAITING:
+        raise refuse(
+            "invalid_transition", "该号已不在等候中", "only a waiting ticket can be reprinted"
+        )
+    engine.rules.check_reprint(ticket)
+    events = commit(engine, [TicketReprinted(clock.at, ticket.id, cmd.kiosk)])
+    return events, ticket_result(engine, ticket, clock)
+
+
+def query(engine: Engine, cmd: QueryTicket, clock: Now) -> Handled:
+    check_kiosk(engine, cmd.kiosk)
+    return [], ticket_result(engine, known_ticket(engine, cmd.ticket), clock)
