@@ -269,18 +269,7 @@ class PahoTransport:
             )
             self._connected.clear()
             return
-        sock = client.socket()
-        if isinstance(sock, socket.socket):
-            try:
-                # Nagle's algorithm otherwise holds small packets 40-80 ms (STACK-NOTES).
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError as exc:
-                log.warning("%s: could not set TCP_NODELAY: %s", self.client_id, exc)
-        elif sock is not None and hasattr(sock, "setsockopt"):  # TLS wraps the socket
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError as exc:
-                log.warning("%s: could not set TCP_NODELAY: %s", self.client_id, exc)
+        self._set_nodelay(client.socket())
         self._connected.set()
         self._last_fail_log = -1e9
         log.info("%s: connected to %s", self.client_id, self.address.redacted())
@@ -293,6 +282,16 @@ class PahoTransport:
                 self._resubscribe_mid = mid
                 return  # ready when the SUBACK arrives
         self._after_ready()
+
+    def _set_nodelay(self, sock: Any) -> None:
+        """Nagle's algorithm otherwise holds small packets 40-80 ms (STACK-NOTES). `sock` is a
+        plain socket, or under TLS an object that wraps one (it has setsockopt too)."""
+        if sock is None or not hasattr(sock, "setsockopt"):
+            return
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as exc:
+            log.warning("%s: could not set TCP_NODELAY: %s", self.client_id, exc)
 
     def _after_ready(self) -> None:
         self._resubscribe_mid = None
