@@ -26,24 +26,22 @@ import argparse
 import fcntl
 import logging
 import os
-import re
 import shutil
 import signal
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import IO
 
 from hall.config import ConfigError, HallConfig
 from hallq import demo_setup as setup
+from hallq.demo_console import Console, DeviceLines
 from hallq.demo_procs import Child, Spec, Supervisor
 from hallq.demo_watch import HALL_ONLINE
-from hardware.keypad.codes import ERROR_NUMBERS
 
 log = logging.getLogger("hallq.demo")
 
@@ -53,17 +51,9 @@ EMULATOR_WAIT = 5.0  # real seconds for an emulator to make its pty link
 BROKER_WAIT = 10.0  # real seconds for mosquitto to listen
 BROKER_ATTEMPTS = 5  # a free port may be taken by someone else before mosquitto binds it
 KIOSK_EVERY_HALL_MIN = 3.0  # the demo kiosk issues and prints a ticket this often (hall time)
-REPEAT_S = 1.0  # a keypad display drawn again within this many seconds is not shown again
-SHOWN_UNITS = 2  # the first boards / keypads of each bus are shown on the console (all are logged)
 KEYPAD_FIRST_S = 3.0  # real seconds after the visitors start: the keypad clerk logs in ...
 KEYPAD_EVERY_HALL_MIN = 3.0  # ... and then presses "call" this often (hall time)
 TAIL_LINES = 12
-
-# What a keypad's "E" and two digits mean (hardware/keypad/codes.py: the contract's error codes).
-KEYPAD_ERRORS = {f"E{number:02d}": code for code, number in ERROR_NUMBERS.items()}
-LED_LINE = re.compile(r"^board\s+(?P<address>\d+)\s+\[(?P<mode>[^\]]*)\]\s?(?P<text>.*)$")
-TIMED_LINE = re.compile(r"^(\d\d):(\d\d):(\d\d)  ")
-KEYPAD_LINE = re.compile(r"^keypad\s+(?P<address>\d+)\s+display\s+\[(?P<text>.*)\]$")
 
 
 def find_mosquitto() -> str | None:
@@ -89,49 +79,6 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-class Console:
-    """The demo's own lines (stdout, flushed) and its log file."""
-
-    def __init__(self, start: datetime, speed: float) -> None:
-        self.start = start
-        self.speed = speed
-        self.origin: float | None = None  # when the hall's clock started (about)
-        self.lock = threading.Lock()
-        self.closed = False  # stdout is gone: lines go only to the log
-
-    def say(self, text: str = "") -> None:
-        with self.lock:
-            if not self.closed:
-                try:
-                    print(text, flush=True)
-                except OSError:  # `hallq demo | head`: the reader left; stop, but stop cleanly
-                    self.closed = True
-                    os.kill(os.getpid(), signal.SIGTERM)
-        if text.strip():
-            log.info("%s", text.strip())
-
-    def hall_time(self) -> str:
-        """The hall's time now, as the server's scaled clock runs (within a hall second or so,
-        once a call has been heard)."""
-        if self.origin is None:
-            return "--:--:--"
-        elapsed = (time.monotonic() - self.origin) * self.speed
-        return (self.start + timedelta(seconds=elapsed)).strftime("%H:%M:%S")
-
-    def heard(self, line: str) -> None:
-        """The watcher's lines carry the hall's time (from the hall's own messages, `calls` and
-        `queues`): anchor hall_time() on them rather than on when the server was started."""
-        match = TIMED_LINE.match(line)
-        if match is None:
-            return
-        hours, minutes, seconds = (int(x) for x in match.groups())
-        at = self.start.replace(hour=hours, minute=minutes, second=seconds)
-        self.start, self.origin = at, time.monotonic()
-
-    def event(self, kind: str, text: str) -> None:
-        self.say(f"{self.hall_time()}  {kind:<8} {text}")
-
-
 class Demo:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -143,6 +90,7 @@ class Demo:
         self.hall_online = threading.Event()
         self.supervisor = Supervisor(self.paths.logs)
         self.console: Console | None = None
+        self.device_lines: DeviceLines | None = None
         self.config: HallConfig | None = None
         self.keypad_clerk: setup.KeypadClerk | None = None
         self.keypad_next: float | None = None  # monotonic time of its next key press
@@ -156,13 +104,6 @@ class Demo:
         if self.signals > 1:  # Ctrl-C again while stopping: do not wait for anyone
             self.supervisor.hurry.set()
 
-    def shown(self, bridge: str, address: int) -> bool:
-        """Whether a board's or keypad's lines go to the console (all go to its log)."""
-        clerk = self.keypad_clerk
-        if clerk is not None and (clerk.bridge, clerk.address) == (bridge, address):
-            return True
-        return address <= SHOWN_UNITS
-
     # -- output of the children the console shows
     def on_watch_line(self, line: str) -> None:
         assert self.console is not None
@@ -171,46 +112,6 @@ class Demo:
         self.console.heard(line)
         if line.strip():
             self.console.say(line)
-
-    def on_led_line(self, bridge: str) -> Callable[[str], None]:
-        def show(line: str) -> None:
-            match = LED_LINE.match(line.strip())
-            if match is None or not self.shown(bridge, int(match["address"])):
-                return
-            if match["mode"].strip() == "flash":
-                assert self.console is not None
-                self.console.event(
-                    "led", f"{bridge} board {match['address']} flashes {match['text']}"
-                )
-
-        return show
-
-    def on_keypad_line(self, bridge: str) -> Callable[[str], None]:
-        last: dict[int, tuple[str, float]] = {}  # what each keypad showed, when
-
-        def show(line: str) -> None:
-            match = KEYPAD_LINE.match(line.strip())
-            if match is None:
-                return
-            address, text = int(match["address"]), match["text"].strip()
-            if not text or not self.shown(bridge, address):
-                return
-            previous, now = last.get(address), time.monotonic()
-            last[address] = (text, now)
-            if previous is not None and previous[0] == text and now - previous[1] < REPEAT_S:
-                return  # the bridge redraws a display it has just drawn
-            clerk = self.keypad_clerk
-            typing = text.isdigit() and clerk is not None and clerk.code.startswith(text)
-            if typing and clerk is not None and (clerk.bridge, clerk.address) == (bridge, address):
-                return  # the clerk's login code as it is typed
-            meaning = KEYPAD_ERRORS.get(text, "")
-            assert self.console is not None
-            self.console.event(
-                "keypad",
-                f"{bridge} keypad {address} shows [{text}]" + (f" ({meaning})" if meaning else ""),
-            )
-
-        return show
 
     def on_kiosk_line(self, line: str) -> None:
         assert self.console is not None
@@ -259,6 +160,7 @@ class Demo:
 
     def start_devices(self, config: HallConfig, hall: Path) -> None:
         """Every bus of the config: its emulator, then its bridge; the printer."""
+        assert self.device_lines is not None
         for bridge in config.bridges:
             if bridge.bus is None:
                 continue
@@ -269,7 +171,7 @@ class Demo:
                 emulator = Spec(
                     f"{bridge.id}-emulator",
                     self.python("hallq", "led-emulator", "--config", str(hall), "--id", bridge.id),
-                    on_line=self.on_led_line(bridge.id),
+                    on_line=self.device_lines.led(bridge.id),
                 )
                 what = f"LED bus of {units} boards on {os.path.relpath(bridge.bus.port)}"
             else:
@@ -278,7 +180,7 @@ class Demo:
                     self.python(
                         "hallq", "keypad-emulator", "--config", str(hall), "--id", bridge.id
                     ),
-                    on_line=self.on_keypad_line(bridge.id),
+                    on_line=self.device_lines.keypad(bridge.id),
                     stdin_pipe=True,  # it reads keys; at the end of its input it stops
                 )
                 what = f"keypad bus of {units} keypads on {os.path.relpath(bridge.bus.port)}"
@@ -404,6 +306,7 @@ class Demo:
         start = setup.next_working_morning(config, datetime.now(config.site.zone))
         spec = setup.clock_spec(start, self.speed)
         self.console = console = Console(start, self.speed)
+        self.device_lines = DeviceLines(console, self.keypad_clerk)
         try:
             setup.make_ca(paths)
         except (OSError, RuntimeError) as exc:
