@@ -40,6 +40,7 @@ from typing import IO
 from hall.config import ConfigError, HallConfig
 from hallq import demo_setup as setup
 from hallq.demo_console import Console, DeviceLines
+from hallq.demo_keypad import KeypadPlayer
 from hallq.demo_procs import Child, Spec, Supervisor
 from hallq.demo_watch import HALL_ONLINE
 
@@ -51,8 +52,6 @@ EMULATOR_WAIT = 5.0  # real seconds for an emulator to make its pty link
 BROKER_WAIT = 10.0  # real seconds for mosquitto to listen
 BROKER_ATTEMPTS = 5  # a free port may be taken by someone else before mosquitto binds it
 KIOSK_EVERY_HALL_MIN = 3.0  # the demo kiosk issues and prints a ticket this often (hall time)
-KEYPAD_FIRST_S = 3.0  # real seconds after the visitors start: the keypad clerk logs in ...
-KEYPAD_EVERY_HALL_MIN = 3.0  # ... and then presses "call" this often (hall time)
 TAIL_LINES = 12
 
 
@@ -92,9 +91,7 @@ class Demo:
         self.console: Console | None = None
         self.device_lines: DeviceLines | None = None
         self.config: HallConfig | None = None
-        self.keypad_clerk: setup.KeypadClerk | None = None
-        self.keypad_next: float | None = None  # monotonic time of its next key press
-        self.keypad_logged_in = False
+        self.keypad: KeypadPlayer | None = None  # the keypad clerk the demo plays
         self.lock: IO[str] | None = None  # held while the demo runs (flock)
 
     # -- signals
@@ -229,18 +226,19 @@ class Demo:
         ]
         if self.args.seed is not None:
             sim += ["--seed", str(self.args.seed)]
-        clerk = self.keypad_clerk
+        keypad = self.keypad
         played = len(wired.config.windows)
-        if clerk is not None:
+        if keypad is not None:
             played -= 1
             sim += ["--windows", str(played)]  # the last window is the keypad clerk's
-            self.keypad_next = time.monotonic() + KEYPAD_FIRST_S
+            keypad.begin()
         self.started(
             self.supervisor.start(Spec("simulate", self.python(*sim))),
             f"visitors; clerks at {played} windows; evaluators (each device with its own "
             "credentials)",
         )
-        if clerk is not None:
+        if keypad is not None:
+            clerk = keypad.clerk
             console.say(
                 f"  {'keypad clerk':<18} the demo keys window {clerk.window} on keypad "
                 f"{clerk.address} of {clerk.bridge} (clerk {clerk.clerk})"
@@ -255,7 +253,7 @@ class Demo:
                 setup.KIOSK_ID,
                 "--every",
                 f"{KIOSK_EVERY_HALL_MIN * 60 / self.speed:g}",
-                *(f"--prefer={code}" for code in self.keypad_services(wired.config)),
+                *(f"--prefer={code}" for code in (keypad.services(wired.config) if keypad else [])),
             ),
             env=self.device_env(setup.KIOSK_ID),
             on_line=self.on_kiosk_line,
@@ -302,11 +300,12 @@ class Demo:
             print(f"hallq demo: {exc}", file=sys.stderr)
             return 2
         config = self.config = wired.config
-        self.keypad_clerk = setup.keypad_clerk(config)
+        clerk = setup.keypad_clerk(config)
+        self.keypad = KeypadPlayer(clerk, self.speed) if clerk is not None else None
         start = setup.next_working_morning(config, datetime.now(config.site.zone))
         spec = setup.clock_spec(start, self.speed)
         self.console = console = Console(start, self.speed)
-        self.device_lines = DeviceLines(console, self.keypad_clerk)
+        self.device_lines = DeviceLines(console, clerk)
         try:
             setup.make_ca(paths)
         except (OSError, RuntimeError) as exc:
@@ -394,45 +393,11 @@ class Demo:
         console.say("Ctrl-C stops everything.")
         while not self.stop_requested.is_set():
             self.supervisor.pump(0.2)
-            self.press_keys()
+            if self.keypad is not None:
+                self.keypad.press_keys(self.supervisor.children, console)
             if self.check_children():
                 return 1
         return 0
-
-    def keypad_services(self, config: HallConfig) -> list[str]:
-        """What the demo kiosk's visitors come for: the keypad clerk's services that no simulated
-        window serves (else all of its services), so the keypad has tickets to call."""
-        clerk = self.keypad_clerk
-        if clerk is None:
-            return []
-        window = config.window(clerk.window)
-        if window is None:
-            return []
-        played = {code for w in config.windows if w.id != clerk.window for code in w.services}
-        return [c for c in window.services if c not in played] or list(window.services)
-
-    def press_keys(self) -> None:
-        """The keypad clerk's next keys, when due: log in first, then "call" now and then (each
-        call closes the ticket before it as done)."""
-        clerk, due = self.keypad_clerk, self.keypad_next
-        if clerk is None or due is None or time.monotonic() < due:
-            return
-        assert self.console is not None
-        emulator = next(
-            (c for c in self.supervisor.children if c.name == f"{clerk.bridge}-emulator"), None
-        )
-        if emulator is None or not emulator.running:
-            self.keypad_next = None
-            return
-        if not self.keypad_logged_in:
-            keys, what = f"{clerk.code}K", f"{clerk.code} + confirm: log in"
-            self.keypad_logged_in = True
-            self.keypad_next = time.monotonic() + KEYPAD_FIRST_S
-        else:
-            keys, what = "C", "call: call the next visitor"
-            self.keypad_next = time.monotonic() + KEYPAD_EVERY_HALL_MIN * 60 / self.speed
-        emulator.send_line(f"{clerk.address} {keys}")
-        self.console.event("keypad", f"{clerk.bridge} keypad {clerk.address} keys {what}")
 
     def wait_for_path(self, path: Path, timeout: float = EMULATOR_WAIT) -> None:
         """Until an emulator made its pty link (reading the output meanwhile)."""
