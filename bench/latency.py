@@ -27,21 +27,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import multiprocessing
 import os
 import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -50,6 +46,16 @@ sys.path.insert(0, str(BENCH))
 
 import _latency_display  # noqa: E402
 import paho.mqtt.client as mqtt  # noqa: E402
+from _latency_procs import (  # noqa: E402
+    DISPLAY_PROCESSES,
+    DISPLAYS_PER_PROCESS,
+    ECHO_PREFIX,
+    HALL,
+    displays,
+    echo_service,
+    hall_server,
+    mosquitto,
+)
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from hall import topics  # noqa: E402
@@ -58,32 +64,10 @@ from hall.config import HallConfig, Window, load_config  # noqa: E402
 from hall.mqtt_url import parse_url  # noqa: E402
 from hall.transport import Message  # noqa: E402
 
-HALL = ROOT / "deploy" / "examples" / "prefecture-hall.toml"
-CLOCK = "2026-11-26T09:00+08:00"  # a Thursday morning, in opening hours, at real speed
-# The echo service's own topics: not the hall's (nothing of hallq listens there).
-ECHO_PREFIX = "bench-latency/echo"
 WINDOWS = 100
-DISPLAY_PROCESSES = 4
-DISPLAYS_PER_PROCESS = 5
 TIMEOUT = 5.0
 
 log = logging.getLogger("bench.latency")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.02)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -106,146 +90,6 @@ def measure_fsync(folder: Path, count: int = 200) -> tuple[float, float]:
         os.close(fd)
         path.unlink()
     return percentile(times, 0.5), percentile(times, 0.99)
-
-
-@contextmanager
-def mosquitto(folder: Path) -> Iterator[int]:
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    for attempt in range(3):  # a free port can be taken before mosquitto binds it: try another
-        port = free_port()
-        conf = folder / "mosquitto.conf"
-        conf.write_text(
-            "\n".join(
-                [
-                    "per_listener_settings false",
-                    "allow_anonymous true",
-                    f"listener {port} 127.0.0.1",
-                    "set_tcp_nodelay true",
-                    "max_inflight_messages 100",  # as broker_config's production mosquitto.conf
-                    "max_queued_messages 5000",
-                    "persistence false",
-                    "user root" if os.geteuid() == 0 else "",
-                    "log_dest stdout",
-                    "log_type error",
-                    "",
-                ]
-            )
-        )
-        with (folder / "mosquitto.log").open("ab") as out:
-            process = subprocess.Popen(
-                [binary, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT
-            )
-        try:
-            wait_for_port(port)
-            time.sleep(0.1)
-            if process.poll() is not None:  # it could not bind: someone else listens there
-                raise TimeoutError(f"mosquitto exited: see {folder / 'mosquitto.log'}")
-        except TimeoutError:
-            stop(process)
-            if attempt == 2:
-                raise
-            continue
-        try:
-            yield port
-        finally:
-            stop(process)
-        return
-
-
-def stop(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
-
-@contextmanager
-def echo_service(port: int, folder: Path) -> Iterator[None]:
-    process = subprocess.Popen(
-        [
-            *(sys.executable, str(BENCH / "_latency_echo.py"), "--port", str(port)),
-            *("--db", str(folder / "echo.sqlite"), "--topic-prefix", ECHO_PREFIX),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        if line != "ready":
-            raise RuntimeError(f"the echo service did not start: {line!r}")
-        yield
-    finally:
-        stop(process)
-
-
-@contextmanager
-def hall_server(
-    port: int, folder: Path, config: HallConfig, profile: Path | None = None
-) -> Iterator[None]:
-    env = {**os.environ, "HALLQ_MQTT_URL": f"mqtt://127.0.0.1:{port}"}
-    env.setdefault("HALLQ_LOG_LEVEL", "WARNING")
-    args = [sys.executable, *(("-m", "cProfile", "-o", str(profile)) if profile else ())]
-    args += ["-m", "hallq", "server", "--config", str(HALL)]
-    args += ["--data", str(folder / "data"), "--clock", CLOCK]
-    online = threading.Event()
-    with (folder / "hall.log").open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    watcher = HallClient.connect(
-        parse_url(f"mqtt://127.0.0.1:{port}"), config.site.id, "display", "bench-watch"
-    )
-    try:
-        watcher.subscribe(
-            topics.status(config.site.id, "hall"),
-            lambda m: online.set() if m.payload == b"online" else None,
-        )
-        if not online.wait(30):
-            raise RuntimeError(f"the hall server did not come online: see {folder / 'hall.log'}")
-        yield
-    finally:
-        watcher.close()
-        stop(process)
-
-
-@contextmanager
-def displays(port: int, site: str) -> Iterator[tuple[Any, Any]]:
-    """The subscriber processes; yields (stop event, results queue)."""
-    ctx = multiprocessing.get_context("spawn")
-    ready = ctx.Queue()
-    results = ctx.Queue()
-    stop_event = ctx.Event()
-    processes = [
-        ctx.Process(
-            target=_latency_display.run,
-            args=(
-                port,
-                topics.calls(site),
-                f"{ECHO_PREFIX}/event",
-                DISPLAYS_PER_PROCESS,
-                index,
-                ready,
-                results,
-                stop_event,
-            ),
-            daemon=True,
-        )
-        for index in range(DISPLAY_PROCESSES)
-    ]
-    for process in processes:
-        process.start()
-    try:
-        for _ in processes:
-            ready.get(timeout=30)
-        yield stop_event, results
-    finally:
-        stop_event.set()
-        for process in processes:
-            process.join(10)
-            if process.is_alive():
-                process.kill()
 
 
 class Terminal:

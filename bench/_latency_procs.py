@@ -1,0 +1,195 @@
+"""The processes bench/latency.py starts and stops around its measurements: a Mosquitto on a free
+loopback port, the floor's echo service (_latency_echo.py), a real `hallq server` on the example
+hall, and the display subscriber processes (_latency_display.py).
+
+Imported by latency.py, which puts the repository's root on sys.path first. The free-port and
+wait-for-port helpers repeat tests/fixtures/broker.py's on purpose: a bench does not import tests.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import _latency_display
+
+from hall import topics
+from hall.client import HallClient
+from hall.config import HallConfig
+from hall.mqtt_url import parse_url
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
+HALL = ROOT / "deploy" / "examples" / "prefecture-hall.toml"
+CLOCK = "2026-11-26T09:00+08:00"  # a Thursday morning, in opening hours, at real speed
+# The echo service's own topics: not the hall's (nothing of hallq listens there).
+ECHO_PREFIX = "bench-latency/echo"
+DISPLAY_PROCESSES = 4
+DISPLAYS_PER_PROCESS = 5
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@contextmanager
+def mosquitto(folder: Path) -> Iterator[int]:
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    for attempt in range(3):  # a free port can be taken before mosquitto binds it: try another
+        port = free_port()
+        conf = folder / "mosquitto.conf"
+        conf.write_text(
+            "\n".join(
+                [
+                    "per_listener_settings false",
+                    "allow_anonymous true",
+                    f"listener {port} 127.0.0.1",
+                    "set_tcp_nodelay true",
+                    "max_inflight_messages 100",  # as broker_config's production mosquitto.conf
+                    "max_queued_messages 5000",
+                    "persistence false",
+                    "user root" if os.geteuid() == 0 else "",
+                    "log_dest stdout",
+                    "log_type error",
+                    "",
+                ]
+            )
+        )
+        with (folder / "mosquitto.log").open("ab") as out:
+            process = subprocess.Popen(
+                [binary, "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            wait_for_port(port)
+            time.sleep(0.1)
+            if process.poll() is not None:  # it could not bind: someone else listens there
+                raise TimeoutError(f"mosquitto exited: see {folder / 'mosquitto.log'}")
+        except TimeoutError:
+            stop(process)
+            if attempt == 2:
+                raise
+            continue
+        try:
+            yield port
+        finally:
+            stop(process)
+        return
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@contextmanager
+def echo_service(port: int, folder: Path) -> Iterator[None]:
+    process = subprocess.Popen(
+        [
+            *(sys.executable, str(BENCH / "_latency_echo.py"), "--port", str(port)),
+            *("--db", str(folder / "echo.sqlite"), "--topic-prefix", ECHO_PREFIX),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        if line != "ready":
+            raise RuntimeError(f"the echo service did not start: {line!r}")
+        yield
+    finally:
+        stop(process)
+
+
+@contextmanager
+def hall_server(
+    port: int, folder: Path, config: HallConfig, profile: Path | None = None
+) -> Iterator[None]:
+    env = {**os.environ, "HALLQ_MQTT_URL": f"mqtt://127.0.0.1:{port}"}
+    env.setdefault("HALLQ_LOG_LEVEL", "WARNING")
+    args = [sys.executable, *(("-m", "cProfile", "-o", str(profile)) if profile else ())]
+    args += ["-m", "hallq", "server", "--config", str(HALL)]
+    args += ["--data", str(folder / "data"), "--clock", CLOCK]
+    online = threading.Event()
+    with (folder / "hall.log").open("wb") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    watcher = HallClient.connect(
+        parse_url(f"mqtt://127.0.0.1:{port}"), config.site.id, "display", "bench-watch"
+    )
+    try:
+        watcher.subscribe(
+            topics.status(config.site.id, "hall"),
+            lambda m: online.set() if m.payload == b"online" else None,
+        )
+        if not online.wait(30):
+            raise RuntimeError(f"the hall server did not come online: see {folder / 'hall.log'}")
+        yield
+    finally:
+        watcher.close()
+        stop(process)
+
+
+@contextmanager
+def displays(port: int, site: str) -> Iterator[tuple[Any, Any]]:
+    """The subscriber processes; yields (stop event, results queue)."""
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Queue()
+    results = ctx.Queue()
+    stop_event = ctx.Event()
+    processes = [
+        ctx.Process(
+            target=_latency_display.run,
+            args=(
+                port,
+                topics.calls(site),
+                f"{ECHO_PREFIX}/event",
+                DISPLAYS_PER_PROCESS,
+                index,
+                ready,
+                results,
+                stop_event,
+            ),
+            daemon=True,
+        )
+        for index in range(DISPLAY_PROCESSES)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        for _ in processes:
+            ready.get(timeout=30)
+        yield stop_event, results
+    finally:
+        stop_event.set()
+        for process in processes:
+            process.join(10)
+            if process.is_alive():
+                process.kill()
