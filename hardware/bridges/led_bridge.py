@@ -54,7 +54,6 @@ class LedBridge:
         self.written: dict[int, BoardText] = {}
         self.refresh_seconds = bus.refresh_seconds
         self._refreshed_at = clock()
-        self.port_opened_at: float | None = None
         self.health = Health(hall.publish_health)
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -99,7 +98,6 @@ class LedBridge:
     def _port_open(self) -> None:
         with self._lock:
             self.written.clear()  # the boards may have lost power or shown anything meanwhile
-            self.port_opened_at = self.clock()
             self._draw()
         self._publish_health()
 

@@ -42,7 +42,6 @@ class KeypadBusEmulator(PtyBusEmulator):
         self.addresses = set(addresses)
         self.on_display = on_display
         self.displays: dict[int, str] = {}
-        self.display_history: dict[int, list[str]] = {a: [] for a in self.addresses}
         self.beeps: dict[int, int] = dict.fromkeys(self.addresses, 0)
         self.acked: list[tuple[int, Key]] = []
         self._unacked: list[_Unacked] = []
@@ -102,7 +101,6 @@ class KeypadBusEmulator(PtyBusEmulator):
             elif frame.func == Func.DISPLAY:
                 text = frame.display_text or ""
                 self.displays[frame.address] = text
-                self.display_history.setdefault(frame.address, []).append(text)
                 log.info("keypad emulator: keypad %d displays %r", frame.address, text)
             elif frame.func == Func.BEEP:
                 self.beeps[frame.address] = self.beeps.get(frame.address, 0) + 1

@@ -51,7 +51,6 @@ class LedBusEmulator(PtyBusEmulator):
         self._gb = GbFrameDecoder(GbFrameCodec(gb_frame)) if protocol != "alpha" else None
         self.on_show = on_show
         self.boards: dict[int, BoardView] = {}
-        self.received = 0  # bytes
 
     @property
     def rejected(self) -> int:
@@ -89,7 +88,6 @@ class LedBusEmulator(PtyBusEmulator):
     def _on_read(self, data: bytes) -> None:
         shown: list[Shown] = []
         if data:
-            self.received += len(data)
             if self._alpha is not None:
                 shown += [write.shown() for write in self._alpha.feed(data)]
             if self._gb is not None:

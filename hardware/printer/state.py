@@ -63,10 +63,6 @@ MESSAGES: dict[PrinterState, tuple[str, str]] = {
 }
 
 
-def is_error(state: PrinterState) -> bool:
-    return state in ERROR_STATES
-
-
 def message(state: PrinterState, lang: str = "zh") -> str:
     zh, en = MESSAGES[state]
     return en if lang == "en" else f"{zh} ({en})"
