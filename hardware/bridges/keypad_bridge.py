@@ -16,6 +16,7 @@ import queue
 import threading
 import time
 import uuid
+from collections import deque
 from typing import Any
 
 from hall import topics
@@ -35,6 +36,7 @@ from hardware.keypad.session import (
 
 log = logging.getLogger(__name__)
 
+ANSWERS_KEPT = 1000
 ATTEMPT_TIMEOUT = 2.0  # seconds per attempt; attempts go on (same id) until answered or stopped
 
 
@@ -87,7 +89,9 @@ class KeypadBridge:
             on_idle=self._on_idle,
         )
         self.health = Health(hall.publish_health)
-        self.answered: list[tuple[int, str, str, dict[str, Any]]] = []  # (address, op, id, answer)
+        # The latest answers, (address, op, id, answer), for diagnostics and tests: bounded, since
+        # a bridge runs for months.
+        self.answered: deque[tuple[int, str, str, dict[str, Any]]] = deque(maxlen=ANSWERS_KEPT)
         self._lock = threading.RLock()
         self._stop = threading.Event()
 
