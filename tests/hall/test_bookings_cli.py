@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from hall import topics
 from hall.bookings_cli import ImportFileError, Row, read_rows
 from hall.client import HallClient
 from hall.mqtt_url import parse_url
 from tests.fixtures.broker import Broker
+from tests.fixtures.hall_server import EXAMPLES, HallServer, example_config
 
-ROOT = Path(__file__).resolve().parents[2]
-SMALL = ROOT / "deploy" / "examples" / "small-hall.toml"
-CLOCK = "2026-11-26T09:00+08:00"  # a Thursday morning: the example hall is open
+SMALL = EXAMPLES / "small-hall.toml"
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -96,32 +92,14 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
 @pytest.fixture
 def hall(broker: Broker, tmp_path: Path) -> Iterator[Path]:
-    text = SMALL.read_text(encoding="utf-8").replace(
-        'url = "mqtt://127.0.0.1:1883"', f'url = "{broker.url}"'
-    )
-    config = write(tmp_path / "small-hall.toml", text)
-    log = tmp_path / "hall.log"
-    args = [sys.executable, "-m", "hallq", "server", "--config", str(config)]
-    args += ["--data", str(tmp_path / "data"), "--clock", CLOCK, "--log-level", "WARNING"]
-    online: list[bytes] = []
-    watcher = HallClient.connect(parse_url(broker.url), "small", "display", "bookings-watch")
-    watcher.subscribe(topics.status("small", "hall"), lambda m: online.append(m.payload))
-    with log.open("ab") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    config = example_config("small-hall", tmp_path, broker.url)
+    data, log = tmp_path / "data", tmp_path / "hall.log"
+    server = HallServer(broker.url, "small", config, data, log, log_level="WARNING")
     try:
-        deadline = time.monotonic() + 20
-        while b"online" not in online and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert b"online" in online, log.read_text(errors="replace")
+        server.start()
         yield config
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        watcher.close()
+        server.close()
 
 
 @pytest.mark.broker

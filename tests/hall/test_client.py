@@ -6,7 +6,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from hall.mqtt_url import parse_url
 from hall.protocol import error, ok
 from hall.transport import Message, PahoTransport
 from tests.fixtures.broker import Broker
+from tests.fixtures.hall_server import wait_for
 
 SITE = "s1"
 
@@ -65,15 +66,6 @@ def hall(broker: Broker) -> Iterator[FakeHall]:
     fake.stop()
 
 
-def _wait(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
-
-
 def test_request_success_and_refusal(broker: Broker, hall: FakeHall) -> None:
     with HallClient.connect(parse_url(broker.url), SITE, "kiosk", "k1") as client:
         assert client.connected
@@ -97,7 +89,7 @@ def test_retries_use_the_same_id(broker: Broker, hall: FakeHall) -> None:
         assert 0.55 < time.monotonic() - started < 2.0
         assert "3 attempts" in str(timed_out.value)
         assert timed_out.value.code == "timeout"
-        assert _wait(lambda: hall.copies("r-2") == 3)
+        assert wait_for(lambda: hall.copies("r-2") == 3)
 
 
 def test_bridge_acts_for_its_windows(broker: Broker, hall: FakeHall) -> None:
@@ -130,7 +122,7 @@ def test_subscriptions_get_retained_state_and_survive_a_reconnect(
     broker: Broker, hall: FakeHall
 ) -> None:
     hall.transport.publish(topics.board(SITE), b'{"v":1,"seq":7}', retain=True).is_published()
-    _wait(lambda: False, 0.1)
+    wait_for(lambda: False, 0.1)
     seen: list[tuple[str, dict[str, Any] | None]] = []
     client = HallClient(
         PahoTransport(
@@ -146,13 +138,13 @@ def test_subscriptions_get_retained_state_and_survive_a_reconnect(
     )
     client.subscribe_json(topics.board(SITE), lambda t, v: seen.append((t, v)))
     client.transport.start(wait=5)
-    assert _wait(lambda: seen[:1] == [(topics.board(SITE), {"v": 1, "seq": 7})])
+    assert wait_for(lambda: seen[:1] == [(topics.board(SITE), {"v": 1, "seq": 7})])
     sock = client.transport.socket()  # type: ignore[attr-defined]
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     sock.shutdown(socket.SHUT_RDWR)
-    assert _wait(lambda: client.connected and len(seen) >= 2)  # resubscribed: retained again
+    assert wait_for(lambda: client.connected and len(seen) >= 2)  # resubscribed: retained again
     hall.transport.publish(topics.board(SITE), b"", retain=True)
-    assert _wait(lambda: seen[-1] == (topics.board(SITE), None))
+    assert wait_for(lambda: seen[-1] == (topics.board(SITE), None))
     client.close()
 
 
@@ -163,7 +155,7 @@ def test_health_and_last_will(broker: Broker, hall: FakeHall) -> None:
     )
     client = HallClient.connect(parse_url(broker.url), SITE, "kiosk", "k2")
     client.publish_health("paper_near_end", {"printer": "tm-t88"})
-    assert _wait(lambda: topics.device_health(SITE, "k2") in seen)
+    assert wait_for(lambda: topics.device_health(SITE, "k2") in seen)
     health = json.loads(seen[topics.device_health(SITE, "k2")])
     assert health["v"] == 1 and health["state"] == "paper_near_end" and health["at"]
     assert seen[topics.status(SITE, "k2")] == b"online"
@@ -171,4 +163,4 @@ def test_health_and_last_will(broker: Broker, hall: FakeHall) -> None:
     client.transport._stopping = True  # type: ignore[attr-defined]
     client.transport._client.loop_stop()  # type: ignore[attr-defined]
     sock.close()  # the device dies: the broker sends its will
-    assert _wait(lambda: seen[topics.status(SITE, "k2")] == b"offline")
+    assert wait_for(lambda: seen[topics.status(SITE, "k2")] == b"offline")

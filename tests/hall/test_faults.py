@@ -39,7 +39,8 @@ from hall.mqtt_url import parse_url
 from hall.simulate import Options, Simulation
 from hall.transport import Message, PahoTransport
 from tests.fixtures.broker import Broker
-from tests.hall.test_simulate import HallProcess, small_config, wait_for
+from tests.fixtures.hall_server import HallServer, wait_for
+from tests.hall.test_simulate import small_config
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -185,9 +186,8 @@ def test_kills_and_a_broker_restart_under_load_lose_nothing(
 ) -> None:
     config_path = small_config(tmp_path, broker.url)
     config = load_config(config_path)
-    hall = HallProcess(
-        config_path, tmp_path / "data", tmp_path / "hall.log", parse_url(broker.url), speed=SPEED
-    )
+    data, log = tmp_path / "data", tmp_path / "hall.log"
+    hall = HallServer(broker.url, "small", config_path, data, log, speed=SPEED, log_level="WARNING")
     recorder = display = None
     address = parse_url(broker.url)
     # Requests outlast any outage here (a restart takes ~1 s): 1 s per attempt, 30 attempts.

@@ -14,7 +14,6 @@ instead of skipping). Not `slow`: it is the acceptance test of the hall's rules 
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -36,12 +35,12 @@ from hall.mqtt_url import parse_url
 from hall.simulate_clock import HallClock
 from hall.store import db_path
 from tests.fixtures.broker import Broker
+from tests.fixtures.hall_server import EXAMPLES, HallServer, example_config
 from tests.fixtures.halls import ZONE
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(240)]
 
-ROOT = Path(__file__).resolve().parents[2]
-PREFECTURE = ROOT / "deploy" / "examples" / "prefecture-hall.toml"
+PREFECTURE = EXAMPLES / "prefecture-hall.toml"
 SPEED = 600
 # A Thursday. An hour before the doors open: at 600x the server's start, the import and the
 # simulator's start take a few real seconds, tens of hall minutes on a loaded machine.
@@ -75,15 +74,6 @@ SCRIPT = [
     ("13:35", "tax-export-refund", "AP5", "ok"),
     ("15:10", "psb-id-card-renew", "AP6", "ok"),
 ]
-
-
-def config_for(folder: Path, url: str) -> Path:
-    text = PREFECTURE.read_text(encoding="utf-8").replace(
-        'url = "mqtt://127.0.0.1:1883"', f'url = "{url}"'
-    )
-    path = folder / "prefecture-hall.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def hallq(*args: str) -> list[str]:
@@ -134,36 +124,26 @@ class Driver:
                 self.answers.append((at, service, code, got))
 
 
-class Server:
-    def __init__(self, config: Path, data: Path, log: Path) -> None:
-        spec = f"{START.isoformat()}x{SPEED}"
-        args = hallq("server", "--config", str(config), "--data", str(data), "--clock", spec)
-        self.log = log
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [*args, "--log-level", "WARNING"], stdout=out, stderr=subprocess.STDOUT
-            )
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                return self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        return self.process.wait(5)
-
-
 @pytest.fixture
 def day(broker: Broker, tmp_path: Path) -> Iterator[tuple[Path, Path, Driver, str, int]]:
-    config_path = config_for(tmp_path, broker.url)
+    config_path = example_config("prefecture-hall", tmp_path, broker.url)
     config = load_config(config_path)
     data = tmp_path / "data"
-    server = Server(config_path, data, tmp_path / "hall.log")
+    server = HallServer(
+        broker.url,
+        SITE,
+        config_path,
+        data,
+        tmp_path / "hall.log",
+        clock=START.isoformat(),
+        speed=SPEED,
+        log_level="WARNING",
+    )
     clock = HallClock(ZONE)
     watcher = HallClient.connect(parse_url(broker.url), SITE, "display", "rules-day-watch")
     stop = threading.Event()
     try:
+        server.start()
         watcher.subscribe_json(topics.clock(SITE), clock.on_clock)
         assert clock.wait_received(20), (tmp_path / "hall.log").read_text(errors="replace")
         # The bookings arrive before the doors open, through the import command.
@@ -193,12 +173,12 @@ def day(broker: Broker, tmp_path: Path) -> Iterator[tuple[Path, Path, Driver, st
         )  # fmt: skip
         driver.stop.set()
         thread.join(30)
-        code = server.stop()
+        code = server.terminate(timeout=20)
         yield data, tmp_path / "hall.log", driver, sim.stdout + sim.stderr, code
     finally:
         stop.set()  # the driver thread ends whatever happened
         watcher.close()
-        server.stop()
+        server.close()
 
 
 def events_of(data: Path) -> list[dict[str, Any]]:

@@ -4,8 +4,7 @@ booking are visible at once on the retained `catalog` and `queues` every kiosk d
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,18 +17,10 @@ from hall.clock import Clock, FixedClock, ScaledClock
 from hall.core import HallCore
 from hall.service import HallService
 from hall.transport import LoopbackBroker, LoopbackTransport
+from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import SITE, ZONE, rules_hall
 
 START = datetime(2026, 11, 26, 9, 0, tzinfo=ZONE)  # a Thursday: the rules hall is open
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 class Hall:

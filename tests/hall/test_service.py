@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,18 +24,10 @@ from hall.mqtt_url import parse_url
 from hall.service import HallService
 from hall.transport import Message, PahoTransport
 from tests.fixtures.broker import Broker
+from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import CLERK_PIN, SITE, small_hall
 
 START = datetime.fromisoformat("2026-11-26T09:00:00+08:00")
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return predicate()
 
 
 class Watcher:

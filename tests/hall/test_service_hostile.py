@@ -18,8 +18,9 @@ from hall.client import RequestRefused
 from hall.mqtt_url import parse_url
 from hall.transport import Message, PahoTransport
 from tests.fixtures.broker import Broker
+from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import SITE
-from tests.hall.test_service import Hall, Watcher, running_hall, wait_for
+from tests.hall.test_service import Hall, Watcher, running_hall
 
 TOTAL = 10_000
 CHUNK = 500  # in flight at once: under Mosquitto's default per-client queue of 1000

@@ -15,8 +15,9 @@ from hall.clock import FixedClock
 from hall.core import HallCore
 from hall.service import HallService
 from hall.transport import LoopbackBroker, LoopbackTransport
+from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import SITE, small_hall
-from tests.hall.test_service import START, wait_for
+from tests.hall.test_service import START
 
 
 class Setup:

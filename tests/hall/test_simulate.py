@@ -6,14 +6,13 @@ clock follower, the `clock` payload."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,111 +20,37 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hall import simulate_traffic as traffic
-from hall import topics
 from hall.clock import FixedClock, ScaledClock
 from hall.config import HallConfig, load_config
-from hall.mqtt_url import BrokerAddress, parse_url
+from hall.mqtt_url import parse_url
 from hall.service import clock_payload
 from hall.simulate import Options, Simulation, simulation
 from hall.simulate_clock import HallClock, parse_clock
-from hall.transport import Message, PahoTransport
 from tests.fixtures.broker import Broker
+from tests.fixtures.hall_server import (
+    EXAMPLES,
+    WORKDAY_MORNING,
+    HallServer,
+    example_config,
+    wait_for,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-SMALL = ROOT / "deploy" / "examples" / "small-hall.toml"
-PREFECTURE = ROOT / "deploy" / "examples" / "prefecture-hall.toml"
+SMALL = EXAMPLES / "small-hall.toml"
+PREFECTURE = EXAMPLES / "prefecture-hall.toml"
 ZONE = ZoneInfo("Asia/Shanghai")
-START = datetime(2026, 11, 26, 9, 0, tzinfo=ZONE)  # a Thursday, in opening hours
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
-
-
-class HallProcess:
-    """`python -m hallq server` in its own process on a scaled clock; restarted where the hall's
-    time stood (a restart must not turn the hall's clock back); watched through status/hall."""
-
-    def __init__(
-        self,
-        config: Path,
-        data: Path,
-        log: Path,
-        watch: BrokerAddress,
-        *,
-        speed: float,
-        env: dict[str, str] | None = None,
-        site: str = "small",
-    ) -> None:
-        self.config, self.data, self.log, self.speed = config, data, log, speed
-        self.env = {**os.environ, **(env or {})}
-        self.site = site
-        self.hall_time = START
-        self.since = time.monotonic()
-        self.status: list[bytes] = []
-        self.process: subprocess.Popen[bytes] | None = None
-        self.watcher = PahoTransport(watch, f"hall-watcher-{os.getpid()}")
-        self.watcher.subscribe(topics.status(site, "hall"), self._on_status)
-        self.watcher.start(wait=10)
-
-    def _on_status(self, message: Message) -> None:
-        self.status.append(message.payload)
-
-    def now(self) -> datetime:
-        """The hall's time: where it was at the last (re)start plus the scaled time since."""
-        return self.hall_time + timedelta(seconds=(time.monotonic() - self.since) * self.speed)
-
-    def start(self) -> None:
-        self.hall_time, self.since = self.now(), time.monotonic()
-        spec = f"{self.hall_time.isoformat()}x{self.speed:g}"
-        seen = len(self.status)
-        args = [sys.executable, "-m", "hallq", "server", "--config", str(self.config)]
-        args += ["--data", str(self.data), "--clock", spec, "--log-level", "WARNING"]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, env=self.env
-            )
-        ok = wait_for(lambda: b"online" in self.status[seen:], 20)
-        assert ok, self.log.read_text(errors="replace")[-3000:]
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(5)
-
-    def terminate(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(15)
-
-    def close(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
-        self.watcher.stop()
+START = datetime.fromisoformat(WORKDAY_MORNING).astimezone(ZONE)
 
 
 def small_config(folder: Path, url: str) -> Path:
     """The small example hall, pointed at the test's broker."""
-    text = SMALL.read_text(encoding="utf-8").replace(
-        'url = "mqtt://127.0.0.1:1883"', f'url = "{url}"'
-    )
-    path = folder / "small-hall.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return example_config("small-hall", folder, url)
 
 
 @pytest.fixture
-def hall(broker: Broker, tmp_path: Path) -> Iterator[HallProcess]:
+def hall(broker: Broker, tmp_path: Path) -> Iterator[HallServer]:
     config = small_config(tmp_path, broker.url)
-    running = HallProcess(
-        config, tmp_path / "data", tmp_path / "hall.log", parse_url(broker.url), speed=600
-    )
+    data, log = tmp_path / "data", tmp_path / "hall.log"
+    running = HallServer(broker.url, "small", config, data, log, speed=600, log_level="WARNING")
     running.start()
     yield running
     running.close()
@@ -143,7 +68,7 @@ def threads_now() -> set[threading.Thread]:
 
 
 @pytest.mark.broker
-def test_a_fast_hall_day_issues_calls_serves_and_rates(hall: HallProcess, broker: Broker) -> None:
+def test_a_fast_hall_day_issues_calls_serves_and_rates(hall: HallServer, broker: Broker) -> None:
     config = load_config(hall.config)
     before = threads_now()
     lines: list[str] = []
@@ -175,7 +100,7 @@ def test_a_fast_hall_day_issues_calls_serves_and_rates(hall: HallProcess, broker
 
 
 @pytest.mark.broker
-def test_windows_n_plays_a_subset_on_few_connections(hall: HallProcess, broker: Broker) -> None:
+def test_windows_n_plays_a_subset_on_few_connections(hall: HallServer, broker: Broker) -> None:
     config = load_config(hall.config)
     address = parse_url(broker.url)
     sim = Simulation(config, lambda device: address, Options(hours=0.2, seed=1, windows=2))
@@ -188,7 +113,7 @@ def test_windows_n_plays_a_subset_on_few_connections(hall: HallProcess, broker: 
 
 
 @pytest.mark.broker
-def test_the_command_runs_and_prints_a_summary(hall: HallProcess, broker: Broker) -> None:
+def test_the_command_runs_and_prints_a_summary(hall: HallServer, broker: Broker) -> None:
     done = subprocess.run(
         simulate_cmd(
             "--config",
@@ -213,7 +138,7 @@ def test_the_command_runs_and_prints_a_summary(hall: HallProcess, broker: Broker
 
 
 @pytest.mark.broker
-def test_the_command_stops_on_sigint_and_joins(hall: HallProcess, broker: Broker) -> None:
+def test_the_command_stops_on_sigint_and_joins(hall: HallServer, broker: Broker) -> None:
     process = subprocess.Popen(
         simulate_cmd(
             "--config", str(hall.config), "--url", broker.url, "--hours", "100", "--quiet"

@@ -18,7 +18,8 @@ from hall.mqtt_url import broker_address
 from hall.simulate import read_env_file
 from tests.broker.conftest import make_ca, two_free_ports
 from tests.fixtures.broker import Broker, running_broker, wait_for_port
-from tests.hall.test_simulate import SMALL, HallProcess, simulate_cmd
+from tests.fixtures.hall_server import HallServer
+from tests.hall.test_simulate import SMALL, simulate_cmd
 
 pytestmark = pytest.mark.broker
 
@@ -65,8 +66,9 @@ def test_simulate_plays_each_device_with_its_own_credentials(
     watch = broker_address(
         load_config(SMALL).broker, read_env_file(settings.out / "env" / f"{display}.env")
     )
-    hall = HallProcess(
-        SMALL, tmp_path / "data", tmp_path / "hall.log", watch, speed=600, env=hall_env
+    data, log = tmp_path / "data", tmp_path / "hall.log"
+    hall = HallServer(
+        watch, "small", SMALL, data, log, speed=600, log_level="WARNING", env=hall_env
     )
     try:
         hall.start()

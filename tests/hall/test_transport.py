@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from hall.mqtt_url import BrokerAddress, BrokerUrlError, broker_address, parse_u
 from hall.transport import LoopbackBroker, LoopbackTransport, Message, PahoTransport
 from tests.fixtures.broker import Broker as RunningBroker
 from tests.fixtures.broker import running_broker
+from tests.fixtures.hall_server import wait_for
 from tests.fixtures.parts import require_program
 
 # Started as root, mosquitto drops to its own user and then cannot read our temp files.
@@ -106,15 +106,6 @@ def test_loopback_matches_retains_and_sends_wills() -> None:
 
 
 # -- paho against a real Mosquitto
-def _wait(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
-
-
 def _collector() -> tuple[list[Message], Callable[[Message], None]]:
     seen: list[Message] = []
     lock = threading.Lock()
@@ -141,11 +132,11 @@ def test_paho_round_trip_status_and_nodelay(broker: RunningBroker) -> None:
     assert sock is not None
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     watcher.publish("hallq/s/n1/x", b"hello", qos=1)
-    assert _wait(lambda: [m.payload for m in got] == [b"hello"])
-    assert _wait(lambda: any(m.payload == b"online" for m in status))
+    assert wait_for(lambda: [m.payload for m in got] == [b"hello"])
+    assert wait_for(lambda: any(m.payload == b"online" for m in status))
     node.stop()
     assert not node.connected
-    assert _wait(lambda: status[-1].payload == b"offline")
+    assert wait_for(lambda: status[-1].payload == b"offline")
     watcher.stop()
 
 
@@ -165,18 +156,18 @@ def test_paho_will_reconnect_and_resubscribe(broker: RunningBroker) -> None:
     sock = node.socket()
     assert sock is not None
     sock.shutdown(socket.SHUT_RDWR)
-    assert _wait(lambda: any(m.payload == b"offline" for m in status))
-    assert _wait(lambda: len(reconnects) == 2 and node.connected)
-    assert _wait(lambda: status[-1].payload == b"online")
+    assert wait_for(lambda: any(m.payload == b"offline" for m in status))
+    assert wait_for(lambda: len(reconnects) == 2 and node.connected)
+    assert wait_for(lambda: status[-1].payload == b"online")
     watcher.publish("hallq/s/in", b"after reconnect")
-    assert _wait(lambda: [m.payload for m in got] == [b"after reconnect"])
+    assert wait_for(lambda: [m.payload for m in got] == [b"after reconnect"])
     # The broker itself restarts: paho comes back, resubscribes, and sends what was queued.
     broker.restart()
     node.publish("hallq/s/status/n1-queued", b"x", qos=1)
-    assert _wait(lambda: len(reconnects) == 3, timeout=10)
-    assert _wait(lambda: watcher.connected, timeout=10)
+    assert wait_for(lambda: len(reconnects) == 3, timeout=10)
+    assert wait_for(lambda: watcher.connected, timeout=10)
     watcher.publish("hallq/s/in", b"after restart")
-    assert _wait(lambda: [m.payload for m in got][-1:] == [b"after restart"], timeout=10)
+    assert wait_for(lambda: [m.payload for m in got][-1:] == [b"after restart"], timeout=10)
     node.stop()
     watcher.stop()
 
@@ -194,7 +185,7 @@ def test_handler_that_raises_does_not_break_the_connection(broker: RunningBroker
     node.start(wait=5)
     node.publish("t/1", b"a")
     node.publish("t/2", b"b")
-    assert _wait(lambda: len(got) == 2)
+    assert wait_for(lambda: len(got) == 2)
     assert node.connected
     node.stop()
 
@@ -262,7 +253,7 @@ def test_tls_with_a_ca(tmp_path: Path) -> None:
         node.subscribe("t", on_got)
         node.start(wait=5)
         node.publish("t", b"secret")
-        assert _wait(lambda: [m.payload for m in got] == [b"secret"])
+        assert wait_for(lambda: [m.payload for m in got] == [b"secret"])
         node.stop()
         # Without the CA the broker's certificate is not trusted: never connected.
         untrusting = PahoTransport(parse_url(f"mqtts://127.0.0.1:{running.port}"), "tls2")
@@ -278,7 +269,7 @@ def test_mqtt5_round_trip(broker: RunningBroker) -> None:
     node.subscribe("hallq/s/v5/#", on_got)
     node.start(wait=5)
     node.publish("hallq/s/v5/x", b"five", qos=1).is_published()
-    assert _wait(lambda: [m.payload for m in got] == [b"five"])
+    assert wait_for(lambda: [m.payload for m in got] == [b"five"])
     node.stop()
 
 
