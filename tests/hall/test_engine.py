@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from hall.engine import Engine, Outcome, business_day_of
-from hall.errors import HallError
 from hall.model import (
     EVENT_TYPES,
     CallNext,
@@ -28,19 +27,12 @@ from hall.model import (
 )
 from hall.rules import Appointment, Rules
 from tests.fixtures.halls import MORNING, hall_time, later, small_hall
+from tests.hall.engine_checks import refused
 
 
 @pytest.fixture
 def engine() -> Engine:
     return Engine(small_hall())
-
-
-def refused(engine: Engine, command: object, now: datetime = MORNING) -> str:
-    before = engine.snapshot()
-    with pytest.raises(HallError) as caught:
-        engine.handle(command, now)  # type: ignore[arg-type]
-    assert engine.snapshot() == before, "a refused command must leave the state untouched"
-    return caught.value.code
 
 
 def issue(

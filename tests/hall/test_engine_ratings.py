@@ -3,16 +3,12 @@ and the operator ops (cancel, force_logout, service open/closed and cap, notice)
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
 from hall.engine import Engine
-from hall.errors import HallError
 from hall.model import (
     CallNext,
     Cancel,
-    Command,
     ExpireRatings,
     Finish,
     Hold,
@@ -27,14 +23,7 @@ from hall.model import (
     TicketRated,
 )
 from tests.fixtures.halls import MORNING, later, small_hall
-
-
-def refused(engine: Engine, command: Command, now: datetime = MORNING) -> str:
-    before = engine.snapshot()
-    with pytest.raises(HallError) as caught:
-        engine.handle(command, now)
-    assert engine.snapshot() == before
-    return caught.value.code
+from tests.hall.engine_checks import refused
 
 
 @pytest.fixture

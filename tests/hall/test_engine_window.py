@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
 from hall.engine import Engine
-from hall.errors import HallError
 from hall.model import (
     CallNext,
     CallNumber,
     ClerkLoggedOut,
-    Command,
     Finish,
     ForceLogout,
     Hold,
@@ -34,14 +30,7 @@ from hall.model import (
     Unhold,
 )
 from tests.fixtures.halls import MORNING, later, small_hall
-
-
-def refused(engine: Engine, command: Command, now: datetime = MORNING) -> str:
-    before = engine.snapshot()
-    with pytest.raises(HallError) as caught:
-        engine.handle(command, now)
-    assert engine.snapshot() == before, "a refused command must leave the state untouched"
-    return caught.value.code
+from tests.hall.engine_checks import refused
 
 
 def issue(engine: Engine, service: str = "psb-id-card", minutes: float = 0, **kw: object) -> str:

@@ -3,7 +3,6 @@ booking are visible at once on the retained `catalog` and `queues` every kiosk d
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -12,36 +11,20 @@ from typing import Any
 import pytest
 
 from hall import topics
-from hall.client import HallClient, RequestRefused
+from hall.client import RequestRefused
 from hall.clock import Clock, FixedClock, ScaledClock
-from hall.core import HallCore
-from hall.service import HallService
-from hall.transport import LoopbackBroker, LoopbackTransport
 from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import SITE, ZONE, rules_hall
+from tests.hall.loopback_hall import LoopbackHall
 
 START = datetime(2026, 11, 26, 9, 0, tzinfo=ZONE)  # a Thursday: the rules hall is open
 
 
-class Hall:
+class Hall(LoopbackHall):
+    """The rules hall on the loopback bus, read through its retained catalog and queues."""
+
     def __init__(self, data: Path, clock: Clock | None = None) -> None:
-        self.broker = LoopbackBroker()
-        self.clock = clock or FixedClock(START)
-        self.core = HallCore(rules_hall(), data, self.clock)
-        transport = LoopbackTransport(self.broker, "hall", topics.status(SITE, "hall"))
-        self.service = HallService(self.core, transport, queues_interval=0.1)
-        self.service.start()
-
-    def client(self, device_class: str, device_id: str) -> HallClient:
-        transport = LoopbackTransport(self.broker, device_id, topics.status(SITE, device_id))
-        client = HallClient(transport, SITE, device_class, device_id)
-        transport.start()
-        return client
-
-    def retained(self, topic: str) -> dict[str, Any]:
-        value = json.loads(self.broker.retained[topic])
-        assert isinstance(value, dict)
-        return value
+        super().__init__(rules_hall(), data, clock or FixedClock(START), queues_interval=0.1)
 
     def catalog_service(self, code: str) -> dict[str, Any]:
         services = self.retained(topics.catalog(SITE))["services"]
@@ -59,8 +42,7 @@ def hall(tmp_path: Path) -> Iterator[Hall]:
     assert running.service.wait_idle()
     assert wait_for(lambda: topics.queues(SITE) in running.broker.retained)
     yield running
-    running.service.stop()
-    running.core.close()
+    running.close()
 
 
 def test_an_operators_cap_and_closure_show_at_once(hall: Hall) -> None:
@@ -131,5 +113,4 @@ def test_queues_follow_a_service_closing_on_a_fast_clock(tmp_path: Path) -> None
         assert hall.queue("psb-hukou")["can_issue"] is True
         assert wait_for(lambda: hall.queue("psb-hukou")["reason"] == "outside_hours", 3)
     finally:
-        hall.service.stop()
-        hall.core.close()
+        hall.close()

@@ -10,51 +10,22 @@ from pathlib import Path
 import pytest
 
 from hall import topics
-from hall.client import HallClient
 from hall.clock import FixedClock
-from hall.core import HallCore
-from hall.service import HallService
-from hall.transport import LoopbackBroker, LoopbackTransport
 from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import SITE, small_hall
+from tests.hall.loopback_hall import LoopbackHall
 from tests.hall.test_service import START
 
 
-class Setup:
-    def __init__(self, data: Path) -> None:
-        self.broker = LoopbackBroker()
-        self.config = small_hall()
-        self.clock = FixedClock(START)
-        self.core = HallCore(self.config, data, self.clock)
-        self.transport = LoopbackTransport(
-            self.broker, "hall", topics.status(SITE, topics.HALL_CLIENT_ID)
-        )
-        self.service = HallService(self.core, self.transport, queues_interval=0.3)
-        self.service.start()
-
-    def client(self, device_class: str, device_id: str) -> HallClient:
-        transport = LoopbackTransport(self.broker, device_id, topics.status(SITE, device_id))
-        client = HallClient(transport, SITE, device_class, device_id)
-        transport.start()
-        return client
-
-    def published(self, topic: str) -> list[bytes]:
-        return [m.payload for m in self.broker.log if m.topic == topic]
-
-    def close(self) -> None:
-        self.service.stop()
-        self.core.close()
-
-
 @pytest.fixture
-def setup(tmp_path: Path) -> Iterator[Setup]:
-    running = Setup(tmp_path / "data")
+def setup(tmp_path: Path) -> Iterator[LoopbackHall]:
+    running = LoopbackHall(small_hall(), tmp_path / "data", FixedClock(START), queues_interval=0.3)
     assert running.service.wait_idle()
     yield running
     running.close()
 
 
-def test_start_publishes_every_retained_topic(setup: Setup) -> None:
+def test_start_publishes_every_retained_topic(setup: LoopbackHall) -> None:
     retained = setup.broker.retained
     assert wait_for(lambda: topics.queues(SITE) in retained)
     assert retained[topics.status(SITE, "hall")] == b"online"
@@ -65,7 +36,7 @@ def test_start_publishes_every_retained_topic(setup: Setup) -> None:
     assert json.loads(retained[topics.catalog(SITE)])["site"]["id"] == SITE
 
 
-def test_answers_then_calls_then_state(setup: Setup) -> None:
+def test_answers_then_calls_then_state(setup: LoopbackHall) -> None:
     window = setup.client("window", "w02")
     kiosk = setup.client("kiosk", "k1")
     window.request("login", clerk="c0201")
@@ -83,7 +54,7 @@ def test_answers_then_calls_then_state(setup: Setup) -> None:
     assert after.count(topics.board(SITE)) == 1
 
 
-def test_queues_are_coalesced_and_board_follows_each_batch(setup: Setup) -> None:
+def test_queues_are_coalesced_and_board_follows_each_batch(setup: LoopbackHall) -> None:
     kiosk = setup.client("kiosk", "k1")
     assert wait_for(lambda: len(setup.published(topics.queues(SITE))) >= 1)
     before = len(setup.published(topics.queues(SITE)))
@@ -104,7 +75,7 @@ def test_queues_are_coalesced_and_board_follows_each_batch(setup: Setup) -> None
     assert json.loads(setup.broker.retained[topics.board(SITE)])["waiting"]["tax"]["count"] == 30
 
 
-def test_a_reconnect_republishes_and_status_follows_the_connection(setup: Setup) -> None:
+def test_a_reconnect_republishes_and_status_follows_the_connection(setup: LoopbackHall) -> None:
     setup.transport.kill()
     assert setup.broker.retained[topics.status(SITE, "hall")] == b"offline"
     setup.broker.retained.clear()

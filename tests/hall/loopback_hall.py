@@ -1,0 +1,50 @@
+"""The hall service on the in-memory loopback transport, with its devices on the same bus: the
+service's publishing rules, tested without a broker."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hall import topics
+from hall.client import HallClient
+from hall.clock import Clock
+from hall.config import HallConfig
+from hall.core import HallCore
+from hall.service import HallService
+from hall.transport import LoopbackBroker, LoopbackTransport
+
+
+class LoopbackHall:
+    def __init__(
+        self, config: HallConfig, data: Path, clock: Clock, *, queues_interval: float
+    ) -> None:
+        self.site = config.site.id
+        self.broker = LoopbackBroker()
+        self.config = config
+        self.clock = clock
+        self.core = HallCore(config, data, clock)
+        self.transport = LoopbackTransport(
+            self.broker, topics.HALL_CLIENT_ID, topics.status(self.site, topics.HALL_CLIENT_ID)
+        )
+        self.service = HallService(self.core, self.transport, queues_interval=queues_interval)
+        self.service.start()
+
+    def client(self, device_class: str, device_id: str) -> HallClient:
+        transport = LoopbackTransport(self.broker, device_id, topics.status(self.site, device_id))
+        client = HallClient(transport, self.site, device_class, device_id)
+        transport.start()
+        return client
+
+    def retained(self, topic: str) -> dict[str, Any]:
+        value = json.loads(self.broker.retained[topic])
+        assert isinstance(value, dict)
+        return value
+
+    def published(self, topic: str) -> list[bytes]:
+        return [m.payload for m in self.broker.log if m.topic == topic]
+
+    def close(self) -> None:
+        self.service.stop()
+        self.core.close()
