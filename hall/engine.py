@@ -63,7 +63,6 @@ from hall.model import (
     SetNotice,
     SetService,
     Start,
-    Ticket,
     TransferToService,
     TransferToWindow,
     Unhold,
@@ -228,9 +227,6 @@ class Engine:
             log.info("%s %s", event_type(event), ids)
 
     # -- queries (contract payloads) -------------------------------------------------------------
-
-    def ticket(self, ticket_id: str) -> Ticket | None:
-        return self.state.tickets.get(ticket_id)
 
     def ticket_view(self, ticket_id: str, now: datetime) -> dict[str, Any]:
         """The contract's ticket object with fresh `ahead` and `est_wait_min` (unknown_ticket if none)."""

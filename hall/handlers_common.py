@@ -23,10 +23,6 @@ if TYPE_CHECKING:
 Handled: TypeAlias = tuple[list[Event], dict[str, Any]]
 
 
-def refuse(code: str, zh: str, en: str) -> HallError:
-    return HallError(code, zh, en)
-
-
 def commit(engine: Engine, events: list[Event]) -> list[Event]:
     """Apply `events` in order and give them back, for the handler's answer."""
     for event in events:
@@ -40,31 +36,31 @@ def commit(engine: Engine, events: list[Event]) -> list[Event]:
 def known_ticket(engine: Engine, ticket_id: str) -> Ticket:
     ticket = engine.state.tickets.get(ticket_id)
     if ticket is None:
-        raise refuse("unknown_ticket", "没有这个号", f"no ticket {ticket_id!r} today")
+        raise HallError("unknown_ticket", "没有这个号", f"no ticket {ticket_id!r} today")
     return ticket
 
 
 def known_service(engine: Engine, code: str) -> Service:
     service = engine.config.service(code)
     if service is None:
-        raise refuse("unknown_service", "没有这项业务", f"no service {code!r}")
+        raise HallError("unknown_service", "没有这项业务", f"no service {code!r}")
     return service
 
 
 def check_kiosk(engine: Engine, kiosk_id: str) -> None:
     if kiosk_id not in engine.kiosk_ids:
-        raise refuse("unknown_device", "未知的取号机", f"unknown kiosk {kiosk_id!r}")
+        raise HallError("unknown_device", "未知的取号机", f"unknown kiosk {kiosk_id!r}")
 
 
 def check_operator(engine: Engine, operator_id: str) -> None:
     if operator_id not in engine.operator_ids:
-        raise refuse("unknown_device", "未知的管理终端", f"unknown operator {operator_id!r}")
+        raise HallError("unknown_device", "未知的管理终端", f"unknown operator {operator_id!r}")
 
 
 def window_of(engine: Engine, window_id: str) -> tuple[Window, WindowState]:
     config = engine.config.window(window_id)
     if config is None:
-        raise refuse("unknown_device", "未知的窗口", f"unknown window {window_id!r}")
+        raise HallError("unknown_device", "未知的窗口", f"unknown window {window_id!r}")
     return config, engine.state.windows[window_id]
 
 
@@ -72,7 +68,7 @@ def open_window(engine: Engine, window_id: str) -> tuple[Window, WindowState]:
     """A window with a clerk logged in."""
     config, window = window_of(engine, window_id)
     if window.clerk is None:
-        raise refuse("not_logged_in", "窗口未登录", "no clerk is logged in at this window")
+        raise HallError("not_logged_in", "窗口未登录", "no clerk is logged in at this window")
     return config, window
 
 
@@ -80,13 +76,13 @@ def calling_window(engine: Engine, window_id: str) -> tuple[Window, WindowState]
     """A window that may call: a clerk logged in and not paused."""
     config, window = open_window(engine, window_id)
     if window.paused:
-        raise refuse("window_paused", "窗口暂停服务中", "this window is paused: resume first")
+        raise HallError("window_paused", "窗口暂停服务中", "this window is paused: resume first")
     return config, window
 
 
 def current_ticket(engine: Engine, window: WindowState) -> Ticket:
     if window.current is None:
-        raise refuse("no_current_ticket", "当前没有正在办理的号", "no current ticket")
+        raise HallError("no_current_ticket", "当前没有正在办理的号", "no current ticket")
     return engine.state.tickets[window.current]
 
 

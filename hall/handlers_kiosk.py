@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hall.engine_time import Now
+from hall.errors import HallError
 from hall.handlers_common import (
     Handled,
     check_kiosk,
     commit,
     known_service,
     known_ticket,
-    refuse,
     ticket_result,
 )
 from hall.model import (
@@ -38,7 +38,7 @@ def issue(engine: Engine, cmd: IssueTicket, clock: Now) -> Handled:
     check_kiosk(engine, cmd.kiosk)
     service = known_service(engine, cmd.service)
     if cmd.priority not in PRIORITIES or cmd.lang not in LANGS:
-        raise refuse("invalid_request", "请求格式有误", "priority or lang is not valid")
+        raise HallError("invalid_request", "请求格式有误", "priority or lang is not valid")
     state = engine.state
     appointment = engine.rules.check_issue(state, cmd, service, clock.dt)
     assert state.business_day is not None
@@ -71,7 +71,7 @@ def reprint(engine: Engine, cmd: Reprint, clock: Now) -> Handled:
     check_kiosk(engine, cmd.kiosk)
     ticket = known_ticket(engine, cmd.ticket)
     if ticket.status != WAITING:
-        raise refuse(
+        raise HallError(
             "invalid_transition", "该号已不在等候中", "only a waiting ticket can be reprinted"
         )
     engine.rules.check_reprint(ticket)

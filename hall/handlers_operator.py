@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from hall import views
 from hall.engine_time import Now
+from hall.errors import HallError
 from hall.handlers_common import (
     Handled,
     check_operator,
     commit,
     known_service,
     known_ticket,
-    refuse,
     ticket_result,
 )
 from hall.handlers_window import close_window
@@ -59,19 +59,19 @@ BOOKING_DAYS_AHEAD = 366  # how far ahead a booking may be made
 def rate(engine: Engine, cmd: Rate, clock: Now) -> Handled:
     evaluator = engine.config.evaluator(cmd.evaluator)
     if evaluator is None:
-        raise refuse("unknown_device", "未知的评价器", f"unknown evaluator {cmd.evaluator!r}")
+        raise HallError("unknown_device", "未知的评价器", f"unknown evaluator {cmd.evaluator!r}")
     if isinstance(cmd.score, bool) or not isinstance(cmd.score, int) or not 1 <= cmd.score <= 5:
-        raise refuse("invalid_request", "评分应为1到5", "score must be 1..5")
+        raise HallError("invalid_request", "评分应为1到5", "score must be 1..5")
     ticket = known_ticket(engine, cmd.ticket)
     if ticket.score is not None:
-        raise refuse("already_rated", "该号已评价", "this ticket has already been rated")
+        raise HallError("already_rated", "该号已评价", "this ticket has already been rated")
     if (
         ticket.status != DONE
         or ticket.window != evaluator.window
         or ticket.rate_until_ts is None
         or clock.ts > ticket.rate_until_ts
     ):
-        raise refuse(
+        raise HallError(
             "not_rateable",
             "该号不能在此评价",
             "only a ticket just done at this window can be rated",
@@ -110,7 +110,7 @@ def cancel(engine: Engine, cmd: Cancel, clock: Now) -> Handled:
     check_operator(engine, cmd.operator)
     ticket = known_ticket(engine, cmd.ticket)
     if ticket.closed:
-        raise refuse(
+        raise HallError(
             "invalid_transition", "该号已结束", f"ticket {ticket.number} is {ticket.status}"
         )
     events = commit(engine, [TicketCancelled(clock.at, cmd.operator, ticket.id)])
@@ -120,10 +120,10 @@ def cancel(engine: Engine, cmd: Cancel, clock: Now) -> Handled:
 def force_logout(engine: Engine, cmd: ForceLogout, clock: Now) -> Handled:
     check_operator(engine, cmd.operator)
     if engine.config.window(cmd.window) is None:
-        raise refuse("unknown_window", "没有这个窗口", f"no window {cmd.window!r}")
+        raise HallError("unknown_window", "没有这个窗口", f"no window {cmd.window!r}")
     window = engine.state.windows[cmd.window]
     if window.clerk is None:
-        raise refuse("not_logged_in", "窗口未登录", "no clerk is logged in at this window")
+        raise HallError("not_logged_in", "窗口未登录", "no clerk is logged in at this window")
     return close_window(engine, window, cmd.operator, clock)
 
 
@@ -131,9 +131,9 @@ def set_service(engine: Engine, cmd: SetService, clock: Now) -> Handled:
     check_operator(engine, cmd.operator)
     service = known_service(engine, cmd.service)
     if cmd.open is None and cmd.cap is None and not cmd.clear_cap:
-        raise refuse("invalid_request", "请给出 open 或 cap", "give open or cap")
+        raise HallError("invalid_request", "请给出 open 或 cap", "give open or cap")
     if cmd.cap is not None and (isinstance(cmd.cap, bool) or cmd.cap < 0):
-        raise refuse("invalid_request", "cap 应为非负整数", "cap must be a whole number >= 0")
+        raise HallError("invalid_request", "cap 应为非负整数", "cap must be a whole number >= 0")
     today = engine.state.services[service.code]
     is_open = today.open if cmd.open is None else cmd.open
     cap = None if cmd.clear_cap else (today.cap if cmd.cap is None else cmd.cap)
@@ -151,7 +151,9 @@ def set_service(engine: Engine, cmd: SetService, clock: Now) -> Handled:
 def set_notice(engine: Engine, cmd: SetNotice, clock: Now) -> Handled:
     check_operator(engine, cmd.operator)
     if len(cmd.text) > NOTICE_MAX:
-        raise refuse("invalid_request", "通知太长", f"a notice has at most {NOTICE_MAX} characters")
+        raise HallError(
+            "invalid_request", "通知太长", f"a notice has at most {NOTICE_MAX} characters"
+        )
     text = cmd.text.strip() or None
     events = commit(engine, [NoticeChanged(clock.at, cmd.operator, text)])
     return events, {"notice": text}
@@ -167,13 +169,13 @@ def add_booking(engine: Engine, cmd: AddBooking, clock: Now) -> Handled:
         day = date.fromisoformat(cmd.day)
         slot = datetime.strptime(cmd.slot, "%H:%M").time()
     except ValueError:
-        raise refuse(
+        raise HallError(
             "invalid_request", "日期或时段格式有误", "day is YYYY-MM-DD and slot is HH:MM"
         ) from None
     today = engine.state.business_day
     assert today is not None
     if not today <= day <= today + timedelta(days=BOOKING_DAYS_AHEAD):
-        raise refuse(
+        raise HallError(
             "invalid_request",
             "预约日期须为今天或以后一年内",
             f"a booking's day is from {today} to a year ahead",
@@ -181,7 +183,7 @@ def add_booking(engine: Engine, cmd: AddBooking, clock: Now) -> Handled:
     code = normalize_code(cmd.code)
     existing = engine.state.bookings.get(code)
     if existing is not None and existing.ticket is not None:
-        raise refuse("booking_used", "该预约已取过号", f"booking {code} has been checked in")
+        raise HallError("booking_used", "该预约已取过号", f"booking {code} has been checked in")
     slot_at = iso(datetime.combine(day, slot, tzinfo=engine.zone))
     if existing is not None and (existing.service, existing.day, existing.slot) == (
         service.code,
@@ -198,7 +200,7 @@ def cancel_booking(engine: Engine, cmd: CancelBooking, clock: Now) -> Handled:
     check_operator(engine, cmd.operator)
     booking = engine.rules.booking(engine.state, cmd.code)
     if booking.ticket is not None:
-        raise refuse(
+        raise HallError(
             "booking_used", "该预约已取过号", f"booking {booking.code} has been checked in"
         )
     result = {"booking": booking_object(booking)}

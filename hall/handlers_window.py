@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hall.engine_time import Now
+from hall.errors import HallError
 from hall.handlers_common import (
     Handled,
     call_event,
@@ -21,7 +22,6 @@ from hall.handlers_common import (
     known_service,
     known_ticket,
     open_window,
-    refuse,
     window_of,
     window_result,
 )
@@ -71,25 +71,25 @@ def login(engine: Engine, cmd: Login, clock: Now) -> Handled:
     config, window = window_of(engine, cmd.window)
     clerk = engine.config.clerk(cmd.clerk)
     if clerk is None or clerk.id not in config.clerks:
-        raise refuse(
+        raise HallError(
             "unknown_clerk",
             "该工作人员不能在本窗口登录",
             "this clerk is not on this window's roster",
         )
     if clerk.pin_hash is not None and (cmd.pin is None or not verify_pin(cmd.pin, clerk.pin_hash)):
-        raise refuse("wrong_pin", "密码错误", "wrong PIN")
+        raise HallError("wrong_pin", "密码错误", "wrong PIN")
     if window.clerk == clerk.id:  # a terminal that restarted logs in again: nothing changes
         return [], window_result(engine, window.id, window.current, clock)
     if window.clerk is not None:
-        raise refuse(
+        raise HallError(
             "already_logged_in",
             "本窗口已有人登录，请先退出",
             "another clerk is logged in here: log out first",
         )
-    for other_id in engine.tiers:  # the configured windows (not one a config edit dropped)
-        other = engine.state.windows[other_id]
+    for configured in engine.config.windows:  # not a window that a config edit dropped
+        other = engine.state.windows[configured.id]
         if other.clerk == clerk.id:
-            raise refuse(
+            raise HallError(
                 "already_logged_in",
                 f"该工作人员已在{other.id}登录",
                 f"this clerk is logged in at {other.id}",
@@ -118,7 +118,7 @@ def call_next(engine: Engine, cmd: CallNext, clock: Now) -> Handled:
     _, window = calling_window(engine, cmd.window)
     chosen = pick_next(engine.state.index, window.id, engine.tiers[window.id], clock.ts)
     if chosen is None:
-        raise refuse("queue_empty", "当前没有等候的号", "nobody is waiting for this window")
+        raise HallError("queue_empty", "当前没有等候的号", "nobody is waiting for this window")
     return _call(engine, window, engine.state.tickets[chosen], clock)
 
 
@@ -133,18 +133,18 @@ def call_number(engine: Engine, cmd: CallNumber, clock: Now) -> Handled:
     number = normalize_number(cmd.number)
     found = engine.state.by_number.get(number)
     if found is None:
-        raise refuse("unknown_ticket", "今天没有这个号", f"no ticket numbered {number!r} today")
+        raise HallError("unknown_ticket", "今天没有这个号", f"no ticket numbered {number!r} today")
     ticket = engine.state.tickets[found]
     if ticket.status != WAITING:
-        raise refuse("invalid_transition", "该号不在等候中", f"ticket {number} is not waiting")
+        raise HallError("invalid_transition", "该号不在等候中", f"ticket {number} is not waiting")
     if ticket.window is not None and ticket.window != window.id:
-        raise refuse(
+        raise HallError(
             "invalid_transition",
             "该号已转给其他窗口",
             f"ticket {number} waits for {ticket.window}",
         )
     if ticket.window is None and ticket.service not in engine.window_services[window.id]:
-        raise refuse(
+        raise HallError(
             "invalid_transition",
             "本窗口不办理该号的业务",
             f"this window does not serve {ticket.service}",
@@ -156,11 +156,11 @@ def recall(engine: Engine, cmd: Recall, clock: Now) -> Handled:
     _, window = open_window(engine, cmd.window)
     ticket = current_ticket(engine, window)
     if ticket.status != CALLED:
-        raise refuse(
+        raise HallError(
             "invalid_transition", "已在办理中，无需重呼", "the visitor is already being served"
         )
     if ticket.cap_recalls >= engine.config.limits.recall_cap:
-        raise refuse("recall_limit", "已达重呼次数上限", "this ticket cannot be recalled again")
+        raise HallError("recall_limit", "已达重呼次数上限", "this ticket cannot be recalled again")
     event = call_event(engine, TicketRecalled, window, ticket, ticket.recalls + 1, clock)
     return commit(engine, [event]), window_result(engine, window.id, ticket.id, clock)
 
@@ -169,7 +169,7 @@ def start(engine: Engine, cmd: Start, clock: Now) -> Handled:
     _, window = open_window(engine, cmd.window)
     ticket = current_ticket(engine, window)
     if ticket.status != CALLED:
-        raise refuse("invalid_transition", "已在办理中", "service has already started")
+        raise HallError("invalid_transition", "已在办理中", "service has already started")
     return _on_current(engine, window, ticket, TicketStarted(clock.at, window.id, ticket.id), clock)
 
 
@@ -183,7 +183,7 @@ def no_show(engine: Engine, cmd: NoShow, clock: Now) -> Handled:
     _, window = open_window(engine, cmd.window)
     ticket = current_ticket(engine, window)
     if ticket.status != CALLED:
-        raise refuse(
+        raise HallError(
             "invalid_transition",
             "已在办理中，不能记为未到",
             "the visitor is being served: finish instead",
@@ -204,9 +204,9 @@ def transfer_to_service(engine: Engine, cmd: TransferToService, clock: Now) -> H
 def transfer_to_window(engine: Engine, cmd: TransferToWindow, clock: Now) -> Handled:
     _, window = open_window(engine, cmd.window)
     if engine.config.window(cmd.target) is None:
-        raise refuse("unknown_window", "没有这个窗口", f"no window {cmd.target!r}")
+        raise HallError("unknown_window", "没有这个窗口", f"no window {cmd.target!r}")
     if cmd.target == window.id:
-        raise refuse("invalid_transition", "不能转给本窗口", "cannot transfer to this window")
+        raise HallError("invalid_transition", "不能转给本窗口", "cannot transfer to this window")
     ticket = current_ticket(engine, window)
     event = TicketTransferred(
         clock.at, window.id, ticket.id, ticket.service, ticket.department, cmd.target
@@ -231,7 +231,7 @@ def unhold(engine: Engine, cmd: Unhold, clock: Now) -> Handled:
     _, window = calling_window(engine, cmd.window)
     ticket = known_ticket(engine, cmd.ticket)
     if ticket.status != HELD or ticket.id not in window.held:
-        raise refuse(
+        raise HallError(
             "invalid_transition", "该号不在本窗口挂起", "this ticket is not held at this window"
         )
     events = commit(engine, close_current(engine, window, clock))
@@ -243,9 +243,9 @@ def unhold(engine: Engine, cmd: Unhold, clock: Now) -> Handled:
 def pause(engine: Engine, cmd: Pause, clock: Now) -> Handled:
     _, window = open_window(engine, cmd.window)
     if window.paused:
-        raise refuse("invalid_transition", "窗口已暂停", "this window is already paused")
+        raise HallError("invalid_transition", "窗口已暂停", "this window is already paused")
     if window.current is not None:
-        raise refuse(
+        raise HallError(
             "invalid_transition", "请先办结当前号", "finish the current ticket before pausing"
         )
     events = commit(engine, [WindowPaused(clock.at, window.id, cmd.reason)])
@@ -255,6 +255,6 @@ def pause(engine: Engine, cmd: Pause, clock: Now) -> Handled:
 def resume(engine: Engine, cmd: Resume, clock: Now) -> Handled:
     _, window = open_window(engine, cmd.window)
     if not window.paused:
-        raise refuse("invalid_transition", "窗口未暂停", "this window is not paused")
+        raise HallError("invalid_transition", "窗口未暂停", "this window is not paused")
     events = commit(engine, [WindowResumed(clock.at, window.id)])
     return events, window_result(engine, window.id, None, clock)
