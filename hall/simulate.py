@@ -104,6 +104,8 @@ class Tally:
 
 
 Say = Callable[[str], None]
+# A rating an evaluator will send: (due, n, evaluator, ticket, window); n orders equal due times.
+_DueRating = tuple[datetime, int, str, str, str]
 
 
 class Simulation:
@@ -142,9 +144,7 @@ class Simulation:
         self.stop_event = threading.Event()
         self._clients: dict[str, HallClient] = {}
         self._threads: list[threading.Thread] = []
-        self._ratings: list[
-            tuple[datetime, int, str, str, str]
-        ] = []  # due, n, evaluator, ticket, window
+        self._ratings: list[_DueRating] = []  # a heap: the next rating to send first
         self._ratings_lock = threading.Lock()
         self._rating_seen: set[str] = set()
         self._rating_n = 0
