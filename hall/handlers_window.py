@@ -128,6 +128,13 @@ def _call(engine: Engine, window: WindowState, ticket: Ticket, clock: Now) -> Ha
     return events, window_result(engine, window.id, ticket.id, clock)
 
 
+def _on_current(
+    engine: Engine, window: WindowState, ticket: Ticket, event: Event, clock: Now
+) -> Handled:
+    """Apply one event about the window's current ticket; the answer shows both."""
+    return commit(engine, [event]), window_result(engine, window.id, ticket.id, clock)
+
+
 def call_number(engine: Engine, cmd: CallNumber, clock: Now) -> Handled:
     _, window = calling_window(engine, cmd.window)
     number = normalize_number(cmd.number)
@@ -162,7 +169,7 @@ def recall(engine: Engine, cmd: Recall, clock: Now) -> Handled:
     if ticket.cap_recalls >= engine.config.limits.recall_cap:
         raise HallError("recall_limit", "已达重呼次数上限", "this ticket cannot be recalled again")
     event = call_event(engine, TicketRecalled, window, ticket, ticket.recalls + 1, clock)
-    return commit(engine, [event]), window_result(engine, window.id, ticket.id, clock)
+    return _on_current(engine, window, ticket, event, clock)
 
 
 def start(engine: Engine, cmd: Start, clock: Now) -> Handled:
@@ -218,13 +225,6 @@ def hold(engine: Engine, cmd: Hold, clock: Now) -> Handled:
     _, window = open_window(engine, cmd.window)
     ticket = current_ticket(engine, window)
     return _on_current(engine, window, ticket, TicketHeld(clock.at, window.id, ticket.id), clock)
-
-
-def _on_current(
-    engine: Engine, window: WindowState, ticket: Ticket, event: Event, clock: Now
-) -> Handled:
-    """Apply one event about the window's current ticket; the answer shows both."""
-    return commit(engine, [event]), window_result(engine, window.id, ticket.id, clock)
 
 
 def unhold(engine: Engine, cmd: Unhold, clock: Now) -> Handled:
