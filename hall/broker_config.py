@@ -340,6 +340,17 @@ require_certificate false
 """
 
 
+def read_env_file(path: Path) -> dict[str, str]:
+    """The KEY=VALUE lines of an env file this module wrote (comments and blank lines skipped)."""
+    values: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key.strip()] = value.strip()
+    return values
+
+
 PRODUCTION = Settings(
     out=Path("/etc/hallq/broker"),
     host="hall-server",

@@ -41,6 +41,7 @@ from typing import Any
 
 from hall import simulate_traffic as traffic
 from hall import topics
+from hall.broker_config import read_env_file
 from hall.client import HallClient, RequestRefused, RequestTimeout
 from hall.config import ConfigError, HallConfig, Window, load_config
 from hall.mqtt_url import URL_ENV, BrokerAddress, BrokerUrlError, broker_address
@@ -541,16 +542,6 @@ def simulation(sim: Simulation) -> Iterator[Simulation]:
 
 
 # -- the command ------------------------------------------------------------------------------------
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            values[key.strip()] = value.strip()
-    return values
 
 
 def credentials_reader(config: HallConfig, folder: Path) -> Callable[[str], BrokerAddress]:

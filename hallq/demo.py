@@ -37,6 +37,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
+from hall.broker_config import read_env_file
 from hall.config import ConfigError, HallConfig
 from hallq import demo_setup as setup
 from hallq.demo_console import Console, DeviceLines
@@ -120,7 +121,7 @@ class Demo:
         return [sys.executable, "-m", *args]
 
     def device_env(self, account: str) -> dict[str, str]:
-        env = setup.read_env_file(self.paths.env_file(account))
+        env = read_env_file(self.paths.env_file(account))
         return {k: v for k, v in env.items() if k.startswith("HALLQ_")}
 
     def started(self, child: Child, what: str) -> None:

@@ -279,17 +279,6 @@ def broker_files(config: HallConfig, paths: DemoPaths) -> BrokerFiles:
     return BrokerFiles(settings, report, settings.out / "mosquitto.conf")
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines of an env file broker-config wrote (comments skipped)."""
-    values: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, val = line.split("=", 1)
-            values[key.strip()] = val.strip()
-    return values
-
-
 # --- the clerk at a caller keypad ----------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hall.broker_config import read_env_file
 from hall.config import HallConfig, load_config, parse_config
 from hallq import demo_setup as setup
 from hallq.demo import listening
@@ -139,9 +140,9 @@ def test_broker_files_for_the_demo(tmp_path: Path) -> None:
     assert f"listener {files.local_port} 127.0.0.1" in conf
     assert f"listener {files.tls_port} 127.0.0.1" in conf
     assert "allow_anonymous false" in conf
-    hall = setup.read_env_file(paths.env_file("hall"))
+    hall = read_env_file(paths.env_file("hall"))
     assert hall["HALLQ_MQTT_URL"].endswith(f"@127.0.0.1:{files.local_port}")
-    watch = setup.read_env_file(paths.env_file(setup.WATCH_ID))
+    watch = read_env_file(paths.env_file(setup.WATCH_ID))
     assert watch["HALLQ_MQTT_URL"].startswith(f"mqtts://{setup.WATCH_ID}:")
     assert watch["HALLQ_MQTT_URL"].endswith(f"@127.0.0.1:{files.tls_port}")
     assert watch["HALLQ_MQTT_CA"] == str(tmp_path / "tls" / "ca.crt")
