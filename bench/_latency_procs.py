@@ -24,10 +24,10 @@ from typing import Any
 
 import _latency_display
 
-from hall import topics
-from hall.client import HallClient
+from contract import topics
+from contract.client import HallClient
+from contract.mqtt_url import parse_url
 from hall.config import HallConfig
-from hall.mqtt_url import parse_url
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent

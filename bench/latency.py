@@ -58,11 +58,11 @@ from _latency_procs import (  # noqa: E402
 )
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
-from hall import topics  # noqa: E402
-from hall.client import HallClient  # noqa: E402
+from contract import topics  # noqa: E402
+from contract.client import HallClient  # noqa: E402
+from contract.mqtt_url import parse_url  # noqa: E402
+from contract.transport import Message  # noqa: E402
 from hall.config import HallConfig, Window, load_config  # noqa: E402
-from hall.mqtt_url import parse_url  # noqa: E402
-from hall.transport import Message  # noqa: E402
 
 WINDOWS = 100
 TIMEOUT = 5.0

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hall.client import HallClient, RequestRefused, RequestTimeout
+from contract.client import HallClient, RequestRefused, RequestTimeout
+from contract.mqtt_url import URL_ENV, BrokerUrlError, broker_address
 from hall.config import ConfigError, HallConfig, load_config
-from hall.mqtt_url import URL_ENV, BrokerUrlError, broker_address
 from hall.requests import BOOKING_CODE, BOOKING_DAY, BOOKING_SLOT
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from hall import topics
+from contract import topics
 from hall.config import ConfigError, HallConfig, load_config
 
 log = logging.getLogger(__name__)

@@ -24,11 +24,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hall import protocol, topics
+from contract import protocol, topics
 from hall.clock import Clock
 from hall.config import HallConfig
 from hall.engine import Engine, business_day_of
-from hall.errors import HallError
+from hall.errors import HallError, error_from
 from hall.model import (
     CallEvent,
     Command,
@@ -404,7 +404,7 @@ class HallCore:
     # --- answers and changes ---------------------------------------------------------------------
 
     def _error_bytes(self, rid: str | None, error: HallError) -> bytes:
-        return protocol.error_from(rid, error, self.language)
+        return error_from(rid, error, self.language)
 
     def _internal_error(self, item: Incoming) -> Reply:
         rid = _peek_id(item.payload)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from contract.protocol import iso
 from hall import handlers_kiosk as kiosk
 from hall import handlers_operator as operator
 from hall import handlers_window as window
@@ -71,7 +72,6 @@ from hall.model import (
     state_from_dict,
     state_to_dict,
 )
-from hall.protocol import iso
 from hall.rules import Rules
 
 __all__ = ["Engine", "Outcome", "business_day_of"]

@@ -1,17 +1,8 @@
-"""The contract's error codes and the one exception the engine raises to refuse a command."""
+"""The one exception the engine raises to refuse a command, and the answer it becomes."""
 
 from __future__ import annotations
 
-ERROR_CODES = frozenset(
-    {
-        "invalid_request", "unknown_op", "unknown_device", "forbidden", "rate_limited",
-        "storage_error", "unknown_service", "unknown_ticket", "unknown_window", "unknown_clerk",
-        "service_closed", "outside_hours", "quota_reached", "appointment_required",
-        "unknown_booking", "booking_used", "booking_wrong_day", "reprint_limit", "queue_empty",
-        "wrong_pin", "not_logged_in", "already_logged_in", "window_paused", "no_current_ticket",
-        "invalid_transition", "recall_limit", "not_rateable", "already_rated",
-    }
-)  # fmt: skip
+from contract.protocol import ERROR_CODES, error
 
 
 class HallError(Exception):
@@ -28,3 +19,8 @@ class HallError(Exception):
     def message(self, language: str) -> str:
         # The contract: Chinese, with English where the hall language is English.
         return f"{self.message_zh} ({self.message_en})" if language == "en" else self.message_zh
+
+
+def error_from(request_id: str | None, exc: HallError, language: str) -> bytes:
+    """The answer bytes that refuse a request with `exc`, in the hall's language."""
+    return error(request_id, exc.code, exc.message(language))

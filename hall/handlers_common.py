@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from contract.protocol import iso
 from hall import views
 from hall.config import Service, Window
 from hall.engine_time import Now
 from hall.errors import HallError
 from hall.model import CallEvent, Event, Ticket, TicketDone, WindowState
-from hall.protocol import iso
 
 if TYPE_CHECKING:
     from hall.engine import Engine

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from contract.protocol import iso
 from hall.engine_time import Now
 from hall.errors import HallError
 from hall.handlers_common import (
@@ -25,7 +26,6 @@ from hall.model import (
     TicketReprinted,
 )
 from hall.numbering import format_number, ticket_id
-from hall.protocol import iso
 
 if TYPE_CHECKING:
     from hall.engine import Engine

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from contract.protocol import iso
 from hall import views
 from hall.engine_time import Now
 from hall.errors import HallError
@@ -44,7 +45,6 @@ from hall.model import (
     TicketCancelled,
     TicketRated,
 )
-from hall.protocol import iso
 from hall.rules import normalize_code
 
 if TYPE_CHECKING:

@@ -209,7 +209,7 @@ Command = (
 
 # ---------------------------------------------------------------------------------------------
 # Events: what happened, with everything apply() needs, so replay never consults the clock.
-# `at` is ISO 8601 with the hall's offset (hall.protocol.iso).
+# `at` is ISO 8601 with the hall's offset (contract.protocol.iso).
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from contract.protocol import VERSION, encodable, valid_request_id
 from hall.config import HallConfig
 from hall.errors import HallError
 from hall.model import (
@@ -44,7 +45,6 @@ from hall.model import (
     TransferToWindow,
     Unhold,
 )
-from hall.protocol import VERSION, encodable, valid_request_id
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ import sys
 import threading
 from types import FrameType
 
-from hall import topics
+from contract import topics
+from contract.mqtt_url import BrokerUrlError, broker_address
 from hall.clock import Clock, ClockSpecError, SystemClock, parse_clock_spec
 from hall.config import ConfigError, load_config
-from hall.mqtt_url import BrokerUrlError, broker_address
 
 log = logging.getLogger("hall.server")
 
@@ -92,10 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc))
 
     # Imported here: the config errors above are reported without loading the engine.
+    from contract.transport import PahoTransport
     from hall.core import HallCore
     from hall.service import HallService
     from hall.store import StorageError, StoreMismatch
-    from hall.transport import PahoTransport
 
     try:
         core = HallCore(config, data, clock)

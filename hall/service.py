@@ -23,14 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hall import topics
+from contract import topics
+from contract.protocol import VERSION, dumps, error, iso
+from contract.transport import Delivery, Message, Transport
 from hall.clock import Clock, FixedClock
 from hall.config import HallConfig
 from hall.core import Changes, HallCore, Incoming, Outcome
 from hall.model import QuotaWarning
-from hall.protocol import VERSION, dumps, error, iso
 from hall.store import OutboxMessage, StorageError
-from hall.transport import Delivery, Message, Transport
 
 log = logging.getLogger(__name__)
 

@@ -39,13 +39,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from contract import topics
+from contract.client import HallClient, RequestRefused, RequestTimeout
+from contract.hall_clock import HallClock
+from contract.mqtt_url import URL_ENV, BrokerAddress, BrokerUrlError, broker_address
 from hall import simulate_traffic as traffic
-from hall import topics
 from hall.broker_config import read_env_file
-from hall.client import HallClient, RequestRefused, RequestTimeout
 from hall.config import ConfigError, HallConfig, Window, load_config
-from hall.mqtt_url import URL_ENV, BrokerAddress, BrokerUrlError, broker_address
-from hall.simulate_clock import HallClock
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from contract.protocol import VERSION, iso
 from hall.config import Service, Window
 from hall.estimate import minutes_per_visitor, wait_minutes, windows_serving
 from hall.model import CALLED, WAITING, CallEvent, Ticket, WindowState
 from hall.policy import ahead_of
-from hall.protocol import VERSION, iso
 
 if TYPE_CHECKING:
     from hall.engine import Engine

@@ -10,8 +10,8 @@ from datetime import datetime
 from types import FrameType
 from typing import Any
 
+from contract.mqtt_url import BrokerAddress, BrokerUrlError, broker_address
 from hall.config import ConfigError, HallConfig, load_config
-from hall.mqtt_url import BrokerAddress, BrokerUrlError, broker_address
 
 
 def hall_time(value: Any) -> str:

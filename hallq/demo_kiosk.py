@@ -19,8 +19,8 @@ import sys
 import threading
 from typing import Any
 
-from hall import topics
-from hall.client import HallClient, RequestError
+from contract import topics
+from contract.client import HallClient, RequestError
 from hall.config import HallConfig
 from hallq.demo_common import hall_time, load_config_and_broker, stop_on_signals
 

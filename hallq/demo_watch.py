@@ -24,10 +24,10 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from hall import topics
+from contract import topics
+from contract.hall_clock import parse_clock
+from contract.transport import Message
 from hall.config import HallConfig
-from hall.simulate_clock import parse_clock
-from hall.transport import Message
 from hallq.demo_common import hall_time, load_config_and_broker, stop_on_signals
 
 log = logging.getLogger(__name__)
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     if loaded is None:
         return 2
     config, address = loaded
-    from hall.client import HallClient
+    from contract.client import HallClient
 
     site = config.site.id
     watch = Watch(config)

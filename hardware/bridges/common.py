@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class HallLink(Protocol):
-    """The part of hall.client.HallClient a bridge uses (a fake in unit tests)."""
+    """The part of contract.client.HallClient a bridge uses (a fake in unit tests)."""
 
     def subscribe_json(
         self,
@@ -147,8 +147,8 @@ def connect_and_start(
 ) -> Callable[[], None]:
     """Connect to the hall as the `bridge` device acting for the bridge's windows, start the bridge
     made on that link, and return what stops both (health `offline` last, so the hall sees it)."""
-    from hall.client import HallClient
-    from hall.mqtt_url import broker_address
+    from contract.client import HallClient
+    from contract.mqtt_url import broker_address
 
     client = HallClient.connect(
         broker_address(config.broker),

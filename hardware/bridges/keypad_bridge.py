@@ -19,8 +19,8 @@ import uuid
 from collections import deque
 from typing import Any
 
-from hall import topics
-from hall.client import RequestError
+from contract import topics
+from contract.client import RequestError
 from hall.config import Bridge, HallConfig
 from hall.config_bus import BusConfig
 from hardware.bridges.common import HallLink, Health, bus_port, run_cli

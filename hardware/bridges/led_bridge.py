@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hall import topics
+from contract import topics
 from hall.config import Bridge, HallConfig
 from hall.config_bus import BusConfig
 from hardware.bridges.common import HallLink, Health, bus_port, run_cli

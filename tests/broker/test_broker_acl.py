@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hall import topics
+from contract import topics
 from tests.broker.conftest import Probe, SecuredHall, token
 
 pytestmark = pytest.mark.broker

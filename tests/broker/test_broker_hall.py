@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from hall import topics
-from hall.client import HallClient
-from hall.mqtt_url import broker_address
+from contract import topics
+from contract.client import HallClient
+from contract.mqtt_url import broker_address
 from tests.broker.conftest import SecuredHall
 from tests.fixtures.hall_server import WORKDAY_MORNING
 

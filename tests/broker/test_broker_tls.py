@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hall import topics
-from hall.mqtt_url import CA_ENV, URL_ENV, broker_address
+from contract import topics
+from contract.mqtt_url import CA_ENV, URL_ENV, broker_address
 from tests.broker.conftest import Probe, SecuredHall, make_ca, token
 
 pytestmark = pytest.mark.broker

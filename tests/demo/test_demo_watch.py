@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from hall import topics
+from contract import topics
+from contract.transport import Message
 from hall.config import load_config
-from hall.transport import Message
 from hallq.demo_watch import HALL_ONLINE, Watch
 
 ROOT = Path(__file__).resolve().parents[2]

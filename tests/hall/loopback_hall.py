@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hall import topics
-from hall.client import HallClient
+from contract import topics
+from contract.client import HallClient
+from contract.transport import LoopbackBroker, LoopbackTransport
 from hall.clock import Clock
 from hall.config import HallConfig
 from hall.core import HallCore
 from hall.service import HallService
-from hall.transport import LoopbackBroker, LoopbackTransport
 
 
 class LoopbackHall:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from contract.client import HallClient
+from contract.mqtt_url import parse_url
 from hall.bookings_cli import ImportFileError, Row, read_rows
-from hall.client import HallClient
-from hall.mqtt_url import parse_url
 from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import EXAMPLES, HallServer, example_config
 

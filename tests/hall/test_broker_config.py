@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from paho.mqtt.client import topic_matches_sub
 
-from hall import topics
+from contract import topics
 from hall.broker_config import (
     HALL_USER,
     PRODUCTION,

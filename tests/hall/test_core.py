@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hall import protocol, topics
+from contract import protocol, topics
 from hall.clock import FixedClock
 from hall.core import HallCore, Incoming, Outcome
 from hall.model import state_to_dict

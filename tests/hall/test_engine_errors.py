@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 import pytest
 
+from contract.protocol import ERROR_CODES
 from hall.engine import Engine
-from hall.errors import ERROR_CODES, HallError
+from hall.errors import HallError
 from hall.model import (
     CallNext,
     Command,

@@ -31,13 +31,13 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hall import topics
+from contract import topics
+from contract.mqtt_url import parse_url
+from contract.transport import Message, PahoTransport
 from hall.clock import FixedClock
 from hall.config import load_config
 from hall.core import HallCore
-from hall.mqtt_url import parse_url
 from hall.simulate import Options, Simulation
-from hall.transport import Message, PahoTransport
 from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import HallServer, wait_for
 from tests.hall.test_simulate import small_config
@@ -172,7 +172,7 @@ class RetryCounter(logging.Handler):
 @pytest.fixture
 def retry_counter() -> Iterator[RetryCounter]:
     counter = RetryCounter()
-    logger = logging.getLogger("hall.client")
+    logger = logging.getLogger("contract.client")
     old = logger.level
     logger.setLevel(logging.INFO)
     logger.addHandler(counter)

@@ -28,11 +28,11 @@ from typing import Any
 
 import pytest
 
-from hall import topics
-from hall.client import HallClient, RequestRefused
+from contract import topics
+from contract.client import HallClient, RequestRefused
+from contract.hall_clock import HallClock
+from contract.mqtt_url import parse_url
 from hall.config import HallConfig, load_config
-from hall.mqtt_url import parse_url
-from hall.simulate_clock import HallClock
 from hall.store import db_path
 from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import EXAMPLES, HallServer, example_config

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from hall import topics
-from hall.client import RequestRefused
+from contract import topics
+from contract.client import RequestRefused
 from hall.clock import Clock, FixedClock, ScaledClock
 from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import SITE, ZONE, rules_hall

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from hall import topics
-from hall.client import HallClient
-from hall.mqtt_url import parse_url
+from contract import topics
+from contract.client import HallClient
+from contract.mqtt_url import parse_url
 from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import HallServer, to_toml, wait_for
 from tests.fixtures.halls import SITE, small_hall_data

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from hall import topics
-from hall.client import HallClient, RequestRefused
+from contract import topics
+from contract.client import HallClient, RequestRefused
+from contract.mqtt_url import parse_url
+from contract.transport import Message, PahoTransport
 from hall.clock import FixedClock
 from hall.config import HallConfig
 from hall.core import HallCore, Incoming
-from hall.mqtt_url import parse_url
 from hall.service import HallService
-from hall.transport import Message, PahoTransport
 from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import CLERK_PIN, SITE, small_hall

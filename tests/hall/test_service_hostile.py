@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from hall import topics
-from hall.client import RequestRefused
-from hall.mqtt_url import parse_url
-from hall.transport import Message, PahoTransport
+from contract import topics
+from contract.client import RequestRefused
+from contract.mqtt_url import parse_url
+from contract.transport import Message, PahoTransport
 from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import SITE

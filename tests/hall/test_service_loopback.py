@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hall import topics
+from contract import topics
 from hall.clock import FixedClock
 from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import SITE, small_hall

@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from contract.hall_clock import HallClock, parse_clock
+from contract.mqtt_url import parse_url
 from hall import simulate_traffic as traffic
 from hall.clock import FixedClock, ScaledClock
 from hall.config import HallConfig, load_config
-from hall.mqtt_url import parse_url
 from hall.service import clock_payload
 from hall.simulate import Options, Simulation, simulation
-from hall.simulate_clock import HallClock, parse_clock
 from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import (
     EXAMPLES,

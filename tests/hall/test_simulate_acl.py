@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from contract.mqtt_url import broker_address
 from hall.broker_config import Settings, generate, read_env_file
 from hall.config import load_config
-from hall.mqtt_url import broker_address
 from tests.broker.conftest import make_ca, two_free_ports
 from tests.fixtures.broker import Broker, running_broker, wait_for_port
 from tests.fixtures.hall_server import HallServer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from contract.protocol import dumps
 from hall.engine import Engine
 from hall.model import (
     CallNext,
@@ -19,7 +20,6 @@ from hall.model import (
     TicketCalled,
     TicketRecalled,
 )
-from hall.protocol import dumps
 from tests.fixtures.halls import MORNING, later, small_hall
 
 TICKET_KEYS = [

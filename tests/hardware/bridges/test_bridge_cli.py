@@ -16,9 +16,9 @@ from typing import IO
 import pytest
 from bridge_rig import write_config
 
-from hall import topics
-from hall.mqtt_url import parse_url
-from hall.transport import PahoTransport
+from contract import topics
+from contract.mqtt_url import parse_url
+from contract.transport import PahoTransport
 from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import SITE

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from bridge_rig import FLASH, hall_server, write_config
 
-from hall import topics
-from hall.client import HallClient
+from contract import topics
+from contract.client import HallClient
+from contract.mqtt_url import parse_url
 from hall.config import HallConfig, load_config
-from hall.mqtt_url import parse_url
 from hardware.bridges.common import find_bridge
 from hardware.bridges.keypad_bridge import KeypadBridge
 from hardware.bridges.led_bridge import LedBridge

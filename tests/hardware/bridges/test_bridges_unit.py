@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from bridge_rig import hall_data
 
-from hall import topics
-from hall.client import RequestTimeout
+from contract import topics
+from contract.client import RequestTimeout
 from hall.config import ConfigError, HallConfig, parse_config
 from hardware.bridges.common import find_bridge
 from hardware.bridges.keypad_bridge import KeypadBridge

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hall.errors import ERROR_CODES
+from contract.protocol import ERROR_CODES
 from hardware.keypad.codes import ERROR_NUMBERS, error_display
 from hardware.keypad.frame import Key
 from hardware.keypad.session import Beep, KeypadContext, KeypadSession, ShowDisplay, WindowRequest

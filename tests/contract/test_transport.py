@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from contract.mqtt_url import BrokerAddress, BrokerUrlError, broker_address, parse_url
+from contract.transport import LoopbackBroker, LoopbackTransport, Message, PahoTransport
 from hall.config import Broker
-from hall.mqtt_url import BrokerAddress, BrokerUrlError, broker_address, parse_url
-from hall.transport import LoopbackBroker, LoopbackTransport, Message, PahoTransport
 from tests.fixtures.broker import Broker as RunningBroker
 from tests.fixtures.broker import running_broker
 from tests.fixtures.hall_server import wait_for
@@ -282,7 +282,7 @@ def test_an_absent_broker_is_retried_until_it_comes(
     node = PahoTransport(
         parse_url(f"mqtt://127.0.0.1:{port}"), "patient", min_backoff=0.05, max_backoff=0.2
     )
-    with caplog.at_level("WARNING", logger="hall.transport"):
+    with caplog.at_level("WARNING", logger="contract.transport"):
         node.start()
         assert not node.wait_ready(0.5)
     assert "cannot reach the broker" in caplog.text

@@ -1,4 +1,4 @@
-"""Payload encoding of the contract: the JSON form, the answer envelope, times.
+"""Payload encoding of the contract: the JSON form, the answer envelope, error codes, times.
 
 Answers are stored as bytes and replayed byte-identical, so there is exactly one encoder.
 """
@@ -9,10 +9,20 @@ import json
 from datetime import datetime
 from typing import Any
 
-from hall.errors import HallError
-
 VERSION = 1
 ID_MAX = 64
+
+# Every error code of the contract (docs/protocol.md); an answer never carries another.
+ERROR_CODES = frozenset(
+    {
+        "invalid_request", "unknown_op", "unknown_device", "forbidden", "rate_limited",
+        "storage_error", "unknown_service", "unknown_ticket", "unknown_window", "unknown_clerk",
+        "service_closed", "outside_hours", "quota_reached", "appointment_required",
+        "unknown_booking", "booking_used", "booking_wrong_day", "reprint_limit", "queue_empty",
+        "wrong_pin", "not_logged_in", "already_logged_in", "window_paused", "no_current_ticket",
+        "invalid_transition", "recall_limit", "not_rateable", "already_rated",
+    }
+)  # fmt: skip
 
 
 def dumps(payload: dict[str, Any]) -> bytes:
@@ -48,7 +58,3 @@ def error(request_id: str | None, code: str, message: str) -> bytes:
     return dumps(
         {"v": VERSION, "id": request_id, "ok": False, "error": {"code": code, "message": message}}
     )
-
-
-def error_from(request_id: str | None, exc: HallError, language: str) -> bytes:
-    return error(request_id, exc.code, exc.message(language))

@@ -21,10 +21,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from hall import topics
-from hall.mqtt_url import BrokerAddress
-from hall.protocol import VERSION, dumps, iso
-from hall.transport import Message, MessageCallback, PahoTransport, Transport
+from contract import topics
+from contract.mqtt_url import BrokerAddress
+from contract.protocol import VERSION, dumps, iso
+from contract.transport import Message, MessageCallback, PahoTransport, Transport
 
 log = logging.getLogger(__name__)
 

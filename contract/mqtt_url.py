@@ -10,14 +10,26 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import unquote, urlsplit
-
-from hall.config import Broker
 
 URL_ENV = "HALLQ_MQTT_URL"
 CA_ENV = "HALLQ_MQTT_CA"
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 EXAMPLE = "mqtt://user:password@127.0.0.1:1883"
+
+
+class BrokerSettings(Protocol):
+    """Where a config names the broker (the hall config's `[broker]` section has these fields)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def ca(self) -> str | None: ...
+
+    @property
+    def keepalive(self) -> int: ...
 
 
 class BrokerUrlError(ValueError):
@@ -99,7 +111,9 @@ def parse_url(
     )
 
 
-def broker_address(broker: Broker, environ: Mapping[str, str] | None = None) -> BrokerAddress:
+def broker_address(
+    broker: BrokerSettings, environ: Mapping[str, str] | None = None
+) -> BrokerAddress:
     """The broker to use: the config's `[broker]`, with HALLQ_MQTT_URL / HALLQ_MQTT_CA overriding it."""
     env = os.environ if environ is None else environ
     url = env.get(URL_ENV) or broker.url

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from paho.mqtt.client import topic_matches_sub
 
-from hall import topics
+from contract import topics
 
 SITE = "hall-1"
 

@@ -24,7 +24,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from hall.mqtt_url import BrokerAddress
+from contract.mqtt_url import BrokerAddress
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from hall import topics
-from hall.client import HallClient, RequestRefused, RequestTimeout
-from hall.mqtt_url import parse_url
-from hall.protocol import error, ok
-from hall.transport import Message, PahoTransport
+from contract import topics
+from contract.client import HallClient, RequestRefused, RequestTimeout
+from contract.mqtt_url import parse_url
+from contract.protocol import error, ok
+from contract.transport import Message, PahoTransport
 from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import wait_for
 

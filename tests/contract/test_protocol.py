@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from hall.errors import HallError
-from hall.protocol import dumps, error, error_from, iso, ok, valid_request_id
+from contract.protocol import dumps, error, iso, ok, valid_request_id
+from hall.errors import HallError, error_from
 
 
 def test_answers_are_compact_utf8_json() -> None:
