@@ -89,6 +89,21 @@ def device_health(site: str, device: str) -> str:
     return f"{root(site)}/device/{_check(device, 'device id')}/health"
 
 
+def device_settings(site: str, device: str) -> str:
+    """Extension: the device's own section of the hall config, retained; only that device reads it."""
+    return f"{root(site)}/device/{_check(device, 'device id')}/settings"
+
+
+def stats(site: str) -> str:
+    """Extension: the day's figures per window, clerk and service, retained."""
+    return f"{root(site)}/stats"
+
+
+def alarms(site: str) -> str:
+    """Extension: the open alarms, retained (a list of `alarm` payloads)."""
+    return f"{root(site)}/alarms"
+
+
 # Subscriptions (MQTT filters).
 def all_requests(site: str) -> str:
     return f"{root(site)}/+/+/req"
