@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any, Protocol
 
+from contract.settings.bus import BusConfig
 from hall.config import Bridge, ConfigError, HallConfig, load_config
-from hall.config_bus import BusConfig
 from hardware.errors import ConfigurationError
 from hardware.serial_port import ReconnectingPort
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from contract import topics
 from contract.client import RequestError
+from contract.settings.bus import BusConfig
 from hall.config import Bridge, HallConfig
-from hall.config_bus import BusConfig
 from hardware.bridges.common import HallLink, Health, bus_port, run_cli
 from hardware.keypad.frame import Frame, FrameDecoder, Func, beep_frame, display_frame
 from hardware.keypad.session import (

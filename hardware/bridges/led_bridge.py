@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from contract import topics
+from contract.settings.bus import BusConfig
 from hall.config import Bridge, HallConfig
-from hall.config_bus import BusConfig
 from hardware.bridges.common import HallLink, Health, bus_port, run_cli
 from hardware.led.driver import led_bus_for
 from hardware.led.presenter import BoardText, WindowBoard
