@@ -120,3 +120,23 @@ class DeviceSettingsPublisher:
         log.info("hall %s: %s is no longer in the config: its settings are cleared", self.site,
                  device_id)  # fmt: skip
         self.transport.publish(message.topic, b"", qos=1, retain=True)
+
+
+def names_catalog(config: HallConfig) -> dict[str, Any]:
+    """The names part of `catalog` (departments with prefixes, services' departments, windows),
+    from the config alone: for a device run from a hall config file (the demo) rather than from
+    its settings topic. The hall's own `catalog` (hall/views.py) carries these same fields."""
+    return {
+        "v": VERSION,
+        "departments": [
+            {"code": d.code, "name_zh": d.name_zh, "name_en": d.name_en, "prefix": d.prefix}
+            for d in config.departments
+        ],
+        "services": [
+            {"code": s.code, "department": s.department, "name_zh": s.name_zh}
+            for s in config.services
+        ],
+        "windows": [
+            {"id": w.id, "no": w.no, "name": w.name, "services": w.services} for w in config.windows
+        ],
+    }

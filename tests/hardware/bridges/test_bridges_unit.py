@@ -14,7 +14,7 @@ from bridge_rig import hall_data
 from contract import topics
 from contract.client import RequestTimeout
 from hall.config import ConfigError, HallConfig, parse_config
-from hardware.bridges.common import find_bridge
+from hardware.bridges.common import setup_from_config
 from hardware.bridges.keypad_bridge import KeypadBridge
 from hardware.bridges.led_bridge import LedBridge
 from hardware.emulators.keypad_bus import KeypadBusEmulator
@@ -64,14 +64,15 @@ def config_for(tmp_path: Path, **bus_changes: Any) -> HallConfig:
     return parse_config(data, "test")
 
 
-def test_find_bridge_checks_kind_bus_and_windows(tmp_path: Path) -> None:
+def test_setup_from_config_checks_kind_bus_and_windows(tmp_path: Path) -> None:
     config = config_for(tmp_path)
-    bridge, bus = find_bridge(config, "led-gb", "led")
+    bridge = setup_from_config(config, "led-gb", "led")
+    bus = bridge.bus
     assert bus.protocol == "gb-frame" and bridge.windows == ["w01", "w05"]
     with pytest.raises(ConfigurationError, match="no bridge 'x'"):
-        find_bridge(config, "x", "led")
+        setup_from_config(config, "x", "led")
     with pytest.raises(ConfigurationError, match="hallq keypad-bridge"):
-        find_bridge(config, "keypads", "led")
+        setup_from_config(config, "keypads", "led")
     # A board of a window the bridge does not act for is refused when the config loads.
     with pytest.raises(ConfigError, match=r"bus.boards\[0\].window: 'w03' is not one of"):
         config_for(tmp_path, **{"led-gb": {"boards": [{"address": 1, "window": "w03"}]}})
@@ -83,8 +84,7 @@ def led(tmp_path: Path) -> Iterator[tuple[LedBridge, LedBusEmulator, FakeHall]]:
     emulator = LedBusEmulator(tmp_path / "led-gb")
     emulator.start()
     hall = FakeHall()
-    bridge, bus = find_bridge(config, "led-gb", "led")
-    led_bridge = LedBridge(config, bridge, bus, hall)
+    led_bridge = LedBridge(setup_from_config(config, "led-gb", "led"), hall)
     led_bridge.start()
     yield led_bridge, emulator, hall
     led_bridge.stop()
@@ -120,8 +120,7 @@ def test_keypad_request_is_retried_under_one_id_until_answered(tmp_path: Path) -
         return {"v": 1, "id": rid, "ok": True, "result": {"window": window}}
 
     hall.answer = down_then_up
-    bridge, bus = find_bridge(config, "keypads", "keypad")
-    keypads = KeypadBridge(config, bridge, bus, hall)
+    keypads = KeypadBridge(setup_from_config(config, "keypads", "keypad"), hall)
     keypads.start()
     try:
         assert wait_for(lambda: keypads.port.is_open, 3)
