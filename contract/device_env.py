@@ -77,7 +77,7 @@ def device_env(
                 "env/<id>.env of `hallq broker-config` here"
             ) from None
         where = str(env_file)
-    hint = "this device's env file of `hallq broker-config` sets it (--env FILE)"
+    hint = "this device's env file of `hallq broker-config` sets these (--env FILE)"
     missing = [k for k in (SITE_ENV, URL_ENV) if not values.get(k)]
     if missing:
         raise DeviceEnvError(f"{where}: {' and '.join(missing)} not set: {hint}")

@@ -278,13 +278,13 @@ def run_from_env(args: argparse.Namespace, kind: str, make: MakeBridge, stopped:
     while not stopped.is_set():
         client = connect(env.address, env.site, env.device_id)
         try:
-            _run_generation(client, SettingsFollower(env.site, env.device_id, cache), args.settings_wait, kind, make, stopped)  # fmt: skip
+            run_generation(client, SettingsFollower(env.site, env.device_id, cache), args.settings_wait, kind, make, stopped)  # fmt: skip
         finally:
             client.close()
     return 0
 
 
-def _run_generation(
+def run_generation(
     client: HallClient,
     follower: SettingsFollower,
     wait: float,
