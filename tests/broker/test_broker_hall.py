@@ -143,7 +143,6 @@ def stop(process: subprocess.Popen[bytes]) -> int:
         return process.wait(5)
 
 
-@pytest.mark.slow
 def test_a_keypad_bridge_runs_from_its_env_file_alone_and_boots_from_its_copy(
     secured: SecuredHall, hall_server: subprocess.Popen[bytes], tmp_path: Path
 ) -> None:
