@@ -61,7 +61,7 @@ class WindowState(Wire):
     """What a window is doing now: `result.window` of the window ops and `board.windows[]` (the
     `window/{id}/state` payload is this with `"v"`: `WindowStateMessage`)."""
 
-    KIND = "window state"
+    KIND = "window_state"
     window: WindowRef
     status: str  # closed / open / paused
     clerk: ClerkRef | None

@@ -28,7 +28,7 @@ class CallMessage(Wire):
 class WindowStateMessage(WindowState):
     """`window/{id}/state` (retained)."""
 
-    KIND = "window state"
+    KIND = "window_state"
     VERSIONED = True
 
 
@@ -36,7 +36,7 @@ class WindowStateMessage(WindowState):
 class RatingMessage(Wire):
     """`window/{id}/rating` (retained; an empty payload means no ticket awaits a rating)."""
 
-    KIND = "rating"
+    KIND = "window_rating"
     VERSIONED = True
     window: WindowRef
     ticket: Ticket
@@ -171,7 +171,7 @@ class Alarm(Wire):
 class Health(Wire):
     """`device/{id}/health` (retained, published by each device)."""
 
-    KIND = "health"
+    KIND = "device_health"
     VERSIONED = True
     state: str  # ready / paper_near_end / ... for a printer, ok / offline for a bus
     detail: Any  # whatever the device says more: per board or keypad for a bridge

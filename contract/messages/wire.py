@@ -85,9 +85,8 @@ def _decode_any(kind: str, path: str, value: Any) -> Any:
 def _describe(value: Any) -> str:
     if value is None:
         return "null"
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), type(value).__name__
-    )
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    return {**names, int: "a number", float: "a number"}.get(type(value), type(value).__name__)
 
 
 def _codec(tp: Any) -> tuple[_Decoder, _Encoder]:
