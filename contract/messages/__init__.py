@@ -13,7 +13,8 @@ that names the payload and the field: `calls.ticket.number: missing`.
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, TypeVar
 
 from contract.messages.answers import (
     RESULTS,
@@ -106,8 +107,32 @@ __all__ = [
     "decode_request",
     "decode_window_state",
     "parse",
+    "read_or_warn",
     "result_of",
 ]  # fmt: skip
+
+log = logging.getLogger(__name__)
+
+W = TypeVar("W", bound=Wire)
+_WARNED_MAX = 100
+_warned: set[str] = set()
+
+
+def read_or_warn(cls: type[W], value: Any) -> W | None:
+    """The message `cls` in a decoded payload, or None when it is not one: for a device that
+    then shows what it can of it. The first time each problem is seen it is logged (a warning
+    that names the field), so a sender that breaks the contract is found without flooding."""
+    try:
+        return cls.from_json(value)
+    except PayloadError as bad:
+        problem = str(bad)
+        if problem not in _warned:
+            if len(_warned) >= _WARNED_MAX:
+                _warned.clear()
+            _warned.add(problem)
+            log.warning("a payload outside the contract (shown as far as it goes): %s", problem)
+        return None
+
 
 # The payload type of each topic (by the name contract/topics.py gives it) and of an answer.
 PUBLISHED: dict[str, type[Wire]] = {

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from contract import topics
+from contract import messages, topics
 from hall.config import Bridge, HallConfig
 from hall.config_bus import BusConfig
 from hardware.bridges.common import HallLink, Health, bus_port, run_cli
@@ -80,15 +80,20 @@ class LedBridge:
         window = topics.parse_window(self.site, topic)
         if window is None:
             return
+        # Read through the contract's type (a state outside it is logged, naming the field, and
+        # the board shows what it can of it); a cleared state is {}: the board says "closed".
+        typed = messages.read_or_warn(messages.WindowStateMessage, state) if state else None
+        view = typed.to_json() if typed is not None else (state or {})
+        status = typed.status if typed is not None else view.get("status", "?")
         with self._lock:
             now = self.clock()
             for address in self.window_boards.get(window, []):
-                wanted = self.boards[address].on_state(state or {}, now)
+                wanted = self.boards[address].on_state(view, now)
                 log.info(
                     "%s: window %s is %s: board %d -> %r (%s)",
                     self.bridge_id,
                     window,
-                    (state or {}).get("status", "?"),
+                    status,
                     address,
                     wanted.text,
                     wanted.mode.value,

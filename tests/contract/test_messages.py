@@ -223,3 +223,14 @@ def test_queues_and_calls_round_trip(queues: m.Queues, call: m.CallMessage) -> N
     assert m.decode_queues(queues.to_bytes()) == queues
     assert m.decode_call(call.to_bytes()) == call
     assert m.CallMessage.from_json(call.to_json()).to_json() == call.to_json()
+
+
+def test_read_or_warn_names_the_field_once(caplog: pytest.LogCaptureFixture) -> None:
+    broken = without(CALL, "recall")
+    with caplog.at_level("WARNING"):
+        assert m.read_or_warn(m.CallMessage, broken) is None
+        assert m.read_or_warn(m.CallMessage, broken) is None
+        assert m.read_or_warn(m.CallMessage, CALL) == m.CallMessage.from_json(CALL)
+    assert [r.getMessage() for r in caplog.records] == [
+        "a payload outside the contract (shown as far as it goes): calls.recall: missing"
+    ]
