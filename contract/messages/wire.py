@@ -14,6 +14,7 @@ writes only sometimes: `result.ticket`, a request's options); LOCAL keeps a fiel
 from __future__ import annotations
 
 import json
+import math
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -46,9 +47,14 @@ LOCAL = {"local": True}  # a field of the Python object only: never read from or
 def load_json(kind: str, payload: bytes | str) -> Any:
     """JSON text to a value, or PayloadError (bytes that are not UTF-8 JSON)."""
     try:
-        return json.loads(payload)
+        return json.loads(payload, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise PayloadError(kind, "", f"not JSON ({exc})") from None
+
+
+def _no_constant(name: str) -> Any:
+    # Python reads NaN and Infinity, which are not JSON: no hall sends them, no device may print them.
+    raise ValueError(f"{name} is not a JSON number")
 
 
 # -- decoding and encoding by type hint ---------------------------------------------------------
@@ -75,7 +81,14 @@ def _scalar(tp: type | tuple[type, ...], name: str) -> _Decoder:
 _decode_str = _scalar(str, "a string")
 _decode_bool = _scalar(bool, "true or false")
 _decode_int = _scalar(int, "a whole number")
-_decode_float = _scalar((int, float), "a number")
+_decode_number = _scalar((int, float), "a number")
+
+
+def _decode_float(kind: str, path: str, value: Any) -> Any:
+    number = _decode_number(kind, path, value)
+    if not math.isfinite(number):  # from a dict built in Python; JSON text has none
+        raise PayloadError(kind, path, f"expected a finite number, got {number}")
+    return number
 
 
 def _decode_any(kind: str, path: str, value: Any) -> Any:
@@ -278,9 +291,9 @@ def _writer(cls: type[Wire]) -> Callable[[Any], dict[str, Any]]:
     dataclasses module makes `__init__`): `to_json` builds every call and board the hall
     publishes, and a dict display is several times faster than a loop over the fields."""
     namespace: dict[str, Any] = {}
-    entries: list[tuple[str, str, bool]] = []  # (key, expression, omitted when None)
+    entries: list[tuple[str, str, str | None]] = []  # (key, expression, omitted when this is None)
     if cls.VERSIONED:
-        entries.append((repr("v"), repr(VERSION), False))
+        entries.append((repr("v"), repr(VERSION), None))
     for i, f in enumerate(cls._layout()):
         value = f"self.{f.name}"
         if f.encode is None:
@@ -292,13 +305,13 @@ def _writer(cls: type[Wire]) -> Callable[[Any], dict[str, Any]]:
             expression = f"encode_{i}({value})"
         if f.encode is not None and f.optional:
             expression = f"(None if {value} is None else {expression})"
-        entries.append((repr(f.key), expression, f.omit))
+        entries.append((repr(f.key), expression, value if f.omit else None))
     if not any(omit for _, _, omit in entries):
         body = ["    return {" + ", ".join(f"{k}: {e}" for k, e, _ in entries) + "}"]
     else:
         body = ["    out = {}"]
         for key, expression, omit in entries:
-            guard = f"if {expression} is not None: " if omit else ""
+            guard = f"if {omit} is not None: " if omit else ""
             body.append(f"    {guard}out[{key}] = {expression}")
         body.append("    return out")
     exec("\n".join(["def to_json(self):", *body]), namespace)  # our own source, from the fields
