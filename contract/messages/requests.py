@@ -50,9 +50,8 @@ class Issue(Request):
     KIND, OP, DEVICE = "request issue", "issue", "kiosk"
     service: str
     priority: str | None = field(default=None, metadata=OMIT)  # normal (the default) / priority
-    appointment: str | None = field(
-        default=None, metadata=OMIT
-    )  # a booking code: checks the booking in
+    # A booking's code: checks the booking in (the ticket is an appointment).
+    appointment: str | None = field(default=None, metadata=OMIT)
     lang: str | None = field(default=None, metadata=OMIT)  # zh / en
 
 
@@ -228,13 +227,17 @@ class BookingCancel(Request):
     code: str
 
 
-REQUESTS: dict[str, dict[str, type[Request]]] = {}
-for _cls in (
+_ALL: tuple[type[Request], ...] = (
     Issue, Reprint, Status, Login, Logout, CallNext, Call, Recall, Start, Finish, NoShow, Transfer,
     Hold, Unhold, Pause, Resume, Rate, CancelTicket, ForceLogout, SetService, Notice, BookingAdd,
     BookingCancel,
-):  # fmt: skip
-    REQUESTS.setdefault(_cls.DEVICE, {})[_cls.OP] = _cls
+)  # fmt: skip
+
+# The request class of each op, by the class of device that sends it.
+REQUESTS: dict[str, dict[str, type[Request]]] = {
+    device: {cls.OP: cls for cls in _ALL if device == cls.DEVICE}
+    for device in ("kiosk", "window", "evaluator", "operator")
+}
 
 
 def decode_request(device_class: str, payload: bytes | str | Any) -> tuple[str, Request]:
