@@ -228,7 +228,10 @@ def test_queues_and_calls_round_trip(queues: m.Queues, call: m.CallMessage) -> N
     assert m.CallMessage.from_json(call.to_json()).to_json() == call.to_json()
 
 
-def test_read_or_warn_names_the_field_once(caplog: pytest.LogCaptureFixture) -> None:
+def test_read_or_warn_names_the_field_once(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(m, "_warned", set())  # what earlier tests logged is forgotten
     broken = without(CALL, "recall")
     with caplog.at_level("WARNING"):
         assert m.read_or_warn(m.CallMessage, broken) is None

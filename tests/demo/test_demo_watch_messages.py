@@ -55,8 +55,9 @@ def test_a_published_call_is_read_through_its_type(caplog: pytest.LogCaptureFixt
 
 
 def test_a_call_outside_the_contract_is_named_and_still_shown(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(m, "_warned", set())  # each problem is logged once per process
     lines: list[str] = []
     watch = Watch(CONFIG, out=lines.append)
     broken = published_call().to_json()
