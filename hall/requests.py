@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from contract.protocol import VERSION, encodable, valid_request_id
