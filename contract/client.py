@@ -42,6 +42,7 @@ import paho.mqtt.client as mqtt
 
 from contract import topics
 from contract.hall_clock import HallClock as ClockFollower
+from contract.hall_clock import parse_clock
 from contract.journal import Entry, Journal
 from contract.mqtt_url import BrokerAddress
 from contract.protocol import VERSION, dumps, iso
@@ -288,10 +289,7 @@ class HallClient:
         self._follower: ClockFollower | None = None
         if hall_clock is None and device_class == "kiosk":  # an issue's deadline is in hall time
             self._follower = ClockFollower(datetime.now().astimezone().tzinfo or UTC)
-            follower = self._follower
-            self._subscribe(
-                topics.clock(site), lambda m: follower.on_clock(m.topic, _json_object(m.payload))
-            )
+            self._subscribe(topics.clock(site), self._on_clock)
         if self.journal is not None:
             self._resume(self.journal.entries())
         self._ticker = threading.Thread(
@@ -402,6 +400,13 @@ class HallClient:
             lifetime=timeout + grace,
             journalled=keep and self.journal is not None,
         )
+
+    def _on_clock(self, message: Message) -> None:
+        value = _json_object(message.payload)
+        reading = parse_clock(value)
+        if self._follower is not None and reading is not None:
+            self._follower.tz = reading.at.tzinfo or self._follower.tz  # the hall's offset
+            self._follower.on_clock(message.topic, value)
 
     def _hall_now(self) -> datetime:
         """The hall's time: from the given clock, else from the hall's `clock` topic once heard,
