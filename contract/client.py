@@ -210,11 +210,12 @@ class _Pending:
 class Subscription:
     """What subscribe() returns: the handle for unsubscribe()."""
 
-    __slots__ = ("active", "callback", "topic_filter")
+    __slots__ = ("active", "callback", "internal", "topic_filter")
 
-    def __init__(self, topic_filter: str, callback: MessageCallback) -> None:
+    def __init__(self, topic_filter: str, callback: MessageCallback, internal: bool = False):
         self.topic_filter = topic_filter
         self.callback = callback
+        self.internal = internal
         self.active = True
 
 
@@ -285,11 +286,13 @@ class HallClient:
             targets.insert(0, (device_class, device_id))
         for target in targets:
             self._listen(target, wait=None)
-        self._subscribe(topics.status(site, topics.HALL_CLIENT_ID), self._on_hall_status)
+        self._subscribe(
+            topics.status(site, topics.HALL_CLIENT_ID), self._on_hall_status, internal=True
+        )
         self._follower: ClockFollower | None = None
         if hall_clock is None and device_class == "kiosk":  # an issue's deadline is in hall time
             self._follower = ClockFollower(datetime.now().astimezone().tzinfo or UTC)
-            self._subscribe(topics.clock(site), self._on_clock)
+            self._subscribe(topics.clock(site), self._on_clock, internal=True)
         if self.journal is not None:
             self._resume(self.journal.entries())
         self._ticker = threading.Thread(
@@ -431,7 +434,7 @@ class HallClient:
     ) -> RequestFuture:
         target = device or (self.device_class, self.device_id)
         self._listen(target, wait=None)
-        future = RequestFuture(op, request_id, self._dispatch)
+        future = RequestFuture(op, request_id, self._run_dispatched)
         if journalled:
             assert self.journal is not None
             self.journal.write(Entry(request_id, op, target, payload, time.time()))
@@ -520,7 +523,7 @@ class HallClient:
             lifetime=timeout * (1 + max(0, retries)),
             max_copies=1 + max(0, retries),
         )
-        return self._await(future).raw()
+        return self._await(future, timeout * (1 + max(0, retries))).raw()
 
     def _blocking(
         self,
@@ -543,21 +546,32 @@ class HallClient:
             lifetime=timeout * (1 + max(0, retries)),
             max_copies=1 + max(0, retries),
         )
-        return self._await(future)
+        return self._await(future, timeout * (1 + max(0, retries)))
 
-    def _await(self, future: RequestFuture) -> RequestFuture:
+    def _await(self, future: RequestFuture, lifetime: float) -> RequestFuture:
         if not future.done() and getattr(self._in_network, "active", False):
             raise RequestError(
                 f"{future.op}: request() was called in the network thread, where its answer can "
                 "never arrive (a callback run by the inline dispatcher): use submit() and "
                 "add_done_callback(), or pass a dispatcher that runs callbacks in another thread"
             )
-        future._done.wait()
+        if not future._done.wait(lifetime + 30.0):  # the resend timer gives up at `lifetime`
+            future._settle(
+                b"", {}, RequestTimeout(future.op, future.request_id, future.attempts, lifetime)
+            )
         return future
 
     # -- pending requests: resent, expired, resumed
     def _tick(self) -> None:
         """The resend timer: a copy every retry_every while connected; a give-up at the end."""
+        while not self._closed:
+            try:
+                self._tick_once()
+            except Exception:  # the timer must outlive any fault, or requests would hang
+                log.exception("%s: the resend timer failed", self.device_id)
+                time.sleep(0.5)
+
+    def _tick_once(self) -> None:
         while True:
             due: list[_Pending] = []
             expired: list[_Pending] = []
@@ -601,7 +615,7 @@ class HallClient:
             # answers a repeat with what it stored: the ticket, or `expired`); the answer goes to
             # on_resumed_answer.
             with self._lock:
-                pending.future = RequestFuture(pending.op, future.request_id, self._dispatch)
+                pending.future = RequestFuture(pending.op, future.request_id, self._run_dispatched)
                 pending.future.attempts = future.attempts
                 pending.retry_every = RESUMED_RETRY_EVERY
                 pending.give_up_at = math.inf
@@ -614,7 +628,7 @@ class HallClient:
                 "%s: resuming %s id %s from the journal", self.device_id, entry.op, entry.request_id
             )
             self._listen(entry.target, wait=None)
-            future = RequestFuture(entry.op, entry.request_id, self._dispatch)
+            future = RequestFuture(entry.op, entry.request_id, self._run_dispatched)
             future.add_done_callback(self._deliver_resumed)
             now = time.monotonic()
             with self._lock:
@@ -708,9 +722,15 @@ class HallClient:
         return self._subscribe(topic_filter, callback, wait)
 
     def _subscribe(
-        self, topic_filter: str, callback: MessageCallback, wait: float | None = None
+        self,
+        topic_filter: str,
+        callback: MessageCallback,
+        wait: float | None = None,
+        internal: bool = False,
     ) -> Subscription:
-        subscription = Subscription(topic_filter, callback)
+        """`internal`: the client's own (status/hall, clock), run at once in the network thread,
+        so they work before the device's dispatcher runs anything."""
+        subscription = Subscription(topic_filter, callback, internal)
         with self._route_lock:
             subscribers = self._subs.setdefault(topic_filter, [])
             first = not subscribers
@@ -765,6 +785,12 @@ class HallClient:
             if subscription.active:
                 subscription.callback(message)
 
+        if subscription.internal:
+            try:
+                run()
+            except Exception:
+                log.exception("%s: handling %s failed", self.device_id, message.topic)
+            return
         self._run_dispatched(run)
 
     def _run_dispatched(self, fn: Callable[[], None]) -> None:
