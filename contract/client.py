@@ -203,7 +203,8 @@ class _Pending:
     give_up_at: float  # time.monotonic(): the future fails with RequestTimeout then
     lifetime: float
     next_send: float
-    max_copies: float  # the blocking request()'s 1 + retries; inf otherwise
+    max_copies: float  # the blocking request()'s 1 + retries (sent even while away, as paho
+    # queues them, and it ends `retry_every` after the last); inf: until give_up_at
     journalled: bool
 
 
@@ -445,7 +446,7 @@ class HallClient:
             payload,
             future,
             retry_every,
-            now + lifetime,
+            now + lifetime if math.isinf(max_copies) else math.inf,  # request(): by attempts
             lifetime,
             now + retry_every,
             max_copies,
@@ -586,7 +587,11 @@ class HallClient:
                             del self._pending[key]
                     elif now >= pending.next_send:
                         pending.next_send = now + pending.retry_every
-                        if pending.future.attempts < pending.max_copies and self.connected:
+                        if pending.future.attempts >= pending.max_copies:
+                            # request(): every attempt had its full `timeout`: that is the end.
+                            expired.append(pending)
+                            del self._pending[key]
+                        elif math.isfinite(pending.max_copies) or self.connected:
                             due.append(pending)
                 wake = min(
                     (min(p.give_up_at, p.next_send) for p in self._pending.values()),
