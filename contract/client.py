@@ -24,6 +24,7 @@ sends it again at start, and the answer goes to `on_resumed_answer`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -390,18 +391,25 @@ class HallClient:
         hall's time + timeout (the hall refuses it `expired` later) and is journalled when the
         client has a journal (`journal=` overrides which requests are)."""
         body: dict[str, Any] = {"v": VERSION, "id": request_id or uuid.uuid4().hex, "op": op}
+        now, speed = self._hall_now()
         if op == "issue" and "deadline" not in fields:
-            body["deadline"] = iso(self._hall_now() + timedelta(seconds=math.ceil(timeout)))
+            # `timeout` real seconds, in the hall's time (a scaled hall's clock runs faster).
+            body["deadline"] = iso(now + timedelta(seconds=math.ceil(timeout * (speed or 1.0))))
         body.update(fields)
+        lifetime = timeout
+        if isinstance(body.get("deadline"), str):
+            # Never give up before the hall would: until its deadline, plus the answer's way back.
+            with contextlib.suppress(ValueError, TypeError):
+                ahead = (datetime.fromisoformat(body["deadline"]) - now).total_seconds()
+                lifetime = max(timeout, ahead / speed if speed > 0 else timeout) + ANSWER_GRACE
         keep = (op in JOURNALLED_OPS) if journal is None else journal
-        grace = ANSWER_GRACE if "deadline" in body else 0.0
         return self._submit_raw(
             dumps(body),
             str(body["id"]),
             op,
             device=device,
             retry_every=retry_every,
-            lifetime=timeout + grace,
+            lifetime=lifetime,
             journalled=keep and self.journal is not None,
         )
 
@@ -412,14 +420,14 @@ class HallClient:
             self._follower.tz = reading.at.tzinfo or self._follower.tz  # the hall's offset
             self._follower.on_clock(message.topic, value)
 
-    def _hall_now(self) -> datetime:
-        """The hall's time: from the given clock, else from the hall's `clock` topic once heard,
-        else this machine's clock (the same as the hall's, through NTP, unless the hall is scaled)."""
+    def _hall_now(self) -> tuple[datetime, float]:
+        """The hall's time and its speed: from the given clock, else from the hall's `clock` topic
+        once heard, else this machine's clock (the hall's too, through NTP, unless it is scaled)."""
         if self.hall_clock is not None:
-            return self.hall_clock.now()
+            return self.hall_clock.now(), float(getattr(self.hall_clock, "speed", 1.0))
         if self._follower is not None and self._follower.received:
-            return self._follower.now()
-        return datetime.now().astimezone()
+            return self._follower.now(), self._follower.speed
+        return datetime.now().astimezone(), 1.0
 
     def _submit_raw(
         self,

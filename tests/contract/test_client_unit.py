@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -349,3 +350,14 @@ def test_close_fails_what_still_waits(broker: LoopbackBroker, hall: FakeHall) ->
     kiosk.close()
     with pytest.raises(RequestError, match="closed"):
         future.result(1)
+
+
+def test_on_a_scaled_hall_clock_the_deadline_is_in_hall_time(
+    broker: LoopbackBroker, hall: FakeHall, clients: list[HallClient]
+) -> None:
+    clock = {"v": 1, "at": "2026-11-26T09:00:00+08:00", "speed": 60.0, "unix": time.time()}
+    hall.transport.publish(topics.clock(SITE), json.dumps(clock), retain=True)
+    kiosk = device(broker, dispatcher=inline)
+    clients.append(kiosk)
+    deadline = kiosk.submit("issue", service="s", timeout=20).result(5)["deadline"]
+    assert deadline.startswith("2026-11-26T09:20:") and deadline.endswith("+08:00")
