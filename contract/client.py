@@ -788,7 +788,12 @@ class HallClient:
                         self._cache[message.topic] = message
                     else:
                         self._cache.pop(message.topic, None)  # a cleared retained topic
-                for subscription in list(self._subs.get(topic_filter, [])):
+                subscribers = list(self._subs.get(topic_filter, []))
+                for subscription in subscribers:
+                    if not subscription.internal:  # handed over in order, under the lock
+                        self._deliver(subscription, message)
+            for subscription in subscribers:
+                if subscription.internal:  # the client's own, outside it (they take other locks)
                     self._deliver(subscription, message)
 
         return route
