@@ -41,6 +41,7 @@ class Message:
 
 MessageCallback = Callable[[Message], None]
 ConnectListener = Callable[[], None]
+DisconnectListener = Callable[[str], None]  # the reason: a lost connection or a failed attempt
 
 
 class Delivery(Protocol):
@@ -65,7 +66,11 @@ class Transport(Protocol):
         self, topic_filter: str, callback: MessageCallback, qos: int = 1, wait: float | None = None
     ) -> None: ...
 
+    def unsubscribe(self, topic_filter: str, callback: MessageCallback) -> None: ...
+
     def add_connect_listener(self, listener: ConnectListener) -> None: ...
+
+    def add_disconnect_listener(self, listener: DisconnectListener) -> None: ...
 
     def wait_ready(self, timeout: float) -> bool: ...
 
@@ -87,6 +92,16 @@ class _Subscriptions:
             new = topic_filter not in self.by_filter
             self.by_filter.setdefault(topic_filter, []).append((callback, qos))
             return new
+
+    def remove(self, topic_filter: str, callback: MessageCallback) -> bool:
+        """Unregister; True if the filter has no callback left (it must be unsubscribed)."""
+        with self.lock:
+            callbacks = self.by_filter.get(topic_filter, [])
+            callbacks[:] = [(cb, q) for cb, q in callbacks if cb is not callback]
+            if callbacks or topic_filter not in self.by_filter:
+                return False
+            del self.by_filter[topic_filter]
+            return True
 
     def filters(self) -> list[tuple[str, int]]:
         with self.lock:
@@ -127,6 +142,7 @@ class PahoTransport:
         self.status_topic = status_topic
         self._subs = _Subscriptions()
         self._listeners: list[ConnectListener] = []
+        self._disconnect_listeners: list[DisconnectListener] = []
         self._connected = threading.Event()
         self._ready = threading.Event()  # connected and the (re)subscription acknowledged
         self._ack_lock = threading.Lock()
@@ -205,9 +221,26 @@ class PahoTransport:
         if wait is not None and not self._wait_ack(mid, wait):
             raise TimeoutError(f"{self.client_id}: no SUBACK for {topic_filter} within {wait} s")
 
+    def unsubscribe(self, topic_filter: str, callback: MessageCallback) -> None:
+        """Remove a callback; the last one of a filter unsubscribes it at the broker."""
+        if self._subs.remove(topic_filter, callback) and self.connected:
+            self._client.unsubscribe(topic_filter)
+
     def add_connect_listener(self, listener: ConnectListener) -> None:
         """Called (in the network thread) after every successful (re)connect and resubscription."""
         self._listeners.append(listener)
+
+    def add_disconnect_listener(self, listener: DisconnectListener) -> None:
+        """Called (in the network thread) with the reason when the connection is lost, and after
+        every attempt that failed (paho keeps trying with backoff); not after stop()."""
+        self._disconnect_listeners.append(listener)
+
+    def _tell_disconnected(self, reason: str) -> None:
+        for listener in list(self._disconnect_listeners):
+            try:
+                listener(reason)
+            except Exception:
+                log.exception("%s: disconnect listener failed", self.client_id)
 
     def wait_ready(self, timeout: float) -> bool:
         return self._ready.wait(timeout)
@@ -268,6 +301,7 @@ class PahoTransport:
                 reason_code,
             )
             self._connected.clear()
+            self._tell_disconnected(f"refused by the broker: {reason_code}")
             return
         self._set_nodelay(client.socket())
         self._connected.set()
@@ -319,6 +353,8 @@ class PahoTransport:
             log.warning(
                 "%s: lost the broker (%s); reconnecting with backoff", self.client_id, reason_code
             )
+        if not self._stopping:
+            self._tell_disconnected(f"lost the broker: {reason_code}" if was else str(reason_code))
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         # Said once, then every 30 s while it lasts: an operator must see that the broker is away.
@@ -330,6 +366,7 @@ class PahoTransport:
                 self.client_id,
                 self.address.redacted(),
             )
+        self._tell_disconnected(f"cannot reach the broker {self.address.redacted()}")
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self._subs.dispatch(Message(msg.topic, bytes(msg.payload), bool(msg.retain)))
@@ -394,6 +431,7 @@ class LoopbackTransport:
         self.status_topic = status_topic
         self._subs = _Subscriptions()
         self._listeners: list[ConnectListener] = []
+        self._disconnect_listeners: list[DisconnectListener] = []
         self._connected = False
 
     @property
@@ -418,9 +456,13 @@ class LoopbackTransport:
 
     def kill(self) -> None:
         """An abnormal disconnect: the broker publishes the last will."""
+        was = self._connected
         self._drop()
         if self.status_topic is not None:
             self.broker.publish(Message(self.status_topic, OFFLINE, True))
+        if was:
+            for listener in list(self._disconnect_listeners):
+                listener("lost the broker")
 
     def _drop(self) -> None:
         self._connected = False
@@ -437,16 +479,21 @@ class LoopbackTransport:
     def subscribe(
         self, topic_filter: str, callback: MessageCallback, qos: int = 1, wait: float | None = None
     ) -> None:
-        self._subs.add(topic_filter, callback, qos)
-        if self._connected:
+        # As PahoTransport: only a filter new to this connection is subscribed at the broker, and
+        # the broker's retained messages then go to every callback whose filter matches them.
+        new = self._subs.add(topic_filter, callback, qos)
+        if new and self._connected:
             for message in self.broker.retained_for(topic_filter):
-                try:
-                    callback(message)
-                except Exception:
-                    log.exception("message handler failed on %s", message.topic)
+                self._subs.dispatch(message)
+
+    def unsubscribe(self, topic_filter: str, callback: MessageCallback) -> None:
+        self._subs.remove(topic_filter, callback)
 
     def add_connect_listener(self, listener: ConnectListener) -> None:
         self._listeners.append(listener)
+
+    def add_disconnect_listener(self, listener: DisconnectListener) -> None:
+        self._disconnect_listeners.append(listener)
 
     def wait_ready(self, timeout: float) -> bool:
         return self._connected

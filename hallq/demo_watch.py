@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from contract import messages, topics
+from contract.calls import CallSequence
 from contract.hall_clock import parse_clock
 from contract.transport import Message
 from hall.config import HallConfig
@@ -69,6 +70,10 @@ class Watch:
         self._anchor: tuple[datetime, float] | None = None  # the hall's time, at this unix time
         self.health: dict[str, str] = {}
         self.calls = 0
+        # A call the hall sent twice (after a crash) is one line; a missed one is said.
+        self.sequence = CallSequence(
+            redraw=lambda: self.line(self.hall_time(), "calls", "missed a call (see the board)")
+        )
 
     def set_clock(self, at: datetime, speed: float, unix: float) -> None:
         """The hall's clock read `at` at real time `unix` and runs `speed` times real time."""
@@ -103,7 +108,7 @@ class Watch:
 
     # -- calls
     def on_call(self, topic: str, event: dict[str, Any] | None) -> None:
-        if not event:
+        if not event or not self.sequence.on_call(event):
             return
         call = messages.read_or_warn(messages.CallMessage, event)
         if call is not None:

@@ -33,6 +33,7 @@ ERROR_NUMBERS: dict[str, int] = {
     "recall_limit": 26,
     "not_rateable": 27,
     "already_rated": 28,
+    "expired": 29,
 }
 OTHER = 99  # a code the project added after this table: the log line names it
 

@@ -137,3 +137,14 @@ def test_the_halls_clock_topic_sets_the_time_of_lines_without_one() -> None:
     )
     w.on_status(Message(topics.status(SITE, "hall"), b"offline"))
     assert lines == ["10:30:00  hall     server offline"]
+
+
+def test_a_call_sent_twice_is_one_line_and_a_missed_one_is_said() -> None:
+    w, lines = watch()
+    first = call("A012")
+    w.on_call(topics.calls(SITE), first)
+    w.on_call(topics.calls(SITE), first)  # the hall republished it after a crash
+    assert w.calls == 1 and len(lines) == 1
+    w.on_call(topics.calls(SITE), {**call("A014"), "seq": 3})
+    assert w.calls == 2
+    assert any("missed a call" in line for line in lines)
