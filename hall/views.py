@@ -1,4 +1,4 @@
-"""The contract's JSON payloads (PROTOCOL.md), drawn from the engine's state and config.
+"""The contract's JSON payloads (docs/protocol.md), drawn from the engine's state and config.
 
 Pure functions of the engine: no I/O, no clock (the caller gives `now`). Every payload of a topic
 carries `"v": 1`; objects nested in answers (a ticket, a window's state in `result.window`) do not.
