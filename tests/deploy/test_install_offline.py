@@ -170,3 +170,22 @@ def test_device_install_needs_the_hall() -> None:
         ["bash", str(INSTALL), "--dry-run", "--device"], capture_output=True, text=True
     )
     assert done.returncode == 2 and "--host" in done.stderr
+
+
+def test_the_hall_serves_time_and_devices_follow_it() -> None:
+    def directives(name: str) -> list[str]:
+        text = (ROOT / "deploy" / "chrony" / name).read_text()
+        return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+    hall = directives("hallq-hall.conf")
+    assert "local stratum 10" in hall  # serves its own clock when it reaches no upstream server
+    assert {"allow 10.0.0.0/8", "allow 172.16.0.0/12", "allow 192.168.0.0/16"} <= set(hall)
+    device = directives("hallq-device.conf")
+    assert "server @HALL@ iburst prefer" in device and "makestep 1 -1" in device
+    chronyd = shutil.which("chronyd") or "/usr/sbin/chronyd"
+    if os.access(chronyd, os.X_OK):  # where chrony is installed, it parses both
+        for name in ("hallq-hall.conf", "hallq-device.conf"):
+            text = (ROOT / "deploy" / "chrony" / name).read_text().replace("@HALL@", "hall.lan")
+            done = subprocess.run([chronyd, "-p", "-f", "/dev/stdin"], input=text,
+                                  capture_output=True, text=True, check=False)  # fmt: skip
+            assert done.returncode == 0, done.stderr
