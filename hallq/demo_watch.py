@@ -67,6 +67,9 @@ class Watch:
         self._last_queues_at: datetime | None = None
         self.speed: float | None = None  # of the hall's clock, once known
         self._anchor: tuple[datetime, float] | None = None  # the hall's time, at this unix time
+        # The hall's start time while nothing from the hall has told its clock yet (the demo's
+        # guess, anchored at when it started the server process).
+        self._guessed_start: datetime | None = None
         self.health: dict[str, str] = {}
         self.calls = 0
 
@@ -74,6 +77,13 @@ class Watch:
         """The hall's clock read `at` at real time `unix` and runs `speed` times real time."""
         self.speed = speed
         self._anchor = (at, unix)
+
+    def guess_clock(self, start: datetime, speed: float, origin: float) -> None:
+        """The clock as the demo started it: `start` at about real time `origin`. The server's
+        clock really starts when its process has loaded, seconds later on a busy machine; its
+        `online` and its `clock` correct the guess."""
+        self.set_clock(start, speed, origin)
+        self._guessed_start = start
 
     def hall_time(self) -> str:
         """The hall's time now, for events that carry none: from the hall's clock (the demo
@@ -88,6 +98,7 @@ class Watch:
         reading = parse_clock(value)
         if reading is not None:
             self.set_clock(reading.at, reading.speed, reading.unix)
+            self._guessed_start = None
 
     def _heard(self, at: Any) -> None:
         """A message with the hall's time in it: anchor hall_time() there."""
@@ -96,6 +107,7 @@ class Watch:
         except ValueError:
             return
         self._anchor = (when, time.time())
+        self._guessed_start = None
 
     def line(self, at: str, kind: str, text: str) -> None:
         with self._lock:
@@ -186,6 +198,9 @@ class Watch:
         client = message.topic.rsplit("/", 1)[-1]
         state = message.payload.decode("utf-8", errors="replace") or "gone"
         if client == topics.HALL_CLIENT_ID:
+            if state == "online" and self._guessed_start is not None:
+                # The hall connects a moment after its clock starts: closer than the guess.
+                self._anchor = (self._guessed_start, time.time())
             self.line(self.hall_time(), "hall", f"server {state}")
         elif self.config.device_class(client) == "bridge":
             self.line(self.hall_time(), "device", f"{client} {state}")
@@ -240,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     watch = Watch(config)
     if args.clock and args.origin is not None:
         start_text, _, speed_text = args.clock.partition("x")
-        watch.set_clock(datetime.fromisoformat(start_text), float(speed_text or 1), args.origin)
+        watch.guess_clock(datetime.fromisoformat(start_text), float(speed_text or 1), args.origin)
     stopping = stop_on_signals()
     client = HallClient.connect(address, site, "operator", args.id, wait=None)
     client.subscribe_json(topics.calls(site), watch.on_call)
