@@ -376,8 +376,6 @@ class Demo:
                 setup.WATCH_ID,
                 "--clock",
                 spec,
-                "--origin",
-                f"{time.time():.3f}",
             ),
             env=self.device_env(setup.WATCH_ID),
             on_line=self.on_watch_line,

@@ -78,16 +78,19 @@ class Watch:
         self.speed = speed
         self._anchor = (at, unix)
 
-    def guess_clock(self, start: datetime, speed: float, origin: float) -> None:
-        """The clock as the demo started it: `start` at about real time `origin`. The server's
-        clock really starts when its process has loaded, seconds later on a busy machine; its
-        `online` and its `clock` correct the guess."""
-        self.set_clock(start, speed, origin)
+    def guess_clock(self, start: datetime, speed: float) -> None:
+        """The clock the demo gave the hall server: `start`, running `speed` times real time. When
+        it really started is not known here (the server loads for seconds on a busy machine):
+        until the hall says (its `clock`, or its `online` a moment after its clock started), the
+        lines are stamped `start`, so no line shows a time the hall has not reached yet."""
+        self.speed = speed
         self._guessed_start = start
 
     def hall_time(self) -> str:
         """The hall's time now, for events that carry none: from the hall's clock (the demo
         passes its start; the `clock` topic and each message with a time correct it)."""
+        if self._anchor is None and self._guessed_start is not None:
+            return self._guessed_start.strftime("%H:%M:%S")
         if self._anchor is None or self.speed is None:
             return "--:--:--"
         at, unix = self._anchor
@@ -198,8 +201,8 @@ class Watch:
         client = message.topic.rsplit("/", 1)[-1]
         state = message.payload.decode("utf-8", errors="replace") or "gone"
         if client == topics.HALL_CLIENT_ID:
-            if state == "online" and self._guessed_start is not None:
-                # The hall connects a moment after its clock starts: closer than the guess.
+            if state == "online" and self._anchor is None and self._guessed_start is not None:
+                # The hall connects a moment after its clock started; its `clock` follows.
                 self._anchor = (self._guessed_start, time.time())
             self.line(self.hall_time(), "hall", f"server {state}")
         elif self.config.device_class(client) == "bridge":
@@ -240,9 +243,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True)
     parser.add_argument("--id", required=True, help="the operator account to connect as")
     parser.add_argument("--clock", help="the hall server's --clock START[xSPEED]")
-    parser.add_argument(
-        "--origin", type=float, help="the real (unix) time the hall's clock started"
-    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     loaded = load_config_and_broker(args.config, "demo watch")
@@ -253,9 +253,9 @@ def main(argv: list[str] | None = None) -> int:
 
     site = config.site.id
     watch = Watch(config)
-    if args.clock and args.origin is not None:
+    if args.clock:
         start_text, _, speed_text = args.clock.partition("x")
-        watch.guess_clock(datetime.fromisoformat(start_text), float(speed_text or 1), args.origin)
+        watch.guess_clock(datetime.fromisoformat(start_text), float(speed_text or 1))
     stopping = stop_on_signals()
     client = HallClient.connect(address, site, "operator", args.id, wait=None)
     client.subscribe_json(topics.calls(site), watch.on_call)
