@@ -1,4 +1,4 @@
-"""Every MQTT topic name of the contract (PROTOCOL.md "Topics"), built in this one module."""
+"""Every MQTT topic name of the contract (docs/protocol.md "Topics"), built in this one module."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ It writes into DIR:
 - `passwd`: the same passwords hashed in Mosquitto's `$7$` format (PBKDF2-SHA512), which the
   installed Mosquitto 2.0 reads; an existing hash is kept while it still matches, so a run that
   changes nothing rewrites nothing.
-- `acl`: per account exactly what PROTOCOL.md "Conventions" grants its class (see `grants_for`).
+- `acl`: per account exactly what docs/protocol.md "Conventions" grants its class (see `grants_for`).
 - `env/{id}.env` (mode 0600): `HALLQ_MQTT_URL` with the account's user name and password,
   `HALLQ_MQTT_CA`, `HALLQ_SITE`, `HALLQ_DEVICE_ID` and `HALLQ_DEVICE_CLASS` (contract/device_env.py):
   all a device machine needs besides the hall CA certificate; the file a systemd unit names as its
@@ -139,7 +139,7 @@ def hall_grants(site: str) -> list[Grant]:
 
 
 def grants_for(config: HallConfig, device: str) -> list[Grant]:
-    """What the contract grants this device of the config (PROTOCOL.md "Conventions")."""
+    """What the contract grants this device of the config (docs/protocol.md "Conventions")."""
     site = config.site.id
     device_class = config.device_class(device)
     grants = _device_basics(site, device)

@@ -1,4 +1,4 @@
-"""The kiosk's ops: issue a ticket, reprint one, ask about one (PROTOCOL.md "Kiosk ops")."""
+"""The kiosk's ops: issue a ticket, reprint one, ask about one (docs/protocol.md "Kiosk")."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """What `hallq demo` prepares before it starts anything: the folder, the hall's clock, the wired
 config and the broker's files.
 
-- The clock: the hall runs from the opening of the next working day of its own calendar (09:00 on
-  the example halls), so the demo shows calls whatever the real hour and day.
+- The clock: the hall runs from today's opening when today is a working day of its own calendar
+  that is not over yet, else from the opening of the next working day (09:00 on the example
+  halls), so the demo shows a morning's calls whatever the real hour and day.
 - The config: the example hall as it is, with each hardware bus moved to a pseudo-terminal in the
   demo folder (the emulators make them), plus two devices of the demo's own: an operator that
   watches the hall (`demo-watch`) and a kiosk with the emulated printer (`demo-kiosk`). The
@@ -117,6 +118,19 @@ def next_working_morning(config: HallConfig, now: datetime) -> datetime:
     raise ValueError(
         f"the hall calendar has no working day with opening hours in the next {LOOKAHEAD_DAYS} days"
     )
+
+
+def demo_start(config: HallConfig, now: datetime) -> datetime:
+    """Where the demo's clock starts: today's opening when today is a working day of the hall's
+    calendar whose hours are not over yet (so a run in the morning, or at lunch, shows today),
+    else the next working morning."""
+    local = now.astimezone(config.site.zone)
+    today = local.date()
+    if config.calendar.is_working_day(today):
+        spans = spans_on(config.calendar, config.calendar.hours, today)
+        if spans and local.time() < max(span.end for span in spans):
+            return datetime.combine(today, opening_of(config, today), tzinfo=config.site.zone)
+    return next_working_morning(config, now)
 
 
 def clock_spec(start: datetime, speed: float) -> str:

@@ -1,4 +1,4 @@
-"""The contract's payloads (PROTOCOL.md): exact field names and shapes, and the estimates."""
+"""The contract's payloads (docs/protocol.md): exact field names and shapes, and the estimates."""
 
 from __future__ import annotations
 
