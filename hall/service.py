@@ -131,8 +131,8 @@ class HallService:
         queues_interval: float = QUEUES_INTERVAL,
         tick_interval: float = TICK_INTERVAL,
         on_batch: Callable[[int], None] | None = None,
-        fault_gap: float = FAULT_GAP,
-        fault_limit: float = FAULT_LIMIT,
+        fault_gap: float | None = None,
+        fault_limit: float | None = None,
     ) -> None:
         self.core = core
         self.config = core.config
@@ -163,7 +163,8 @@ class HallService:
         self._ignored = 0  # messages on topics that are not request topics, since the last log
         self._ignored_logged = -1e9
         self._started = int(time.time())
-        self.fault_gap, self.fault_limit = fault_gap, fault_limit
+        self.fault_gap = FAULT_GAP if fault_gap is None else fault_gap
+        self.fault_limit = FAULT_LIMIT if fault_limit is None else fault_limit
         self._faults: dict[str, _Fault] = {}  # worker faults seen lately, by fault_name
         self.fatal: str | None = None  # set when a fault repeated for fault_limit: the worker quit
 
