@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,10 +21,12 @@ from contract import topics
 from contract.protocol import dumps
 from contract.transport import LoopbackBroker, LoopbackTransport, Message
 from hall.clock import FixedClock
-from tests.fixtures.hall_server import wait_for
+from tests.fixtures.broker import Broker
+from tests.fixtures.hall_server import HallServer, wait_for
 from tests.fixtures.halls import SITE, small_hall
 from tests.hall.loopback_hall import LoopbackHall
-from tests.hall.test_service import START
+from tests.hall.test_server_process import write_config
+from tests.hall.test_service import START, Watcher
 
 
 @pytest.fixture
@@ -147,3 +150,65 @@ def test_a_fault_that_repeats_for_fault_limit_stops_the_worker(
     assert service._worker is not None
     service._worker.join(5)
     assert not service._worker.is_alive()
+
+
+# -- the server process: exit status 3 for a fault that goes on, 0 after one that cleared
+FAULTY_SERVER = Path(__file__).with_name("faulty_server.py")
+
+
+@pytest.fixture
+def faulty(broker: Broker, tmp_path: Path) -> Iterator[tuple[HallServer, Path, Watcher]]:
+    server = HallServer(
+        broker.url, SITE, write_config(tmp_path, broker), tmp_path / "data", tmp_path / "hall.log"
+    )
+    trigger = tmp_path / "fault"
+    alarms = Watcher(broker, topics.alarm(SITE), "alarm-watcher")
+    yield server, trigger, alarms
+    alarms.stop()
+    server.close()
+
+
+def faulty_args(server: HallServer, trigger: Path, seconds: str) -> list[str]:
+    assert server.args[1:4] == ["-m", "hallq", "server"]
+    return [sys.executable, str(FAULTY_SERVER), str(trigger), seconds, *server.args[4:]]
+
+
+@pytest.mark.broker
+def test_a_fault_that_goes_on_ends_the_server_with_status_3(
+    faulty: tuple[HallServer, Path, Watcher],
+) -> None:
+    server, trigger, alarms = faulty
+    server.args = faulty_args(server, trigger, "inf")
+    server.start()
+    trigger.touch()
+    assert server.process is not None
+    assert server.process.wait(60) == 3
+    log = server.log.read_text()
+    assert "exiting with status 3" in log and "OSError: the board cannot be drawn" in log
+    assert log.count("Traceback") == 1  # the first time only; then one line now and then
+    raised = [a for a in alarms.json(topics.alarm(SITE)) if a["kind"] == "worker_fault"]
+    assert raised and not raised[0]["cleared"] and "board cannot be drawn" in raised[0]["text"]
+    assert wait_for(lambda: server.status[-1:] == [b"offline"])
+    # The store was closed: the next hall opens it (a supervisor restarts the server).
+    server.args = [sys.executable, "-m", "hallq", "server", *server.args[4:]]
+    server.start()
+    assert server.terminate() == 0
+
+
+@pytest.mark.broker
+def test_sigterm_after_a_fault_that_cleared_exits_0(
+    faulty: tuple[HallServer, Path, Watcher],
+) -> None:
+    server, trigger, alarms = faulty
+    server.args = faulty_args(server, trigger, "2.5")
+    server.start()
+    trigger.touch()
+
+    def kinds() -> list[bool]:
+        return [
+            a["cleared"] for a in alarms.json(topics.alarm(SITE)) if a["kind"] == "worker_fault"
+        ]
+
+    assert wait_for(lambda: kinds() == [False, True], 30), kinds()
+    assert server.terminate() == 0
+    assert "worker fault over" in server.log.read_text()
