@@ -43,6 +43,7 @@ HANDOVER = 0.0002  # seconds the worker pauses after handing answers and calls t
 BURST_LOOK = 0.001  # seconds a worker waits after a batch of several for more of the burst
 EDGE_MARGIN = 0.5  # hall seconds after an opening or closing at which `queues` goes out again
 CLOCK_INTERVAL = 60.0  # seconds between `clock` messages (also sent at every (re)connect)
+ACK_POLL = 0.1  # seconds between looks at the acknowledgements while calls wait for them
 FAULT_BACKOFF = 0.1  # seconds the worker pauses after a failed step
 FAULT_GAP = 5.0  # seconds without a repeat after which a worker fault is over (its alarm cleared)
 FAULT_LIMIT = 30.0  # seconds a worker fault may go on repeating before the server gives up
@@ -300,9 +301,12 @@ class HallService:
 
     def _step(self) -> None:
         timeout = max(0.0, min(self._next_tick, self._queues_due()) - time.monotonic())
+        # While calls wait for the broker's acknowledgement, look again soon: the outbox drains
+        # promptly after a reconnect.
+        timeout = min(timeout, ACK_POLL if self._in_flight else 1.0)
         items: list[tuple[str, bytes]] = []
         with contextlib.suppress(queue.Empty):
-            items.append(self._inbox.get(timeout=min(timeout, 1.0)))
+            items.append(self._inbox.get(timeout=timeout))
         # Drain: whatever arrived together is committed together.
         while len(items) < self.max_batch:
             try:
