@@ -258,7 +258,9 @@ class PahoTransport:
 
     def _send_backlog_and_be_ready(self) -> None:
         """What was published while not ready, in order, after what paho resends itself (it did
-        at the CONNACK, before the SUBACK that makes us ready); publishes go straight out after."""
+        at the CONNACK, before the SUBACK that makes us ready); publishes go straight out after.
+        A client with no subscription is ready at the CONNACK, before paho's resends: its held
+        messages may then overtake those (the hall and every device subscribe)."""
         with self._send_lock:
             backlog, self._backlog = self._backlog, []
             for topic, data, qos, retain, publication in backlog:
