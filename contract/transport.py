@@ -2,7 +2,9 @@
 
 `PahoTransport` is the real one (paho-mqtt 2.x); `LoopbackTransport` moves messages in memory, with
 the same topic matching and retained messages, for unit tests. Connection state is honest: `connected`
-is true only between an accepted CONNACK and the next disconnect.
+is true only between an accepted CONNACK and the next disconnect. Both keep what is published while
+disconnected and send it, in order, after the next (re)connect; the Delivery a publish returns says
+when the broker acknowledged it, whenever that is (paho: followed by message id, from on_publish).
 
 Callbacks run in paho's network thread: they must be quick and must not raise (a raise is caught and
 logged here, so one bad handler never takes the connection down).
@@ -10,7 +12,6 @@ logged here, so one bad handler never takes the connection down).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
 import ssl
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 ONLINE = b"online"
 OFFLINE = b"offline"
+MID_TRIES = 8  # publish attempts while paho's next message ids are held by older messages
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,9 @@ DisconnectListener = Callable[[str], None]  # the reason: a lost connection or a
 
 
 class Delivery(Protocol):
-    """What a publish returns: whether the broker has acknowledged it (QoS 0: once handed over)."""
+    """What a publish returns: whether the broker has acknowledged it (QoS 0: once handed over).
+    Never raises: a publish made while disconnected stays queued and is acknowledged after the
+    reconnect, like any other."""
 
     def is_published(self) -> bool: ...
 
@@ -77,6 +81,22 @@ class Transport(Protocol):
 
 def _as_bytes(payload: bytes | str) -> bytes:
     return payload.encode("utf-8") if isinstance(payload, str) else payload
+
+
+class Publication:
+    """A Delivery acknowledged by its message id, whenever the acknowledgement comes (set from
+    the network thread, read from any)."""
+
+    __slots__ = ("_acknowledged",)
+
+    def __init__(self) -> None:
+        self._acknowledged = False
+
+    def acknowledge(self) -> None:
+        self._acknowledged = True
+
+    def is_published(self) -> bool:
+        return self._acknowledged
 
 
 @dataclass
@@ -149,6 +169,15 @@ class PahoTransport:
         self._acked: set[int] = set()
         self._ack_events: dict[int, threading.Event] = {}
         self._resubscribe_mid: int | None = None
+        # Publishes are followed by message id (on_publish), not by paho's MQTTMessageInfo, whose
+        # is_published() raises for good once a publish was made while disconnected.
+        self._mid_lock = threading.Lock()
+        self._by_mid: dict[int, Publication] = {}
+        self._acked_early: set[int] = set()  # acknowledged before publish() registered the mid
+        # Held back while not ready: paho sends a publish made between the TCP connect and the
+        # CONNACK at once, ahead of the older ones it resends after the CONNACK (out of order).
+        self._send_lock = threading.Lock()
+        self._backlog: list[tuple[str, bytes, int, bool, Publication]] = []
         self._stopping = False
         self._last_fail_log = -1e9
         protocol = MQTTProtocolVersion.MQTTv5 if mqtt5 else MQTTProtocolVersion.MQTTv311
@@ -171,6 +200,7 @@ class PahoTransport:
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
         self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_publish = self._on_publish
 
     # -- the interface
     @property
@@ -193,9 +223,11 @@ class PahoTransport:
         """Say `offline` (retained), disconnect cleanly (so the will is not sent) and stop the loop."""
         self._stopping = True
         if self.status_topic is not None and self.connected:
-            info = self._client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
-            with contextlib.suppress(RuntimeError, ValueError):
-                info.wait_for_publish(2.0)
+            offline = Publication()
+            self._hand_over(self.status_topic, OFFLINE, 1, True, offline)
+            deadline = time.monotonic() + 2.0
+            while not offline.is_published() and self.connected and time.monotonic() < deadline:
+                time.sleep(0.005)
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
@@ -204,8 +236,54 @@ class PahoTransport:
     def publish(
         self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False
     ) -> Delivery:
-        # While disconnected paho keeps QoS 1 messages and sends them after the reconnect.
-        return self._client.publish(topic, _as_bytes(payload), qos=qos, retain=retain)
+        """Send now if ready, else hold it (in order) until the next (re)connect is ready. The
+        Delivery says when the broker acknowledged it, however many reconnects that takes."""
+        publication, data = Publication(), _as_bytes(payload)
+        with self._send_lock:
+            if self._ready.is_set() and not self._backlog:
+                self._hand_over(topic, data, qos, retain, publication)
+            else:
+                self._backlog.append((topic, data, qos, retain, publication))
+        return publication
+
+    def _hand_over(
+        self, topic: str, data: bytes, qos: int, retain: bool, publication: Publication
+    ) -> None:
+        """To paho, which keeps a QoS 1 message until acknowledged and resends it after a
+        reconnect; the acknowledgement comes to on_publish under the message id given here."""
+        for _ in range(MID_TRIES):
+            info = self._client.publish(topic, data, qos=qos, retain=retain)
+            # QUEUE_SIZE with an unlimited queue: the id is still held by an older message.
+            if info.rc != mqtt.MQTT_ERR_QUEUE_SIZE:
+                break
+        kept = info.rc == mqtt.MQTT_ERR_SUCCESS or (qos > 0 and info.rc == mqtt.MQTT_ERR_NO_CONN)
+        if not kept:
+            log.error(
+                "%s: paho did not take a message for %s: %s",
+                self.client_id,
+                topic,
+                mqtt.error_string(info.rc),
+            )
+            return
+        with self._mid_lock:
+            if info.mid in self._acked_early:
+                self._acked_early.discard(info.mid)
+                publication.acknowledge()
+            else:
+                self._by_mid[info.mid] = publication
+
+    def _send_backlog_and_be_ready(self) -> None:
+        """What was published while not ready, in order, after what paho resends itself (it did
+        at the CONNACK, before the SUBACK that makes us ready); publishes go straight out after.
+        A client with no subscription is ready at the CONNACK, before paho's resends: its held
+        messages may then overtake those (the hall and every device subscribe)."""
+        with self._send_lock:
+            backlog, self._backlog = self._backlog, []
+            for topic, data, qos, retain, publication in backlog:
+                self._hand_over(topic, data, qos, retain, publication)
+            self._ready.set()
+        if backlog:
+            log.info("%s: sent %d message(s) held while disconnected", self.client_id, len(backlog))
 
     def subscribe(
         self, topic_filter: str, callback: MessageCallback, qos: int = 1, wait: float | None = None
@@ -308,7 +386,7 @@ class PahoTransport:
         self._last_fail_log = -1e9
         log.info("%s: connected to %s", self.client_id, self.address.redacted())
         if self.status_topic is not None:
-            client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+            self._hand_over(self.status_topic, ONLINE, 1, True, Publication())
         filters = self._subs.filters()
         if filters:
             result, mid = client.subscribe(filters)
@@ -330,7 +408,7 @@ class PahoTransport:
 
     def _after_ready(self) -> None:
         self._resubscribe_mid = None
-        self._ready.set()
+        self._send_backlog_and_be_ready()
         for listener in list(self._listeners):
             try:
                 listener()
@@ -369,16 +447,24 @@ class PahoTransport:
             )
         self._tell_disconnected(f"cannot reach the broker {self.address.redacted()}")
 
+    def _on_publish(
+        self, client: mqtt.Client, userdata: Any, mid: int, reason_code: ReasonCode, properties: Any
+    ) -> None:
+        # Called with paho's message lock held: take only our own small lock here.
+        if reason_code.is_failure:  # MQTT 5: the broker refused it (under 3.1.1 it cannot say)
+            log.warning("%s: the broker refused message %d: %s", self.client_id, mid, reason_code)
+        with self._mid_lock:
+            publication = self._by_mid.pop(mid, None)
+            if publication is None:
+                self._acked_early.add(mid)
+        if publication is not None:
+            publication.acknowledge()
+
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self._subs.dispatch(Message(msg.topic, bytes(msg.payload), bool(msg.retain)))
 
 
 # -- in memory
-class _Delivered:
-    def is_published(self) -> bool:
-        return True
-
-
 class LoopbackBroker:
     """An in-memory broker for unit tests: topic matching as paho does it, retained messages, wills."""
 
@@ -434,21 +520,40 @@ class LoopbackTransport:
         self._listeners: list[ConnectListener] = []
         self._disconnect_listeners: list[DisconnectListener] = []
         self._connected = False
+        # As paho: a publish while disconnected is kept, unacknowledged, and sent in order after
+        # the next start(); so is one made while those are being sent.
+        self._held_lock = threading.Lock()
+        self._held: list[tuple[Message, Publication]] = []
+        self._sending_held = False
 
     @property
     def connected(self) -> bool:
         return self._connected
 
     def start(self, wait: float | None = None) -> None:
-        self._connected = True
+        with self._held_lock:  # publishes wait behind the held ones from now on
+            self._connected = self._sending_held = True
         self.broker.attach(self)
         if self.status_topic is not None:
             self.broker.publish(Message(self.status_topic, ONLINE, True))
         for topic_filter, _ in self._subs.filters():
             for message in self.broker.retained_for(topic_filter):
                 self._subs.dispatch(message)
+        self._send_held()
         for listener in list(self._listeners):
             listener()
+
+    def _send_held(self) -> None:
+        while True:
+            with self._held_lock:
+                held, self._held = self._held, []
+                if not held or not self._connected:
+                    self._held[:0] = held
+                    self._sending_held = False
+                    return
+            for message, publication in held:
+                self.broker.publish(message)
+                publication.acknowledge()
 
     def stop(self) -> None:
         if self._connected and self.status_topic is not None:
@@ -472,10 +577,14 @@ class LoopbackTransport:
     def publish(
         self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False
     ) -> Delivery:
-        if not self._connected:
-            raise ConnectionError(f"{self.client_id}: not connected")
-        self.broker.publish(Message(topic, _as_bytes(payload), retain))
-        return _Delivered()
+        message, publication = Message(topic, _as_bytes(payload), retain), Publication()
+        with self._held_lock:
+            if not self._connected or self._sending_held:
+                self._held.append((message, publication))
+                return publication
+        self.broker.publish(message)
+        publication.acknowledge()
+        return publication
 
     def subscribe(
         self, topic_filter: str, callback: MessageCallback, qos: int = 1, wait: float | None = None
