@@ -237,7 +237,7 @@ def catalog(engine: Engine) -> dict[str, Any]:
         ],
         "devices": {
             key: devices[key]
-            for key in ("kiosks", "displays", "evaluators", "bridges", "operators")
+            for key in ("kiosks", "displays", "evaluators", "bridges", "operators", "announcers")
         },
         "notice": engine.state.notice,
     }

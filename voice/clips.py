@@ -46,6 +46,10 @@ class ClipsVoice:
             parts.append(clips[word])
         return join(parts, self.rate)
 
+    def knows(self, phrase: str, language: str) -> bool:
+        manifest = self.manifests.get(language)
+        return manifest is not None and phrase in manifest.phrases
+
     def chime(self) -> Audio | None:
         for language in self.manifests:
             clip = self.clips[language].get(CHIME)

@@ -61,5 +61,9 @@ class EspeakVoice:
             )
         return read_streamed_wav(result.stdout)
 
+    def knows(self, phrase: str, language: str) -> bool:
+        manifest = self.manifests.get(language)
+        return manifest is not None and phrase in manifest.phrases
+
     def chime(self) -> Audio | None:
         return self._chime

@@ -174,14 +174,17 @@ def load_manifest(folder: Path) -> Manifest:
 
 
 def find_manifests(root: Path, languages: list[str]) -> dict[str, Manifest]:
-    """The manifest of each language under `root` (one folder a language, named by it)."""
+    """The manifest of each language: in `root` (a hall's clips, one folder a language, named by
+    it), else in the shipped sets (so a hall that records only its own language keeps Mandarin)."""
     found: dict[str, Manifest] = {}
     for language in languages:
-        folder = root / language
-        if not (folder / MANIFEST).is_file():
-            have = sorted(p.parent.name for p in root.glob(f"*/{MANIFEST}"))
+        folder = next(
+            (r / language for r in (root, SHIPPED) if (r / language / MANIFEST).is_file()), None
+        )
+        if folder is None:
+            have = sorted({p.parent.name for r in (root, SHIPPED) for p in r.glob(f"*/{MANIFEST}")})
             raise ManifestError(
-                f"{folder / MANIFEST}: no clip set for language {language!r} "
+                f"{root / language / MANIFEST}: no clip set for language {language!r} "
                 f"(there are: {', '.join(have) or 'none'}): record one or fix `languages`"
             )
         manifest = load_manifest(folder)

@@ -28,6 +28,8 @@ class Voice(Protocol):
 
     def chime(self) -> Audio | None: ...
 
+    def knows(self, phrase: str, language: str) -> bool: ...
+
 
 def make_voice(backend: Backend, languages: list[str], clips: Path | None = None) -> Voice:
     """The back-end a config names, for its languages, from a hall's clip folder or the shipped
