@@ -30,6 +30,7 @@ from voice.voice import make_voice
 
 log = logging.getLogger(__name__)
 
+DEVICE_ENV = "HALLQ_DEVICE_ID"
 SETTINGS_WAIT = 3.0  # seconds to wait for the retained settings before the --config fallback
 
 
@@ -96,7 +97,11 @@ def main(argv: list[str]) -> int:
         prog="hallq announcer",
         description="Say the hall's calls on this machine's speakers (or into WAV files).",
     )
-    parser.add_argument("--id", required=True, help="this announcer's id ([[announcers]] id)")
+    parser.add_argument(
+        "--id",
+        default=os.environ.get(DEVICE_ENV),
+        help=f"this announcer's id ([[announcers]] id; default ${DEVICE_ENV}, from its env file)",
+    )
     parser.add_argument("--config", help="the hall config: site, broker and fallback settings")
     parser.add_argument("--site", help="the hall's site id (when there is no --config)")
     parser.add_argument("--wav-dir", type=Path, help="write each announcement as a WAV file here")
@@ -105,6 +110,8 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--log-level", default=os.environ.get("HALLQ_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
+    if not args.id:
+        parser.error(f"give --id ID (or set {DEVICE_ENV}, as the env file of broker-config does)")
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
