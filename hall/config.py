@@ -420,7 +420,8 @@ def cross_check(config: HallConfig) -> list[str]:
         for j, area in enumerate(a.areas):
             if area not in areas:
                 problems.append(
-                    f"announcers[{i}].areas[{j}]: no window is in area {area!r}{_suggest(area, areas)}"
+                    f"announcers[{i}].areas[{j}]: no window is in area {area!r}"
+                    f"{_suggest(area, areas)}: the areas are {', '.join(sorted(areas))}"
                 )
         problems += _duplicates(
             ((f"announcers[{i}].languages[{j}]", lang) for j, lang in enumerate(a.languages)),
