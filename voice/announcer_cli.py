@@ -18,6 +18,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from pydantic import ValidationError
+
 from contract import topics
 from contract.client import HallClient
 from contract.mqtt_url import URL_ENV, BrokerUrlError, broker_address
@@ -54,7 +56,16 @@ def announcer_settings(
     client.subscribe_json(topics.device_settings(client.site, announcer_id), on_settings, wait=5)
     if arrived.wait(SETTINGS_WAIT):
         log.info("%s: settings from the hall", announcer_id)
-        return AnnouncerSettings.model_validate(got)
+        try:
+            return AnnouncerSettings.model_validate(got)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+            )
+            raise SettingsError(
+                f"the hall's settings for {announcer_id!r} cannot be used ({problems}): "
+                "fix its [[announcers]] section in the hall config"
+            ) from None
     if config is not None:
         for section in config.announcers:
             if section.id == announcer_id:

@@ -152,20 +152,22 @@ class WavStream:
 
     def __init__(self, path: Path, rate: int) -> None:
         self.path = path
+        self.rate = rate
         self._partial = path.with_name(f".{path.name}.part")
-        self._handle = wave.open(str(self._partial), "wb")  # noqa: SIM115  (closed in close())
+        self._file = self._partial.open("wb")
+        self._handle = wave.open(self._file, "wb")  # noqa: SIM115  (closed in close())
         self._handle.setnchannels(1)
         self._handle.setsampwidth(SAMPLE_WIDTH)
         self._handle.setframerate(rate)
-        self.rate = rate
 
     def write(self, audio: Audio) -> None:
         if audio.rate != self.rate:
             audio = resample(audio, self.rate)
         self._handle.writeframes(audio.frames)
-        self._handle._file.flush()  # type: ignore[attr-defined]  # on disk now, not at close
+        self._file.flush()  # on disk now, not at close
 
     def close(self) -> Path:
         self._handle.close()
+        self._file.close()
         self._partial.replace(self.path)  # complete files only under their final name
         return self.path

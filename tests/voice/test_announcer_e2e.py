@@ -242,3 +242,28 @@ def test_the_cli_refuses_an_unknown_announcer_and_a_missing_clip(rig: Rig, tmp_p
     assert result.returncode == 2
     assert "the clip '办理' names 'banli.wav'" in result.stderr
     assert str(clips / "zh" / "banli.wav") in result.stderr
+
+
+def test_settings_come_from_the_halls_retained_topic_else_from_the_config(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voice import announcer_cli
+
+    monkeypatch.setattr(announcer_cli, "SETTINGS_WAIT", 0.5)
+    client = rig.connect("announcer", SPEAKERS["id"])
+    from_config = announcer_cli.announcer_settings(client, SPEAKERS["id"], rig.config)
+    assert from_config.languages == ["zh", "en"]
+    publisher = PahoTransport(parse_url(rig.broker.url), "test-settings")
+    publisher.start(wait=10)
+    settings = {"id": SPEAKERS["id"], "areas": ["2F"], "languages": ["en"], "repeat": 2}
+    body = {"v": 1, "device": SPEAKERS["id"], "class": "announcer", "settings": settings}
+    publisher.publish(topics.device_settings(SITE, SPEAKERS["id"]), json.dumps(body), qos=1,
+                      retain=True)  # fmt: skip
+    time.sleep(0.3)
+    publisher.stop()
+    client.close()  # a new start of the announcer: the retained settings arrive on subscribing
+    client = rig.connect("announcer", SPEAKERS["id"])
+    from_hall = announcer_cli.announcer_settings(client, SPEAKERS["id"], rig.config)
+    assert (from_hall.areas, from_hall.languages, from_hall.repeat) == (["2F"], ["en"], 2)
+    with pytest.raises(announcer_cli.SettingsError, match="no settings for announcer 'spk-2f'"):
+        announcer_cli.announcer_settings(rig.connect("announcer", "spk-2f"), "spk-2f", None)
