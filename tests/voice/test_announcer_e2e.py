@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -267,3 +268,35 @@ def test_settings_come_from_the_halls_retained_topic_else_from_the_config(
     assert (from_hall.areas, from_hall.languages, from_hall.repeat) == (["2F"], ["en"], 2)
     with pytest.raises(announcer_cli.SettingsError, match="no settings for announcer 'spk-2f'"):
         announcer_cli.announcer_settings(rig.connect("announcer", "spk-2f"), "spk-2f", None)
+
+
+def test_a_burst_from_three_windows_at_once_is_said_in_seq_order_each_once(rig: Rig) -> None:
+    announcer = rig.announcer()
+    kiosk = rig.connect("kiosk", "k1")
+    for service in ["psb-id-card"] * 8 + ["tax-invoice"] * 4:
+        kiosk.request("issue", service=service)
+    windows = {w: rig.connect("window", w) for w in ("w01", "w02", "w03")}
+    windows["w01"].request("login", clerk="c0201")
+    windows["w02"].request("login", clerk="c0101", pin="1234")
+    windows["w03"].request("login", clerk="c0301")
+
+    def work(client: HallClient) -> None:
+        for _ in range(4):
+            client.request_answer("call_next")
+            client.request_answer("recall")
+            client.request_answer("finish")
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in windows.values()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    calls = [json.loads(p) for p in rig.calls]
+    assert wait_for(lambda: len(announcer.spoken) >= len(calls) > 12, 30), (
+        len(calls),
+        said(announcer),
+    )
+    settle(announcer, len(calls))
+    spoken = [s.seq for s in announcer.spoken]
+    assert spoken == sorted(c["seq"] for c in calls) == list(range(1, len(calls) + 1))
+    assert sum(1 for s in announcer.spoken if s.recall) == sum(1 for c in calls if c["recall"])
