@@ -33,7 +33,9 @@ from voice.voice import make_voice
 log = logging.getLogger(__name__)
 
 DEVICE_ENV = "HALLQ_DEVICE_ID"
-SETTINGS_WAIT = 3.0  # seconds to wait for the retained settings before the --config fallback
+# Seconds to wait for the retained settings before the --config fallback: a retained message comes
+# right after the broker acknowledges the subscription, so this only covers a slow link.
+SETTINGS_WAIT = 1.0
 
 
 class SettingsError(Exception):
@@ -66,16 +68,16 @@ def announcer_settings(
                 f"the hall's settings for {announcer_id!r} cannot be used ({problems}): "
                 "fix its [[announcers]] section in the hall config"
             ) from None
-    if config is not None:
-        for section in config.announcers:
-            if section.id == announcer_id:
-                log.info("%s: no settings from the hall yet: using --config", announcer_id)
-                return section
-        known = ", ".join(a.id for a in config.announcers) or "none"
-        raise SettingsError(
-            f"no [[announcers]] section with id {announcer_id!r} in the config (announcers: "
-            f"{known}): add one"
-        )
+    if config is not None:  # a --config older than the hall's does not stop the hall's settings
+        section = next((a for a in config.announcers if a.id == announcer_id), None)
+        if section is None:
+            known = ", ".join(a.id for a in config.announcers) or "none"
+            raise SettingsError(
+                f"no [[announcers]] section with id {announcer_id!r} in the config (announcers: "
+                f"{known}): add one"
+            )
+        log.info("%s: no settings from the hall yet: using --config", announcer_id)
+        return section
     raise SettingsError(
         f"no settings for announcer {announcer_id!r} from the hall within {SETTINGS_WAIT:g} s, "
         "and no --config: give the hall config with --config"
