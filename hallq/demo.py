@@ -109,6 +109,8 @@ class Demo:
         assert self.console is not None
         if HALL_ONLINE in line:
             self.hall_online.set()
+        if self.keypad is not None:
+            self.keypad.heard(line)
         self.console.heard(line)
         if line.strip():
             self.console.say(line)

@@ -24,6 +24,12 @@ class KeypadPlayer:
         self.speed = speed
         self.next: float | None = None  # monotonic time of its next key press
         self.logged_in = False
+        self.bridge_online = False  # keys pressed before the bridge listens would be lost
+
+    def heard(self, line: str) -> None:
+        """A line of the demo's watch: the keypad bridge says `online` when it is connected."""
+        if line.rstrip().endswith(f" {self.clerk.bridge} online"):
+            self.bridge_online = True
 
     def services(self, config: HallConfig) -> list[str]:
         """What the demo kiosk's visitors come for: the keypad clerk's services that no simulated
@@ -41,7 +47,7 @@ class KeypadPlayer:
     def press_keys(self, children: Iterable[Child], console: Console) -> None:
         """The clerk's next keys, when due: log in first, then "call"."""
         clerk, due = self.clerk, self.next
-        if due is None or time.monotonic() < due:
+        if due is None or time.monotonic() < due or not self.bridge_online:
             return
         emulator = next((c for c in children if c.name == f"{clerk.bridge}-emulator"), None)
         if emulator is None or not emulator.running:
