@@ -159,7 +159,10 @@ class Announcer:
             before = self.order.heard.as_json()
             calls = sort()
             if self.order.heard.as_json() != before:
-                self.heard_file.save(self.order.heard)  # before saying it: never twice
+                try:
+                    self.heard_file.save(self.order.heard)  # before saying it: never twice
+                except OSError:  # a full or read-only disk: say the call all the same
+                    log.exception("%s: could not save %s", self.settings.id, self.heard_file.path)
         for call in calls:
             if self.serves(call):
                 self.queue.put(Job(call, received))
