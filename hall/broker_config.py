@@ -187,6 +187,14 @@ def grants_for(config: HallConfig, device: str) -> list[Grant]:
             Grant("read", topics.all_status(site)),
             Grant("read", topics.all_health(site)),
         ]
+    elif (
+        device_class == "announcer"
+    ):  # reads only: the calls it speaks, the board it catches up from
+        grants += [
+            Grant("read", topics.calls(site)),
+            Grant("read", topics.board(site)),
+            Grant("read", topics.device_settings(site, device)),
+        ]
     else:
         raise ValueError(f"{device!r} is no device of the config")
     return list(dict.fromkeys(grants))  # in order, without repeats

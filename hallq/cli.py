@@ -27,6 +27,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "led-emulator": ("hardware.emulators.led_cli", "an emulated bus of window LED boards"),
     "keypad-emulator": ("hardware.emulators.keypad_cli", "an emulated bus of caller keypads"),
     "led-bridge": ("hardware.bridges.led_bridge", "drive window LED boards from the hall's state"),
+    "announcer": (
+        "voice.announcer_cli",
+        "say the hall's calls on the speakers (or into WAV files)",
+    ),
     "keypad-bridge": (
         "hardware.bridges.keypad_bridge",
         "turn caller keypad keys into window requests",

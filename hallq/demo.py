@@ -12,6 +12,8 @@ It starts, each as its own process with its own log in DIR/logs/:
 - for every LED bridge of the config, an emulated bus of LED boards and the LED bridge; for every
   keypad bridge, an emulated keypad bus and the keypad bridge (each bus on a pty of the demo);
 - an emulated ticket printer and a kiosk of the demo's own that prints on it now and then;
+- an announcer (`hallq announcer`) for the speakers of the first floor, writing each call it says,
+  in Mandarin and English, as a WAV file under DIR/wav/ (no sound device needed);
 - `hallq simulate`: visitors taking tickets at the kiosks, clerks calling and serving them at
   every window, visitors rating them; each device connected with its own credentials;
 - an operator's view of the hall that prints what happens, one line per event.
@@ -198,6 +200,22 @@ class Demo:
             self.started(
                 self.supervisor.start(bridge_spec),
                 f"{bridge.kind} bridge for {len(bridge.windows)} windows",
+            )
+        for announcer in config.announcers:
+            wav = self.paths.wav / announcer.id
+            spec = Spec(
+                announcer.id,
+                self.python(
+                    "hallq", "announcer", "--id", announcer.id, "--config", str(hall),
+                    "--wav-dir", str(wav), "--state-dir", str(self.paths.data),
+                ),
+                env=self.device_env(announcer.id),
+            )  # fmt: skip
+            areas = ", ".join(announcer.areas) or "every area"
+            self.started(
+                self.supervisor.start(spec),
+                f"announcer for {areas} in {'+'.join(announcer.languages)}: its calls as WAV "
+                f"files in {os.path.relpath(wav)}",
             )
         printer = Spec(
             "printer-emulator",

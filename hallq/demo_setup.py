@@ -36,6 +36,7 @@ DEFAULT_CONFIG = ROOT / "deploy" / "examples" / "prefecture-hall.toml"
 MAKE_CA = ROOT / "broker_config" / "make-ca.sh"
 
 WATCH_ID = "demo-watch"  # the operator account the demo's event printer connects with
+ANNOUNCER_ID = "demo-speakers"  # the speakers of the first floor, saying calls into WAV files
 KIOSK_ID = "demo-kiosk"  # the kiosk that prints on the emulated printer
 OPENING_FALLBACK = time(9, 0)
 LOOKAHEAD_DAYS = 366
@@ -74,6 +75,10 @@ class DemoPaths:
         return self.root / "tickets"
 
     @property
+    def wav(self) -> Path:  # the announcers' WAV files (no sound device on a demo machine)
+        return self.root / "wav"
+
+    @property
     def hall_config(self) -> Path:
         return self.root / "hall.toml"
 
@@ -91,7 +96,7 @@ class DemoPaths:
         """Make the folder, and clear what a previous run left that must not carry over (the
         store, the broker's retained state, logs, links, tickets). The CA and the passwords stay."""
         self.root.mkdir(parents=True, exist_ok=True)
-        for folder in (self.logs, self.data, self.broker_data, self.dev, self.tickets):
+        for folder in (self.logs, self.data, self.broker_data, self.dev, self.tickets, self.wav):
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
 
@@ -149,6 +154,12 @@ def wire(raw: dict[str, Any], paths: DemoPaths) -> dict[str, Any]:
         if isinstance(bridge.get("bus"), dict):
             bridge["bus"]["port"] = str(paths.dev / bridge["id"])
     data.setdefault("operators", []).append({"id": WATCH_ID, "name": "hallq demo 事件窗"})
+    if not data.get("announcers"):  # the speakers of the first window's floor, in two languages
+        area = next((w.get("area", "") for w in data.get("windows", [])), "")
+        data["announcers"] = [
+            {"id": ANNOUNCER_ID, "name": "hallq demo 广播", "areas": [area] if area else [],
+             "languages": ["zh", "en"]}
+        ]  # fmt: skip
     data.setdefault("kiosks", []).append(
         {
             "id": KIOSK_ID,

@@ -261,6 +261,7 @@ def test_demo_shows_calls_and_leaves_no_process(tmp_path: Path) -> None:
     for name in ("broker", "hall-server", "simulate", "watch", "demo", "led-2f"):
         assert (logs / f"{name}.log").exists(), name
     assert list((demo.folder / "tickets").glob("*.png")), "no ticket was printed"
+    assert list((demo.folder / "wav").glob("*/*.wav")), "the announcer said no call"
     print(f"first calls after {first_calls:.1f} s; run {time.monotonic() - demo.started:.1f} s")
 
 

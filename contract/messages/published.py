@@ -124,6 +124,7 @@ class CatalogDevices(Wire):
     evaluators: tuple[str, ...]
     bridges: tuple[str, ...]
     operators: tuple[str, ...]
+    announcers: tuple[str, ...] = ()  # extension: the hall's speakers (hallq announcer)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

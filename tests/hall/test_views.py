@@ -175,6 +175,7 @@ def test_catalog(engine: Engine) -> None:
     assert catalog["devices"] == {
         "kiosks": ["k1", "k2"], "displays": ["d1"],
         "evaluators": ["e01", "e02", "e03", "e04", "e05"], "bridges": [], "operators": ["op1"],
+        "announcers": [],
     }  # fmt: skip
     dumps(catalog)
 
