@@ -1,0 +1,153 @@
+"""The Kivy App of `hallq display` (imported only after display.app configured Kivy)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.uix.label import Label
+from kivy.uix.widget import Widget
+
+from contract.hall_clock import HallClock
+from display.app import Options, hall_zone, install_sigusr1, write_json
+from display.hall_presenter import HallPresenter
+from display.layouts import HallLayout, WindowLayout
+from display.link import Link
+from display.window_presenter import WindowPresenter
+
+log = logging.getLogger(__name__)
+
+TICK = 0.25  # seconds: the flash's blink, the clock, the connection check
+
+
+def on_ui_thread(work: Callable[[], None]) -> None:
+    """The link's dispatcher: run `work` on Kivy's main thread, at the next frame."""
+    Clock.schedule_once(lambda dt: work(), 0)
+
+
+def label_texts(root: Widget) -> list[str]:
+    """Every text a label in the tree draws (the glyph check reads them)."""
+    return sorted({w.text for w in root.walk() if isinstance(w, Label) and w.text})
+
+
+class DisplayApp(App):  # type: ignore[misc]
+    def __init__(self, options: Options, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.options = options
+        self.settings = options.settings
+        self.hall_clock = HallClock(hall_zone())
+        self.presenter: HallPresenter | WindowPresenter
+        if self.settings.kind == "window":
+            self.presenter = WindowPresenter(self.settings)
+        else:
+            self.presenter = HallPresenter(self.settings, self.hall_clock.now)
+        self.layout: HallLayout | WindowLayout | None = None
+        self.shoot = threading.Event()
+        self.started = time.monotonic()
+        self.redraw_trigger = Clock.create_trigger(self.redraw, 0)
+        self.link = Link(
+            options.address,
+            options.site,
+            options.device_id,
+            self.presenter,
+            self.hall_clock,
+            on_ui_thread,
+            self.redraw_trigger,
+            window=self.settings.window if self.settings.kind == "window" else None,
+        )
+        # bench/display.py: when each newest call's text changed, and the frame that drew it.
+        self.flips: list[tuple[int, float, float]] = []
+        self._changed: tuple[int, float] | None = None
+        self._last_seq: int | None = None
+        self.frames: list[float] = []
+
+    def build(self) -> Widget:
+        self.title = f"hallq display {self.options.device_id}"
+        width, height = Window.size
+        if self.settings.kind == "window":
+            self.layout = WindowLayout(width, height)
+        else:
+            self.layout = HallLayout(width, height, self.presenter.strings)
+        return self.layout
+
+    def on_start(self) -> None:
+        install_sigusr1(self.shoot)
+        self.link.start()
+        Clock.schedule_interval(self.tick, TICK)
+        if isinstance(self.layout, HallLayout):
+            ticker = self.layout.ticker
+            Clock.schedule_interval(ticker.step, 1 / 30)
+        if self.options.screenshot_dir:
+            self.options.screenshot_dir.mkdir(parents=True, exist_ok=True)
+            Clock.schedule_once(lambda dt: self.shoot.set(), 4.0)
+        if self.options.state_file:
+            Clock.schedule_interval(lambda dt: self.write_state(), 1.0)
+        if self.options.exit_after:
+            Clock.schedule_once(lambda dt: self.stop(), self.options.exit_after)
+        if self.options.flip_log:
+            Window.bind(on_flip=self.on_flip)
+        log.info(
+            "display %s: %s screen, %dx%d", self.options.device_id, self.settings.kind, *Window.size
+        )
+
+    def on_stop(self) -> None:
+        self.link.stop()
+        if self.options.flip_log:
+            write_json(self.options.flip_log, {"flips": self.flips, "frames": self.frames})
+
+    def tick(self, dt: float) -> None:
+        self.link.poll()
+        self.redraw()
+        if self.shoot.is_set():
+            self.shoot.clear()
+            Clock.schedule_once(lambda dt: self.screenshot(), 0)
+
+    def redraw(self, *_: Any) -> None:
+        if self.layout is None:
+            return
+        view = self.presenter.view(time.monotonic())
+        self.layout.show(view)  # type: ignore[arg-type]
+        if self.options.flip_log:
+            seq = self.presenter.order.last
+            if seq is not None and seq != self._last_seq:
+                self._last_seq = seq
+                self._changed = (seq, time.monotonic())
+
+    def on_flip(self, window: Any) -> None:
+        now = time.monotonic()
+        self.frames.append(now)
+        if self._changed is not None:
+            seq, changed = self._changed
+            self.flips.append((seq, changed, now))
+            self._changed = None
+
+    def screenshot(self) -> None:
+        folder = self.options.screenshot_dir
+        if folder is None:
+            return
+        written = Window.screenshot(name=str(folder / f"{self.options.device_id}-.png"))
+        if written:  # Kivy numbers its screenshots: keep one file per display
+            target = folder / f"{self.options.device_id}.png"
+            from pathlib import Path
+
+            Path(written).replace(target)
+            log.info("display %s: screenshot %s", self.options.device_id, target)
+
+    def write_state(self) -> None:
+        if self.options.state_file is None or self.layout is None:
+            return
+        state = self.presenter.drawn_state()
+        state.update(
+            size=list(Window.size),
+            kind=self.settings.kind,
+            page=getattr(self.layout, "page", None),
+            texts=label_texts(self.layout),
+            at=time.time(),
+        )
+        write_json(self.options.state_file, state)
