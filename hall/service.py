@@ -27,6 +27,7 @@ from contract import topics
 from contract.protocol import VERSION, dumps, error, iso
 from contract.transport import Delivery, Message, Transport
 from hall.clock import Clock, FixedClock
+from hall.stats import stats as stats_view
 from hall.config import HallConfig
 from hall.core import Changes, HallCore, Incoming, Outcome
 from hall.model import QuotaWarning
@@ -438,6 +439,8 @@ class HallService:
         if pending.clock:
             self._retain(topics.clock(self.site), clock_payload(self.core.clock))
             self._next_clock = time.monotonic() + CLOCK_INTERVAL
+            # `stats` rides with the clock: at start, after a reconnect, then once a minute.
+            self._retain(topics.stats(self.site), dumps(stats_view(engine, now)))
         queues_now = time.monotonic() >= self._queues_due()
         if queues_now:
             self._retain(topics.queues(self.site), dumps(engine.queues(now)))
