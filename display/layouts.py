@@ -36,7 +36,7 @@ class StaleBanner(Panel):
     def __init__(self, unit: float) -> None:
         super().__init__(color=STALE, size_hint_y=None, height=0, opacity=0)
         self.unit = unit
-        self.label = fit_label("", font=unit * 3.2, bold=True)
+        self.label = fit_label("", font=unit * 3.6, bold=True)
         self.add_widget(self.label)
 
     def show(self, text: str | None) -> None:
@@ -78,7 +78,10 @@ class HallLayout(Panel):
         self.unit = unit
         header = Panel(color=HEADER, size_hint_y=None, height=unit * 9, padding=(unit * 2, 0))
         self.title = fit_label("", font=unit * 5, halign="left", bold=True)
-        self.clock = fit_label("", font=unit * 4.2, halign="right", color=DIM)
+        self.clock = fit_label("", font=unit * (4.2 if not self.portrait else 3.6), halign="right")
+        self.clock.color = DIM
+        if self.portrait:  # the date and time need more of a narrow screen than the name
+            self.title.size_hint_x, self.clock.size_hint_x = 0.35, 0.65
         header.add_widget(self.title)
         header.add_widget(self.clock)
         self.banner = StaleBanner(unit)
@@ -187,7 +190,9 @@ class SunshinePage(Panel):
         self.heading = fit_label("", font=unit * 5.5, bold=True, color=NUMBER, size_hint_y=None)
         self.heading.height = unit * 9
         self.add_widget(self.heading)
-        self.table = GridLayout(cols=5, spacing=unit * 0.3)
+        self.table = GridLayout(
+            cols=5, spacing=unit * 0.3, row_force_default=True, row_default_height=unit * 8
+        )
         self.add_widget(self.table)
         self.shape: tuple[int, int] = (0, 0)
 
