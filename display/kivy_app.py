@@ -27,13 +27,33 @@ TICK = 0.25  # seconds: the flash's blink, the clock, the connection check
 
 
 def on_ui_thread(work: Callable[[], None]) -> None:
-    """The link's dispatcher: run `work` on Kivy's main thread, at the next frame."""
-    Clock.schedule_once(lambda dt: work(), 0)
+    """The link's dispatcher: run `work` on Kivy's main thread, just before the next frame is
+    drawn (timeout -1), so a call is on the very next frame."""
+    Clock.schedule_once(lambda dt: work(), -1)
 
 
 def label_texts(root: Widget) -> list[str]:
     """Every text a label in the tree draws (the glyph check reads them)."""
     return sorted({w.text for w in root.walk() if isinstance(w, Label) and w.text})
+
+
+def flip_report(flips: list[tuple[int, float, float]], frames: list[float]) -> dict[str, Any]:
+    """What bench/display.py reads: (seq, label changed, frame drawn) per newest call, every frame's
+    time, the renderer and this process's resident memory."""
+    from kivy.graphics.opengl import GL_RENDERER, glGetString
+
+    rss_kb = 0
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                rss_kb = int(line.split()[1])
+    renderer = glGetString(GL_RENDERER)
+    return {
+        "flips": flips,
+        "frames": frames,
+        "renderer": renderer.decode() if isinstance(renderer, bytes) else str(renderer),
+        "rss_mb": rss_kb / 1024,
+    }
 
 
 class DisplayApp(App):  # type: ignore[misc]
@@ -49,8 +69,9 @@ class DisplayApp(App):  # type: ignore[misc]
             self.presenter = HallPresenter(self.settings, self.hall_clock.now)
         self.layout: HallLayout | WindowLayout | None = None
         self.shoot = threading.Event()
+        # Before the next frame (-1): messages applied in this frame are drawn in it, once.
+        self.redraw_soon = Clock.create_trigger(self.redraw, -1)
         self.started = time.monotonic()
-        self.redraw_trigger = Clock.create_trigger(self.redraw, 0)
         self.link = Link(
             options.address,
             options.site,
@@ -58,7 +79,7 @@ class DisplayApp(App):  # type: ignore[misc]
             self.presenter,
             self.hall_clock,
             on_ui_thread,
-            self.redraw_trigger,
+            self.redraw_soon,  # once per frame however many messages came
             window=self.settings.window if self.settings.kind == "window" else None,
         )
         # bench/display.py: when each newest call's text changed, and the frame that drew it.
@@ -82,7 +103,7 @@ class DisplayApp(App):  # type: ignore[misc]
         Clock.schedule_interval(self.tick, TICK)
         if isinstance(self.layout, HallLayout):
             ticker = self.layout.ticker
-            Clock.schedule_interval(ticker.step, 1 / 30)
+            Clock.schedule_interval(ticker.step, 1 / 60)
         if self.options.screenshot_dir:
             self.options.screenshot_dir.mkdir(parents=True, exist_ok=True)
             Clock.schedule_once(lambda dt: self.shoot.set(), 4.0)
@@ -99,7 +120,7 @@ class DisplayApp(App):  # type: ignore[misc]
     def on_stop(self) -> None:
         self.link.stop()
         if self.options.flip_log:
-            write_json(self.options.flip_log, {"flips": self.flips, "frames": self.frames})
+            write_json(self.options.flip_log, flip_report(self.flips, self.frames))
 
     def tick(self, dt: float) -> None:
         self.link.poll()

@@ -27,10 +27,10 @@ from contract import topics
 from contract.protocol import VERSION, dumps, error, iso
 from contract.transport import Delivery, Message, Transport
 from hall.clock import Clock, FixedClock
-from hall.stats import stats as stats_view
 from hall.config import HallConfig
 from hall.core import Changes, HallCore, Incoming, Outcome
 from hall.model import QuotaWarning
+from hall.stats import stats as stats_view
 from hall.store import OutboxMessage, StorageError
 
 log = logging.getLogger(__name__)
