@@ -28,6 +28,7 @@ bench: setup
 	$(PY) bench/engine.py
 	$(PY) bench/print.py
 	$(PY) bench/latency.py
+	$(PY) bench/display.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis artifacts

@@ -47,6 +47,8 @@ class Options:
     exit_after: float | None = None
     size: tuple[int, int] | None = None  # a window of this size instead of full screen
     flip_log: Path | None = None
+    screenshot_every: float | None = None
+    from_hall: bool = False  # the settings came from the hall's topic (not --config)
 
 
 def settings_from_hall(address: BrokerAddress, site: str, device_id: str) -> DisplaySettings:
@@ -108,6 +110,7 @@ def parse_args(argv: list[str]) -> Options:
     parser.add_argument("--config", help="read the settings from this hall config (demo, tests)")
     parser.add_argument("--site", help="the hall's site id (else HALLQ_SITE)")
     parser.add_argument("--screenshot-dir", type=Path, help="save ID.png here (and on SIGUSR1)")
+    parser.add_argument("--screenshot-every", type=float, help="and again this often (seconds)")
     parser.add_argument("--state-file", type=Path, help="write what is drawn as JSON each second")
     parser.add_argument("--exit-after", type=float, help="quit after this many seconds")
     parser.add_argument("--size", help="a WIDTHxHEIGHT window instead of full screen")
@@ -132,6 +135,8 @@ def parse_args(argv: list[str]) -> Options:
         args.exit_after,
         size,
         args.flip_log,
+        screenshot_every=args.screenshot_every,
+        from_hall=not args.config,
     )
 
 

@@ -20,6 +20,10 @@ from display.sunshine import SunRow, page_at, sunshine_rows
 FLASH_SECONDS = 6.0  # the newest call flashes this long after it arrives
 BLINK_SECONDS = 0.5  # on, then off, then on ...
 RECENT_SHOWN = 6
+# What one screen can show legibly from across a hall; a bigger hall's windows page through.
+CELLS_PER_PAGE = 24
+PAGE_SECONDS = 8.0
+DEPARTMENTS_SHOWN = 6  # the longest queues first; departments with nobody waiting are left out
 
 
 @dataclass(frozen=True)
@@ -45,10 +49,12 @@ class HallView:
     notice: str
     stale: str | None  # the banner, when what is shown may be stale
     sunshine: list[SunRow] = field(default_factory=list)
+    window_page: str = ""  # "2/5" when the windows page through
 
     def texts(self) -> list[str]:
         """Every text the view draws (the glyph check reads them)."""
         found = [self.title, self.clock, self.newest, *self.recent, *self.waiting, self.notice]
+        found.append(self.window_page)
         for cell in self.windows:
             found += [cell.name, cell.main, cell.sub]
         for row in self.sunshine:
@@ -206,9 +212,31 @@ class HallPresenter:
             return WindowCell(wid, name, str(ticket.get("number")), "", "serving")
         return WindowCell(wid, name, self.strings["idle"], str(clerk.get("name") or ""), "idle")
 
+    def cells(self, now: float) -> tuple[list[WindowCell], str]:
+        """The windows on screen now, and which page of them ("2/5"; "" when they all fit): a
+        hall with more windows than fit leaves out the closed ones, then pages through the rest."""
+        cells = [self.cell(s) for s in self.windows.values()]
+        if len(cells) > CELLS_PER_PAGE:
+            active = [c for c in cells if c.state != "closed"]
+            room = CELLS_PER_PAGE - len(active)  # closed windows fill what the open ones leave
+            closed = {c.id for c in cells if c.state == "closed"}
+            shown = {c.id for c in active} | set(
+                sorted(closed, key=list(self.windows).index)[: max(0, room)]
+            )
+            cells = [c for c in cells if c.id in shown]
+        pages = max(1, -(-len(cells) // CELLS_PER_PAGE))
+        if pages == 1:
+            return cells, ""
+        page = int(now / PAGE_SECONDS) % pages
+        return cells[page * CELLS_PER_PAGE : (page + 1) * CELLS_PER_PAGE], f"{page + 1}/{pages}"
+
     def waiting_lines(self) -> list[str]:
         lines = []
-        for code, figures in self.waiting.items():
+        busiest = sorted(
+            ((code, f) for code, f in self.waiting.items() if f.get("count", 0) > 0),
+            key=lambda item: (-item[1].get("count", 0), -item[1].get("longest_wait_min", 0)),
+        )
+        for code, figures in busiest[:DEPARTMENTS_SHOWN]:
             lines.append(
                 self.strings["waiting"].format(
                     name=self.departments.get(code, code),
@@ -228,12 +256,12 @@ class HallPresenter:
         page = page_at(
             now - self.started, self.settings.hall_seconds, self.settings.sunshine_seconds
         )
-        windows = [self.cell(s) for s in self.windows.values()]
+        windows, window_page = self.cells(now)
         return HallView(
             title=self.site_name or self.settings.name,
             clock=self.clock_text(),
             page=page,
-            newest=self.call_text(newest) if newest else "",
+            newest=self.call_text(newest) if newest else self.settings.slogan,
             flashing=flashing,
             flash_on=flash_on,
             recent=[
@@ -243,6 +271,7 @@ class HallPresenter:
                 for c in self.recent[1:]
             ],
             windows=windows,
+            window_page=window_page,
             waiting=self.waiting_lines(),
             notice=self.notice,
             stale=self.strings["stale"].format(why=problem) if problem else None,

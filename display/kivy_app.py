@@ -15,7 +15,7 @@ from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
 from contract.hall_clock import HallClock
-from display.app import Options, hall_zone, install_sigusr1, write_json
+from display.app import SCREENSHOT_AFTER, Options, hall_zone, install_sigusr1, write_json
 from display.hall_presenter import HallPresenter
 from display.layouts import HallLayout, WindowLayout
 from display.link import Link
@@ -82,6 +82,9 @@ class DisplayApp(App):  # type: ignore[misc]
             self.redraw_soon,  # once per frame however many messages came
             window=self.settings.window if self.settings.kind == "window" else None,
         )
+        if options.from_hall:  # new settings: quit, and the service manager starts it anew
+            self.link.settings_in_use = self.settings.raw
+            self.link.settings_changed = self.stop
         # bench/display.py: when each newest call's text changed, and the frame that drew it.
         self.flips: list[tuple[int, float, float]] = []
         self._changed: tuple[int, float] | None = None
@@ -103,13 +106,19 @@ class DisplayApp(App):  # type: ignore[misc]
         Clock.schedule_interval(self.tick, TICK)
         if isinstance(self.layout, HallLayout):
             ticker = self.layout.ticker
-            Clock.schedule_interval(ticker.step, 1 / 60)
+            Clock.schedule_interval(ticker.step, 1 / 30)  # smooth enough to read, half the frames
         if self.options.screenshot_dir:
             self.options.screenshot_dir.mkdir(parents=True, exist_ok=True)
-            Clock.schedule_once(lambda dt: self.shoot.set(), 4.0)
+            Clock.schedule_once(lambda dt: self.shoot.set(), SCREENSHOT_AFTER)
+            if self.options.screenshot_every:
+                Clock.schedule_interval(lambda dt: self.shoot.set(), self.options.screenshot_every)
         if self.options.state_file:
             Clock.schedule_interval(lambda dt: self.write_state(), 1.0)
         if self.options.exit_after:
+            if self.options.screenshot_dir:  # and the last state, just before leaving
+                Clock.schedule_once(
+                    lambda dt: self.shoot.set(), max(0, self.options.exit_after - 1)
+                )
             Clock.schedule_once(lambda dt: self.stop(), self.options.exit_after)
         if self.options.flip_log:
             Window.bind(on_flip=self.on_flip)

@@ -138,9 +138,14 @@ class HallLayout(Panel):
             return
         self.grid.clear_widgets()
         # Three across while they fit; a big hall gets a square-ish grid (portrait: narrower).
-        wide = math.ceil(math.sqrt(count)) if not self.portrait else math.ceil(math.sqrt(count / 2))
+        wide = (
+            math.ceil(math.sqrt(count * 1.2)) if not self.portrait else math.ceil(math.sqrt(count))
+        )
         self.grid.cols = max(1, min(3, count)) if count <= 6 else max(3, wide)
-        self.cells = [Cell(self.unit * (1 if count <= 12 else 0.75)) for _ in range(count)]
+        self.cells = [
+            Cell(self.unit * (1 if count <= 9 else 0.75 if count <= 16 else 0.6))
+            for _ in range(count)
+        ]
         for cell in self.cells:
             self.grid.add_widget(cell)
 
@@ -159,7 +164,9 @@ class HallLayout(Panel):
 
     def show(self, view: HallView) -> None:
         set_text(self.title, view.title)
-        set_text(self.clock, view.clock)
+        set_text(
+            self.clock, f"{view.clock}   {view.window_page}" if view.window_page else view.clock
+        )
         self.banner.show(view.stale)
         if view.page != self.page:
             self.page = view.page

@@ -57,6 +57,9 @@ class Link:
         self.window = window  # a window screen follows only its window's state
         self.client: HallClient | None = None
         self.received: dict[str, float] = {}  # topic kind -> monotonic arrival (bench, tests)
+        # Settings from the hall: called (on the UI thread) when they differ from those in use.
+        self.settings_changed: Callable[[], None] | None = None
+        self.settings_in_use: dict[str, Any] | None = None
 
     def start(self) -> None:
         client = HallClient.connect(self.address, self.site, "display", self.device_id, wait=None)
@@ -70,6 +73,8 @@ class Link:
         states = topics.window_state(site, self.window) if self.window else None
         client.subscribe_json(states or topics.all_window_states(site), self._hop(self._state))
         client.subscribe(topics.status(site, topics.HALL_CLIENT_ID), self._status)
+        if self.settings_changed is not None:
+            client.subscribe_json(topics.device_settings(site, self.device_id), self._settings)
 
     def stop(self) -> None:
         if self.client is not None:
@@ -106,6 +111,13 @@ class Link:
         window = topics.parse_window(self.site, topic)
         if window is not None:
             self.screen.on_window_state(window, payload)
+
+    def _settings(self, topic: str, payload: dict[str, Any] | None) -> None:
+        section = (payload or {}).get("settings")
+        changed = self.settings_changed
+        if isinstance(section, dict) and section != self.settings_in_use and changed is not None:
+            log.info("display %s: new settings from the hall: restarting", self.device_id)
+            self.dispatch(changed)
 
     def _status(self, message: Message) -> None:
         online = message.payload == ONLINE

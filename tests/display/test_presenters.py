@@ -123,7 +123,7 @@ def test_areas_limit_the_windows_and_calls_shown(hall: Hall) -> None:
     screen.on_board(hall.board(), now=0)
     assert [c.id for c in screen.view(now=0).windows] == ["w04", "w05"]
     screen.on_calls(hall.call("w01"), now=1)  # a 1F window: not on this screen
-    assert screen.view(now=1).newest == ""
+    assert screen.view(now=1).newest == "欢迎光临"  # no call yet: the slogan
     screen.on_calls(hall.call("w05"), now=2)
     assert screen.view(now=2).newest == "请 AB001 号到 5号窗口"
 
@@ -206,3 +206,46 @@ def test_window_screen_flashes_on_its_call_and_shows_pause_and_slogan(hall: Hall
 def test_settings_refuse_a_window_screen_without_its_window() -> None:
     with pytest.raises(ValueError, match="window = ID"):
         parse_settings("d9", {"kind": "window"})
+
+
+def synthetic_board(windows: int, open_: int) -> dict[str, Any]:
+    """A board of a big hall: `windows` windows, the first `open_` of them open."""
+    states = [
+        {
+            "window": {"id": f"w{n:03d}", "name": f"{n}号窗口", "area": "1F"},
+            "status": "open" if n <= open_ else "closed",
+            "clerk": None,
+            "ticket": None,
+            "held": [],
+            "since": None,
+            "reason": None,
+        }
+        for n in range(1, windows + 1)
+    ]
+    waiting = {f"d{n}": {"count": n % 4, "longest_wait_min": n} for n in range(40)}
+    return {"v": 1, "seq": 0, "at": "2026-11-26T09:00:00+08:00", "recent": [], "windows": states,
+            "waiting": waiting, "notice": None}  # fmt: skip
+
+
+def test_a_big_hall_leaves_out_closed_windows_and_pages_through_the_rest() -> None:
+    screen = hall_presenter()
+    screen.on_board(synthetic_board(105, open_=30), now=0)
+    first = screen.view(now=0)
+    assert len(first.windows) == 24 and first.window_page == "1/2"
+    assert all(c.state != "closed" for c in first.windows)
+    second = screen.view(now=8.5)
+    assert second.window_page == "2/2" and second.windows[0].id == "w025"
+    quiet = hall_presenter()
+    quiet.on_board(synthetic_board(105, open_=2), now=0)
+    assert len(quiet.view(now=0).windows) == 24 and quiet.view(now=0).window_page == ""
+    small = hall_presenter()
+    small.on_board(synthetic_board(20, open_=5), now=0)
+    assert len(small.view(now=0).windows) == 20 and small.view(now=0).window_page == ""
+
+
+def test_only_the_longest_queues_are_listed() -> None:
+    screen = hall_presenter()
+    screen.on_board(synthetic_board(5, open_=5), now=0)
+    lines = screen.view(now=0).waiting
+    assert len(lines) == 6 and all("等候 0 人" not in line for line in lines)
+    assert lines[0].startswith("d39  等候 3 人")  # the most waiting, then the longest wait
