@@ -7,6 +7,7 @@ Each app runs in its own process (a fresh Kivy each) and writes what it draws as
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import threading
 import time
@@ -142,6 +143,20 @@ def test_the_screen_says_it_is_stale_and_converges_after_broker_and_hall_restart
         screen = DisplayProcess("d1", config, tmp_path, display, "1280x720")
         try:
             screen.wait_state(lambda s: s.get("boards", 0) >= 1 and s.get("stale") is None, 60)
+            # A hung link: the broker stops answering but its socket stays open (SIGSTOP). The
+            # display's keepalive is 4 s (rig.DISPLAYS): the banner must come within 1.5 of them.
+            broker.process.send_signal(signal.SIGSTOP)
+            hung = time.monotonic()
+            try:
+                stale = screen.wait_state(lambda s: s.get("stale") is not None, 20)
+                noticed = time.monotonic() - hung
+            finally:
+                broker.process.send_signal(signal.SIGCONT)
+            assert "无响应" in stale["stale"] or "断开" in stale["stale"]
+            # Measured, not asserted on a loaded machine beyond a generous bound: ~4-6 s here.
+            print(f"hung link shown after {noticed:.1f} s (keepalive 4 s)")
+            assert noticed < 20
+            screen.wait_state(lambda s: s.get("stale") is None, 30)
             broker.stop()
             stale = screen.wait_state(lambda s: s.get("stale") is not None, 10)  # 5 s + slack
             assert "断开" in stale["stale"]
