@@ -21,7 +21,7 @@ FLASH_SECONDS = 6.0  # the newest call flashes this long after it arrives
 BLINK_SECONDS = 0.5  # on, then off, then on ...
 RECENT_SHOWN = 6
 # What one screen can show legibly from across a hall; a bigger hall's windows page through.
-CELLS_PER_PAGE = 24
+CELLS_PER_PAGE = 16
 PAGE_SECONDS = 8.0
 DEPARTMENTS_SHOWN = 6  # the longest queues first; departments with nobody waiting are left out
 
@@ -32,7 +32,7 @@ class WindowCell:
     name: str
     main: str  # the ticket number, or the state (暂停服务, 未开放, 等候叫号)
     sub: str  # a pause's reason, the clerk
-    state: str  # "serving", "idle", "paused", "closed"
+    state: str  # "serving", "idle", "paused", "closed"; "blank" fills a last page
 
 
 @dataclass(frozen=True)
@@ -210,7 +210,8 @@ class HallPresenter:
         clerk = state.get("clerk") or {}
         if isinstance(ticket, dict):
             return WindowCell(wid, name, str(ticket.get("number")), "", "serving")
-        return WindowCell(wid, name, self.strings["idle"], str(clerk.get("name") or ""), "idle")
+        idle = self.strings["idle_cell"]
+        return WindowCell(wid, name, idle, str(clerk.get("name") or ""), "idle")
 
     def cells(self, now: float) -> tuple[list[WindowCell], str]:
         """The windows on screen now, and which page of them ("2/5"; "" when they all fit): a
@@ -219,16 +220,16 @@ class HallPresenter:
         if len(cells) > CELLS_PER_PAGE:
             active = [c for c in cells if c.state != "closed"]
             room = CELLS_PER_PAGE - len(active)  # closed windows fill what the open ones leave
-            closed = {c.id for c in cells if c.state == "closed"}
-            shown = {c.id for c in active} | set(
-                sorted(closed, key=list(self.windows).index)[: max(0, room)]
-            )
-            cells = [c for c in cells if c.id in shown]
+            spare = [c.id for c in cells if c.state == "closed"][: max(0, room)]  # hall order
+            keep = {c.id for c in active} | set(spare)
+            cells = [c for c in cells if c.id in keep]
         pages = max(1, -(-len(cells) // CELLS_PER_PAGE))
         if pages == 1:
             return cells, ""
         page = int(now / PAGE_SECONDS) % pages
-        return cells[page * CELLS_PER_PAGE : (page + 1) * CELLS_PER_PAGE], f"{page + 1}/{pages}"
+        on_page = cells[page * CELLS_PER_PAGE : (page + 1) * CELLS_PER_PAGE]
+        blank = WindowCell("", "", "", "", "blank")  # the last page keeps the grid's shape
+        return on_page + [blank] * (CELLS_PER_PAGE - len(on_page)), f"{page + 1}/{pages}"
 
     def waiting_lines(self) -> list[str]:
         lines = []

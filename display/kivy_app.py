@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -69,6 +70,7 @@ class DisplayApp(App):  # type: ignore[misc]
             self.presenter = HallPresenter(self.settings, self.hall_clock.now)
         self.layout: HallLayout | WindowLayout | None = None
         self.shoot = threading.Event()
+        self.leave = threading.Event()
         # Before the next frame (-1): messages applied in this frame are drawn in it, once.
         self.redraw_soon = Clock.create_trigger(self.redraw, -1)
         self.started = time.monotonic()
@@ -79,7 +81,7 @@ class DisplayApp(App):  # type: ignore[misc]
             self.presenter,
             self.hall_clock,
             on_ui_thread,
-            self.redraw_soon,  # once per frame however many messages came
+            self.changed,
             window=self.settings.window if self.settings.kind == "window" else None,
         )
         if options.from_hall:  # new settings: quit, and the service manager starts it anew
@@ -102,6 +104,8 @@ class DisplayApp(App):  # type: ignore[misc]
 
     def on_start(self) -> None:
         install_sigusr1(self.shoot)
+        for signum in (signal.SIGINT, signal.SIGTERM):  # leave cleanly (exit 0), at the next tick
+            signal.signal(signum, lambda signum, frame: self.leave.set())
         self.link.start()
         Clock.schedule_interval(self.tick, TICK)
         if isinstance(self.layout, HallLayout):
@@ -131,7 +135,16 @@ class DisplayApp(App):  # type: ignore[misc]
         if self.options.flip_log:
             write_json(self.options.flip_log, flip_report(self.flips, self.frames))
 
+    def changed(self, urgent: bool) -> None:
+        """A call or the hall's status: on the next frame. The rest (boards, window states; a
+        busy hall sends many) waits for the next tick, so a burst costs one redraw a tick."""
+        if urgent:
+            self.redraw_soon()
+
     def tick(self, dt: float) -> None:
+        if self.leave.is_set():
+            self.stop()
+            return
         self.link.poll()
         self.redraw()
         if self.shoot.is_set():

@@ -51,9 +51,9 @@ class Cell(Panel):
 
     def __init__(self, unit: float) -> None:
         super().__init__(orientation="vertical", padding=unit * 0.6, spacing=unit * 0.2)
-        self.name = fit_label("", font=unit * 3.0, color=DIM)
+        self.name = fit_label("", font=unit * 3.6, color=DIM)
         self.main = fit_label("", font=unit * 7, color=NUMBER, bold=True)
-        self.sub = fit_label("", font=unit * 2.6, color=TEXT)
+        self.sub = fit_label("", font=unit * 3.0, color=TEXT)
         for label, weight in ((self.name, 0.3), (self.main, 0.45), (self.sub, 0.25)):
             label.size_hint_y = weight
             self.add_widget(label)
@@ -64,6 +64,7 @@ class Cell(Panel):
         set_text(self.sub, cell.sub)
         self.main.color = NUMBER if cell.state == "serving" else TEXT
         self.set_color(CELL_COLORS.get(cell.state, PANEL))
+        self.opacity = 0 if cell.state == "blank" else 1
 
 
 class HallLayout(Panel):
@@ -142,10 +143,7 @@ class HallLayout(Panel):
             math.ceil(math.sqrt(count * 1.2)) if not self.portrait else math.ceil(math.sqrt(count))
         )
         self.grid.cols = max(1, min(3, count)) if count <= 6 else max(3, wide)
-        self.cells = [
-            Cell(self.unit * (1 if count <= 9 else 0.75 if count <= 16 else 0.6))
-            for _ in range(count)
-        ]
+        self.cells = [Cell(self.unit * (1 if count <= 9 else 0.8)) for _ in range(count)]
         for cell in self.cells:
             self.grid.add_widget(cell)
 

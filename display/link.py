@@ -48,12 +48,14 @@ class Link:
         screen: Screen,
         clock: HallClock,
         dispatch: Dispatch,
-        on_change: Callable[[], None],
+        on_change: Callable[[bool], None],
         window: str | None = None,
     ) -> None:
         self.address, self.site, self.device_id = address, site, device_id
         self.screen, self.clock, self.dispatch = screen, clock, dispatch
-        self.on_change = on_change  # the UI's redraw trigger, called after each applied message
+        # The UI's redraw triggers, called after each applied message: urgent (a call, the hall's
+        # status) on the next frame; the rest (board, window states, catalog, stats) coalesced.
+        self.on_change = on_change
         self.window = window  # a window screen follows only its window's state
         self.client: HallClient | None = None
         self.received: dict[str, float] = {}  # topic kind -> monotonic arrival (bench, tests)
@@ -68,7 +70,7 @@ class Link:
         client.subscribe_json(topics.clock(site), self.clock.on_clock)  # thread-safe by itself
         client.subscribe_json(topics.catalog(site), self._hop(self._catalog))
         client.subscribe_json(topics.board(site), self._hop(self._board))
-        client.subscribe_json(topics.calls(site), self._hop(self._calls))
+        client.subscribe_json(topics.calls(site), self._hop(self._calls, urgent=True))
         client.subscribe_json(topics.stats(site), self._hop(lambda t, p: self.screen.on_stats(p)))
         states = topics.window_state(site, self.window) if self.window else None
         client.subscribe_json(states or topics.all_window_states(site), self._hop(self._state))
@@ -81,12 +83,12 @@ class Link:
             self.client.close()
 
     def _hop(
-        self, apply: Callable[[str, dict[str, Any] | None], None]
+        self, apply: Callable[[str, dict[str, Any] | None], None], urgent: bool = False
     ) -> Callable[[str, dict[str, Any] | None], None]:
         def in_network_thread(topic: str, payload: dict[str, Any] | None) -> None:
             def on_ui_thread() -> None:
                 apply(topic, payload)
-                self.on_change()
+                self.on_change(urgent)
 
             self.dispatch(on_ui_thread)
 
@@ -124,7 +126,7 @@ class Link:
 
         def on_ui_thread() -> None:
             self.screen.on_hall_status(online)
-            self.on_change()
+            self.on_change(True)
 
         self.dispatch(on_ui_thread)
 

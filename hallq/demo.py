@@ -271,7 +271,9 @@ class Demo:
             screen = next((d for d in wired.config.displays if d.kind == kind), None)
             if screen is None:
                 continue
-            argv = self.python("hallq", "display", "--id", screen.id, "--config", str(wired.path))
+            # Niced: on a small machine the screens must not slow the hall they show.
+            argv = ["nice", "-n", "10"]
+            argv += self.python("hallq", "display", "--id", screen.id, "--config", str(wired.path))
             argv += ["--size", size]
             if headless:
                 argv += ["--screenshot-dir", str(folder), "--screenshot-every", "15"]

@@ -231,16 +231,17 @@ def test_a_big_hall_leaves_out_closed_windows_and_pages_through_the_rest() -> No
     screen = hall_presenter()
     screen.on_board(synthetic_board(105, open_=30), now=0)
     first = screen.view(now=0)
-    assert len(first.windows) == 24 and first.window_page == "1/2"
+    assert len(first.windows) == 16 and first.window_page == "1/2"
     assert all(c.state != "closed" for c in first.windows)
+    assert [c.state for c in screen.view(now=8.5).windows].count("blank") == 2  # 30 = 16 + 14
     second = screen.view(now=8.5)
-    assert second.window_page == "2/2" and second.windows[0].id == "w025"
+    assert second.window_page == "2/2" and second.windows[0].id == "w017"
     quiet = hall_presenter()
     quiet.on_board(synthetic_board(105, open_=2), now=0)
-    assert len(quiet.view(now=0).windows) == 24 and quiet.view(now=0).window_page == ""
+    assert len(quiet.view(now=0).windows) == 16 and quiet.view(now=0).window_page == ""
     small = hall_presenter()
-    small.on_board(synthetic_board(20, open_=5), now=0)
-    assert len(small.view(now=0).windows) == 20 and small.view(now=0).window_page == ""
+    small.on_board(synthetic_board(12, open_=5), now=0)
+    assert len(small.view(now=0).windows) == 12 and small.view(now=0).window_page == ""
 
 
 def test_only_the_longest_queues_are_listed() -> None:
