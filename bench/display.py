@@ -65,7 +65,12 @@ def hall_engine(calls: int) -> tuple[Engine, list[dict[str, Any]]]:
     engine = Engine(parse_config({**small_hall_data(), "calendar": ALWAYS_OPEN}, "bench"))
     for window, clerk in (("w01", "c0201"), ("w02", "c0101"), ("w03", "c0301"), ("w05", "c0501")):
         engine.handle(Login(window, clerk, "1234" if clerk == "c0101" else None), MORNING)
-    engine.handle(SetNotice("op1", "今日下午社保业务暂停办理，请提前安排。" * 3), MORNING)
+    engine.handle(
+        SetNotice(
+            "op1", os.environ.get("BENCH_NOTICE", "今日下午社保业务暂停办理，请提前安排。" * 3)
+        ),
+        MORNING,
+    )
     messages: list[dict[str, Any]] = []
     windows = ["w01", "w02", "w03", "w05"]
     services = {

@@ -281,6 +281,11 @@ class HallPresenter:
                 [s.get("window") or {} for s in self.windows.values()],
                 self.clerks,
                 self.strings,
+                {
+                    wid: str(s["clerk"].get("name"))
+                    for wid, s in self.windows.items()
+                    if isinstance(s.get("clerk"), dict)
+                },
             )
             if page == "sunshine"
             else [],

@@ -20,6 +20,7 @@ from display.app import SCREENSHOT_AFTER, Options, hall_zone, install_sigusr1, w
 from display.hall_presenter import HallPresenter
 from display.layouts import HallLayout, WindowLayout
 from display.link import Link
+from display.widgets import BACKGROUND
 from display.window_presenter import WindowPresenter
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class DisplayApp(App):  # type: ignore[misc]
 
     def build(self) -> Widget:
         self.title = f"hallq display {self.options.device_id}"
+        Window.clearcolor = BACKGROUND  # the ground is the cleared window: no full-screen quad
         width, height = Window.size
         if self.settings.kind == "window":
             self.layout = WindowLayout(width, height)

@@ -12,7 +12,6 @@ from kivy.uix.label import Label
 
 from display.hall_presenter import HallView, WindowCell
 from display.widgets import (
-    BACKGROUND,
     CLOSED,
     DIM,
     FLASH,
@@ -72,7 +71,7 @@ class HallLayout(Panel):
     waiting per department, the notice; or the sunshine page in place of the middle."""
 
     def __init__(self, width: float, height: float, strings: dict[str, str]) -> None:
-        super().__init__(orientation="vertical", color=BACKGROUND)
+        super().__init__(orientation="vertical", color=None)  # the window's clear colour
         self.strings = strings
         self.portrait = height > width
         unit = height / 100 if not self.portrait else width / 100 * 0.95  # 1% of the short side
@@ -190,13 +189,13 @@ class SunshinePage(Panel):
     """阳光公示: a table of each window's day."""
 
     def __init__(self, unit: float) -> None:
-        super().__init__(orientation="vertical", color=BACKGROUND, padding=unit * 2)
+        super().__init__(orientation="vertical", color=None, padding=unit * 2)
         self.unit = unit
         self.heading = fit_label("", font=unit * 5.5, bold=True, color=NUMBER, size_hint_y=None)
         self.heading.height = unit * 9
         self.add_widget(self.heading)
         self.table = GridLayout(
-            cols=5, spacing=unit * 0.3, row_force_default=True, row_default_height=unit * 8
+            cols=5, spacing=unit * 0.3, row_force_default=True, row_default_height=unit * 9
         )
         self.add_widget(self.table)
         self.shape: tuple[int, int] = (0, 0)
@@ -207,7 +206,7 @@ class SunshinePage(Panel):
         if self.shape != (len(rows), 5):
             self.table.clear_widgets()
             self.labels = [
-                [fit_label("", font=self.unit * 3.6) for _ in range(5)]
+                [fit_label("", font=self.unit * 4.2) for _ in range(5)]
                 for _ in range(len(rows) + 1)
             ]
             for line in self.labels:
@@ -228,7 +227,7 @@ class WindowLayout(Panel):
     """窗口屏: the window's name, the call (number large), the services, the clerk."""
 
     def __init__(self, width: float, height: float) -> None:
-        super().__init__(orientation="vertical", color=BACKGROUND)
+        super().__init__(orientation="vertical", color=None)
         unit = min(width, height) / 100
         self.unit = unit
         self.banner = StaleBanner(unit)

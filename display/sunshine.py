@@ -30,9 +30,10 @@ def sunshine_rows(
     windows: list[dict[str, Any]],
     clerks: dict[str, str],
     strings: dict[str, str],
+    at_window: dict[str, str] | None = None,
 ) -> list[SunRow]:
     """One row per window shown (in the order given), from `stats.windows`; a window with no
-    figures yet shows 0 served."""
+    figures yet shows 0 served, and the clerk at it now (`at_window`: window id -> name)."""
     by_window = stats.get("windows", {}) if isinstance(stats, dict) else {}
     rows = []
     for window in windows:
@@ -42,6 +43,8 @@ def sunshine_rows(
         share = figures.get("good_share")
         clerk_ids = figures.get("clerks") or []
         names = [clerks.get(c, c) for c in clerk_ids]
+        if not names and at_window and window["id"] in at_window:
+            names = [at_window[window["id"]]]
         rows.append(
             SunRow(
                 window=str(window.get("name", window["id"])),

@@ -26,15 +26,18 @@ STALE = (0.85, 0.1, 0.1, 1)
 class Panel(BoxLayout):  # type: ignore[misc]
     """A BoxLayout with a background colour."""
 
-    def __init__(self, color: tuple[float, ...] = PANEL, **kwargs: Any) -> None:
+    def __init__(self, color: tuple[float, ...] | None = PANEL, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # None: no background of its own (the window's clear colour shows; nothing to blend).
         with self.canvas.before:
-            self._color = Color(*color)
-            self._rect = Rectangle(pos=self.pos, size=self.size)
+            self._color = Color(*(color or (0, 0, 0, 0)))
+            self._rect = Rectangle(pos=self.pos, size=self.size if color else (0, 0))
+        self._painted = color is not None
         self.bind(pos=self._sync, size=self._sync)
 
     def _sync(self, *_: Any) -> None:
-        self._rect.pos, self._rect.size = self.pos, self.size
+        if self._painted:
+            self._rect.pos, self._rect.size = self.pos, self.size
 
     def set_color(self, color: tuple[float, ...]) -> None:
         if tuple(self._color.rgba) != tuple(color):
@@ -49,8 +52,8 @@ def fit_label(
     bold: bool = False,
     **kwargs: Any,
 ) -> Label:
-    """A label whose text is laid out inside its own box (aligned, wrapped if it must be, and
-    shortened with … rather than spilling over its neighbours)."""
+    """A label whose text is laid out inside its own box's width (aligned, wrapped if it must be,
+    and shortened with … rather than spilling over its neighbours), centred in its height."""
     label = Label(
         text=text,
         font_size=font,
@@ -62,7 +65,9 @@ def fit_label(
         shorten_from="right",
         **kwargs,
     )
-    label.bind(size=lambda widget, size: setattr(widget, "text_size", size))
+    # Only the width is bounded: the texture is as tall as the text (the label centres it in its
+    # box), not the whole box: on a software renderer every blended pixel costs, every frame.
+    label.bind(width=lambda widget, width: setattr(widget, "text_size", (width, None)))
     return label
 
 
