@@ -34,6 +34,20 @@ def on_ui_thread(work: Callable[[], None]) -> None:
     Clock.schedule_once(lambda dt: work(), -1)
 
 
+def renderer_name() -> str:
+    from kivy.graphics.opengl import GL_RENDERER, glGetString
+
+    name = glGetString(GL_RENDERER)
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def ticker_rate(renderer: str) -> float:
+    """Steps a second of the scrolling notice: 30 on a GPU; on a software renderer (llvmpipe) each
+    frame redraws the whole screen on the CPU, and 30 of them a second would keep a call waiting
+    for the frame in progress, so the notice moves in 8 bigger steps a second."""
+    return 8.0 if any(s in renderer.lower() for s in ("llvmpipe", "softpipe", "swrast")) else 30.0
+
+
 def label_texts(root: Widget) -> list[str]:
     """Every text a label in the tree draws (the glyph check reads them)."""
     return sorted({w.text for w in root.walk() if isinstance(w, Label) and w.text})
@@ -42,18 +56,15 @@ def label_texts(root: Widget) -> list[str]:
 def flip_report(flips: list[tuple[int, float, float]], frames: list[float]) -> dict[str, Any]:
     """What bench/display.py reads: (seq, label changed, frame drawn) per newest call, every frame's
     time, the renderer and this process's resident memory."""
-    from kivy.graphics.opengl import GL_RENDERER, glGetString
-
     rss_kb = 0
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
             if line.startswith("VmRSS:"):
                 rss_kb = int(line.split()[1])
-    renderer = glGetString(GL_RENDERER)
     return {
         "flips": flips,
         "frames": frames,
-        "renderer": renderer.decode() if isinstance(renderer, bytes) else str(renderer),
+        "renderer": renderer_name(),
         "rss_mb": rss_kb / 1024,
     }
 
@@ -112,7 +123,7 @@ class DisplayApp(App):  # type: ignore[misc]
         Clock.schedule_interval(self.tick, TICK)
         if isinstance(self.layout, HallLayout):
             ticker = self.layout.ticker
-            Clock.schedule_interval(ticker.step, 1 / 30)  # smooth enough to read, half the frames
+            Clock.schedule_interval(ticker.step, 1 / ticker_rate(renderer_name()))
         if self.options.screenshot_dir:
             self.options.screenshot_dir.mkdir(parents=True, exist_ok=True)
             Clock.schedule_once(lambda dt: self.shoot.set(), SCREENSHOT_AFTER)
