@@ -67,9 +67,12 @@ def from_settings_message(device_id: str, payload: dict[str, Any] | None) -> Dis
 def from_config_file(device_id: str, path: str | Path) -> tuple[DisplaySettings, Any]:
     """(settings, hall config) of display `device_id` in a hall config file (the demo, the tests).
     Raises ValueError that says what to fix."""
-    from hall.config import load_config  # the config file's reader; no engine, store or service
+    from hall.config import ConfigError, load_config  # the reader; no engine, store or service
 
-    config = load_config(path)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
     for display in config.displays:
         if display.id == device_id:
             return parse_settings(device_id, display.model_dump(mode="json")), config
