@@ -19,7 +19,6 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -190,7 +189,3 @@ def hall_zone() -> ZoneInfo:
 def install_sigusr1(flag: threading.Event) -> None:
     if hasattr(signal, "SIGUSR1"):
         signal.signal(signal.SIGUSR1, lambda signum, frame: flag.set())
-
-
-def monotonic() -> float:
-    return time.monotonic()

@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from kivy.app import App
@@ -85,7 +86,6 @@ class DisplayApp(App):  # type: ignore[misc]
         self.leave = threading.Event()
         # Before the next frame (-1): messages applied in this frame are drawn in it, once.
         self.redraw_soon = Clock.create_trigger(self.redraw, -1)
-        self.started = time.monotonic()
         self.link = Link(
             options.address,
             options.site,
@@ -190,8 +190,6 @@ class DisplayApp(App):  # type: ignore[misc]
         written = Window.screenshot(name=str(folder / f"{self.options.device_id}-.png"))
         if written:  # Kivy numbers its screenshots: keep one file per display
             target = folder / f"{self.options.device_id}.png"
-            from pathlib import Path
-
             Path(written).replace(target)
             log.info("display %s: screenshot %s", self.options.device_id, target)
 

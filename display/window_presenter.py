@@ -44,6 +44,7 @@ class WindowPresenter:
         self.services: list[str] = []  # names of this window's services, from the catalog
         self.called_at: float | None = None
         self.boards = 0
+        self.board_day: str | None = None
 
     def on_catalog(self, payload: dict[str, Any] | None) -> None:
         if not payload:
@@ -59,7 +60,10 @@ class WindowPresenter:
     def on_board(self, payload: dict[str, Any] | None, now: float) -> None:
         if not payload:
             return
-        self.order.reset(int(payload.get("seq", 0)))
+        seq, day = int(payload.get("seq", 0)), str(payload.get("at", ""))[:10]
+        if self.order.last is None or seq >= self.order.last or day != self.board_day:
+            self.order.reset(seq)  # an older board (retained, at connect) keeps the calls seen
+        self.board_day = day
         for state in payload.get("windows", []):
             if (state.get("window") or {}).get("id") == self.window_id:
                 self.state = state
