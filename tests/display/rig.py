@@ -30,6 +30,10 @@ DISPLAYS = [
     {"id": "d3", "name": "二楼屏", "kind": "hall", "areas": ["2F"], "keepalive": 4,
      "pages": {"hall_seconds": 5, "sunshine_seconds": 600}},
     {"id": "dw5", "name": "5号窗口屏", "kind": "window", "window": "w05", "keepalive": 4},
+    {"id": "d4", "name": "竖屏公示", "kind": "hall", "orientation": "portrait", "keepalive": 4,
+     "pages": {"hall_seconds": 5, "sunshine_seconds": 600}},
+    {"id": "dw4", "name": "4号窗口屏", "kind": "window", "window": "w04", "slogan": "为人民服务",
+     "orientation": "portrait", "keepalive": 4},
 ]  # fmt: skip
 
 

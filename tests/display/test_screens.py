@@ -108,6 +108,8 @@ def test_every_layout_in_both_orientations_in_chinese(hall: Any, tmp_path: Path)
                 ("d2", portrait, "1080x1920", "hall-portrait", None),
                 ("dw5", landscape, "1920x1080", "window-landscape", None),
                 ("d3", landscape, "1920x1080", "sunshine-landscape", "sunshine"),
+                ("d4", portrait, "1080x1920", "sunshine-portrait", "sunshine"),
+                ("dw4", portrait, "1080x1920", "window-portrait-closed", None),
             ):
                 process = DisplayProcess(device, config, tmp_path, display, size)
                 screens.append((process, name, ready))
@@ -129,6 +131,7 @@ def test_every_layout_in_both_orientations_in_chinese(hall: Any, tmp_path: Path)
             assert any("请 " in t and "号到" in t for t in d1["texts"])
             assert "暂停服务" in d1["texts"] and "系统维护，请稍候" in d1["texts"]
             assert set(screens[3][0].state()["windows"]) == {"w04", "w05"}  # its areas: 2F
+            assert "为人民服务" in screens[5][0].state()["texts"]  # a closed window: its slogan
         finally:
             for process, _, _ in screens:
                 process.close()
