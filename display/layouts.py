@@ -235,11 +235,11 @@ class WindowLayout(Panel):
         self.title = fit_label("", font=unit * 12, bold=True)
         header.add_widget(self.title)
         self.main = Panel(color=PANEL, orientation="vertical", size_hint_y=0.55, padding=unit * 2)
-        self.number = fit_label("", font=unit * 26, bold=True, color=NUMBER)
+        self.number = fit_label("", font=unit * 24, bold=True, color=NUMBER)
         self.headline = fit_label("", font=unit * 8, bold=True)
         self.main.add_widget(self.number)
         self.main.add_widget(self.headline)
-        self.detail = fit_label("", font=unit * 5.5, color=TEXT, size_hint_y=0.13)
+        self.detail = fit_label("", font=unit * 4.6, color=TEXT, size_hint_y=0.13)
         self.clerk = fit_label("", font=unit * 5.5, color=DIM, size_hint_y=0.12)
         for widget in (self.banner, header, self.main, self.detail, self.clerk):
             self.add_widget(widget)

@@ -14,6 +14,22 @@ from display.feed import CallOrder, LinkWatch, strings_for
 from display.hall_presenter import BLINK_SECONDS, FLASH_SECONDS
 from display.settings import DisplaySettings
 
+SERVICES_SHOWN = 36  # characters of the services line; a long roster ends "… 等 12 项业务"
+
+
+def services_line(names: list[str], limit: int = SERVICES_SHOWN) -> str:
+    """The window's services on one line: as many whole names as fit in `limit` characters, then
+    how many there are in all."""
+    line = "、".join(names)
+    if len(line) <= limit:
+        return line
+    shown: list[str] = []
+    for name in names:
+        if len("、".join([*shown, name])) > limit - 8:
+            break
+        shown.append(name)
+    return f"{'、'.join(shown)} 等 {len(names)} 项业务"
+
 
 @dataclass(frozen=True)
 class WindowView:
@@ -109,7 +125,7 @@ class WindowPresenter:
         title = str(window.get("name") or self.settings.name or self.window_id)
         clerk = state.get("clerk") or {}
         clerk_text = self.strings["clerk"].format(name=clerk["name"]) if clerk else ""
-        services = "、".join(self.services)
+        services = services_line(self.services)
         ticket = state.get("ticket")
         status = state.get("status", "closed")
         flashing = self.called_at is not None and now - self.called_at < FLASH_SECONDS

@@ -11,7 +11,7 @@ from display.feed import PING_WAIT_KEEPALIVES
 from display.hall_presenter import BLINK_SECONDS, FLASH_SECONDS, HallPresenter
 from display.settings import DisplaySettings, parse_settings
 from display.sunshine import page_at
-from display.window_presenter import WindowPresenter
+from display.window_presenter import WindowPresenter, services_line
 from hall.engine import Engine
 from hall.model import CallNext, Finish, IssueTicket, Login, Pause, Rate
 from hall.stats import stats
@@ -250,3 +250,16 @@ def test_only_the_longest_queues_are_listed() -> None:
     lines = screen.view(now=0).waiting
     assert len(lines) == 6 and all("等候 0 人" not in line for line in lines)
     assert lines[0].startswith("d39  等候 3 人")  # the most waiting, then the longest wait
+
+
+def test_a_long_list_of_services_is_cut_at_a_whole_name_with_the_count() -> None:
+    names = [
+        "机动车转移登记",
+        "机动车驾驶证换证",
+        "交通违法处理",
+        "公章刻制备案",
+        "旅馆业特种行业许可证核发",
+    ]
+    line = services_line(names)
+    assert line == "机动车转移登记、机动车驾驶证换证、交通违法处理 等 5 项业务"
+    assert services_line(names[:2]) == "机动车转移登记、机动车驾驶证换证"
