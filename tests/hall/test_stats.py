@@ -50,3 +50,17 @@ def test_stats_count_service_time_without_held_time_and_the_good_share() -> None
     }  # fmt: skip
     assert payload["levels"]["3"] == "基本满意" and payload["v"] == 1
     assert payload["business_day"] == "2026-11-26"
+
+
+def test_the_acl_lets_the_hall_write_stats_and_screens_windows_operators_read_it() -> None:
+    from contract import topics
+    from hall.broker_config import Grant, grants_for, hall_grants
+
+    config = small_hall()
+    site = config.site.id
+    assert Grant("write", topics.stats(site)) in hall_grants(site)
+    for device in ("d1", "w01", "op1"):  # a display, a window terminal, an operator
+        assert Grant("read", topics.stats(site)) in grants_for(config, device)
+    assert Grant("read", topics.device_settings(site, "d1")) in grants_for(config, "d1")
+    for device in ("k1", "e01"):  # kiosks and evaluators do not need it
+        assert Grant("read", topics.stats(site)) not in grants_for(config, device)
