@@ -3,6 +3,8 @@ and the good-rating share, per window, clerk and service."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hall.engine import Engine
 from hall.model import CallNext, Finish, Hold, IssueTicket, Login, Rate, Start, Unhold
 from hall.stats import stats
@@ -64,3 +66,21 @@ def test_the_acl_lets_the_hall_write_stats_and_screens_windows_operators_read_it
     assert Grant("read", topics.device_settings(site, "d1")) in grants_for(config, "d1")
     for device in ("k1", "e01"):  # kiosks and evaluators do not need it
         assert Grant("read", topics.stats(site)) not in grants_for(config, device)
+
+
+def test_the_service_publishes_stats_retained_at_start(tmp_path: Path) -> None:
+    from contract import topics
+    from hall.clock import FixedClock
+    from tests.fixtures.hall_server import wait_for
+    from tests.hall.loopback_hall import LoopbackHall
+
+    hall = LoopbackHall(small_hall(), tmp_path / "data", FixedClock(MORNING), queues_interval=0.3)
+    try:
+        assert hall.service.wait_idle()
+        topic = topics.stats(hall.site)
+        assert wait_for(lambda: topic in hall.broker.retained)
+        payload = hall.retained(topic)
+        assert payload["v"] == 1 and set(payload["windows"]) == {"w01", "w02", "w03", "w04", "w05"}
+        assert len(hall.published(topic)) == 1  # once at start; then with the clock, once a minute
+    finally:
+        hall.close()
