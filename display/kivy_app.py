@@ -109,6 +109,15 @@ class DisplayApp(App):  # type: ignore[misc]
         self.title = f"hallq display {self.options.device_id}"
         Window.clearcolor = BACKGROUND  # the ground is the cleared window: no full-screen quad
         width, height = Window.size
+        if (height > width) != (self.settings.orientation == "portrait"):
+            log.warning(
+                "display %s: set up as %s but the screen is %dx%d: rotate the output "
+                "(HALLQ_ROTATE, docs/display.md); the layout follows the screen",
+                self.options.device_id,
+                self.settings.orientation,
+                width,
+                height,
+            )
         if self.settings.kind == "window":
             self.layout = WindowLayout(width, height)
         else:
