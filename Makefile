@@ -29,6 +29,7 @@ bench: setup
 	$(PY) bench/print.py
 	$(PY) bench/latency.py
 	$(PY) bench/voice.py
+	$(PY) bench/display.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis artifacts

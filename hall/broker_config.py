@@ -133,6 +133,7 @@ def hall_grants(site: str) -> list[Grant]:
         topics.alarm(site),
         topics.clock(site),
         topics.all_device_settings(site),
+        topics.stats(site),
         topics.status(site, HALL_USER),
     ]
     return [Grant("read", f"{topics.root(site)}/#"), *(Grant("write", t) for t in writes)]
@@ -154,6 +155,7 @@ def grants_for(config: HallConfig, device: str) -> list[Grant]:
             Grant("read", topics.queues(site)),
             Grant("read", topics.board(site)),
             Grant("read", topics.calls(site)),
+            Grant("read", topics.stats(site)),  # extension: the day's figures
         ]
     elif device_class == "evaluator":
         evaluator = config.evaluator(device)
@@ -169,6 +171,8 @@ def grants_for(config: HallConfig, device: str) -> list[Grant]:
             Grant("read", topics.calls(site)),
             Grant("read", topics.queues(site)),
             Grant("read", topics.all_window_states(site)),
+            Grant("read", topics.stats(site)),  # extension: the sunshine page
+            Grant("read", topics.device_settings(site, device)),  # its layout, from the hall
         ]
     elif device_class == "bridge":  # acts for the windows its config names, and no other
         bridge = next(b for b in config.bridges if b.id == device)
@@ -186,6 +190,7 @@ def grants_for(config: HallConfig, device: str) -> list[Grant]:
             Grant("read", topics.all_window_ratings(site)),
             Grant("read", topics.all_status(site)),
             Grant("read", topics.all_health(site)),
+            Grant("read", topics.stats(site)),  # extension: the day's figures
         ]
     elif (
         device_class == "announcer"

@@ -125,10 +125,33 @@ class Kiosk(Strict):
     printer: PrinterConfig | None = None
 
 
+class DisplayPages(Strict):
+    """The hall screen's page schedule: the hall page, then the sunshine page (公示) for
+    `sunshine_seconds` after every `hall_seconds`; 0 sunshine seconds: never."""
+
+    hall_seconds: int = Field(default=60, ge=5)
+    sunshine_seconds: int = Field(default=0, ge=0)
+
+
 class Display(Strict):
+    """A screen (`hallq display --id ID`): a hall screen (综合屏) or one window's screen (窗口屏).
+    The hall publishes this section to the display on its `device/{id}/settings` topic."""
+
     id: DeviceId
     name: str = ""
     windows: list[DeviceId] = []  # a window display shows these; empty: the whole hall
+    kind: Literal["hall", "window"] = "hall"
+    orientation: Literal["landscape", "portrait"] = "landscape"
+    areas: list[
+        str
+    ] = []  # a hall screen shows only the windows of these areas (floors); empty: all
+    window: DeviceId | None = None  # the window a window screen shows
+    pages: DisplayPages = DisplayPages()
+    languages: list[Literal["zh", "en"]] = ["zh"]  # the first is the screen's language
+    slogan: str = "欢迎光临"  # a window screen's idle text while the window is closed
+    keepalive: int = Field(
+        default=10, ge=2, le=600
+    )  # seconds: a hung link shows within 1.5 of them
 
 
 class Evaluator(Strict):
@@ -392,12 +415,26 @@ def cross_check(config: HallConfig) -> list[str]:
             )
         else:
             evaluated[e.window] = i
+    areas = {w.area for w in config.windows}
     for i, d in enumerate(config.displays):
         for j, wid in enumerate(d.windows):
             if wid not in windows:
                 problems.append(
                     f"displays[{i}].windows[{j}]: unknown window {wid!r}{_suggest(wid, windows)}"
                 )
+        for j, area in enumerate(d.areas):
+            if area not in areas:
+                problems.append(
+                    f"displays[{i}].areas[{j}]: no window is in area {area!r}{_suggest(area, areas)}"
+                )
+        if d.kind == "window" and d.window is None:
+            problems.append(
+                f"displays[{i}].window: a window screen names its window: add window = ID"
+            )
+        elif d.window is not None and d.window not in windows:
+            problems.append(
+                f"displays[{i}].window: unknown window {d.window!r}{_suggest(d.window, windows)}"
+            )
     for i, b in enumerate(config.bridges):
         for j, wid in enumerate(b.windows):
             if wid not in windows:

@@ -31,6 +31,7 @@ from hall.config import HallConfig
 from hall.core import Changes, HallCore, Incoming, Outcome
 from hall.device_settings import DeviceSettingsPublisher
 from hall.model import QuotaWarning
+from hall.stats import stats as stats_view
 from hall.store import OutboxMessage, StorageError
 
 log = logging.getLogger(__name__)
@@ -327,7 +328,9 @@ class HallService:
                 self._publish_outcome(self.core.tick())
                 if time.monotonic() >= self._next_clock:
                     self._pending.clock = True
-            if self._defer_retained(len(batch)):
+            if not self.transport.connected:
+                pass  # retained state is all published again at the (re)connect: hold nothing
+            elif self._defer_retained(len(batch)):
                 log.debug("hall %s: retained state deferred: requests are waiting", self.site)
             else:
                 retained = time.perf_counter()
@@ -547,6 +550,8 @@ class HallService:
         if pending.clock:
             self._retain(topics.clock(self.site), clock_payload(self.core.clock))
             self._next_clock = time.monotonic() + CLOCK_INTERVAL
+            # `stats` rides with the clock: at start, after a reconnect, then once a minute.
+            self._retain(topics.stats(self.site), dumps(stats_view(engine, now)))
         queues_now = time.monotonic() >= self._queues_due()
         if queues_now:
             self._retain(topics.queues(self.site), dumps(engine.queues(now)))

@@ -282,6 +282,30 @@ class Demo:
             on_line=self.on_kiosk_line,
         )
         self.started(self.supervisor.start(kiosk), "a kiosk that prints its tickets")
+        self.start_screens(wired)
+
+    def start_screens(self, wired: setup.WiredHall) -> None:
+        """One hall screen and one window screen: in windows where there is a display, else each
+        saves a screenshot into screens/ every 15 s (SDL draws offscreen)."""
+        headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        folder = self.paths.root / "screens"
+        for kind, size in (("hall", "1280x720"), ("window", "960x540")):
+            screen = next((d for d in wired.config.displays if d.kind == kind), None)
+            if screen is None:
+                continue
+            # Niced: on a small machine the screens must not slow the hall they show.
+            argv = ["nice", "-n", "10"]
+            argv += self.python("hallq", "display", "--id", screen.id, "--config", str(wired.path))
+            argv += ["--size", size]
+            if headless:
+                argv += ["--screenshot-dir", str(folder), "--screenshot-every", "15"]
+            env = {**self.device_env(screen.id), "KIVY_HOME": str(self.paths.root / "kivy")}
+            what = f"{kind} screen " + (
+                f"(no display: screenshot in {os.path.relpath(folder)}/{screen.id}.png)"
+                if headless
+                else "in a window"
+            )
+            self.started(self.supervisor.start(Spec(f"display-{screen.id}", argv, env=env)), what)
 
     # -- running
     def run(self) -> int:

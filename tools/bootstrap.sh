@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(mosquitto mosquitto-clients xvfb xauth fonts-wqy-microhei espeak-ng socat zbar-tools sox
+                 matchbox-window-manager imagemagick
                  libmtdev1 openssl sqlite3 python3-venv systemd)
 
 missing=()
