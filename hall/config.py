@@ -32,7 +32,7 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
 DeviceId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 Prefix = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}$")]
-RESERVED_IDS = frozenset({"hall"})
+RESERVED_IDS = frozenset({"hall", "hall-check"})  # the hall server's accounts
 
 
 class Strict(BaseModel):
