@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from contract import protocol, topics
+from contract.protocol import iso
 from hall.clock import Clock
 from hall.config import HallConfig
 from hall.engine import Engine, business_day_of
@@ -38,6 +39,7 @@ from hall.model import (
     NoticeChanged,
     QuotaWarning,
     RatingExpired,
+    ReconcileConfig,
     Rollover,
     ServiceChanged,
     TicketCancelled,
@@ -47,6 +49,8 @@ from hall.model import (
     event_from_dict,
     event_to_dict,
 )
+from hall.reconcile import describe
+from hall.reconcile import plan as reconcile_plan
 from hall.requests import RequestError, decode_request
 from hall.store import (
     ANSWER_DAYS,
@@ -175,6 +179,7 @@ class HallCore:
         opened = self.tick()  # a hall that was down over the rollover starts the new day now
         if opened.storage_failed:
             log.error("hall opened, but the day's rollover could not be stored yet")
+        self.reconcile()
         log.info(
             "hall core open: site %s, business day %s, %d tickets, call seq %d",
             config.site.id,
@@ -372,6 +377,24 @@ class HallCore:
             return self._commit(work)
         except StorageError as exc:
             log.error("timer commands failed in the store: %s", exc)
+            self._rebuild()
+            return Outcome([], Changes(), [], storage_failed=True)
+
+    def reconcile(self) -> Outcome:
+        """At start: record what the config changed for the stored state (hall/reconcile.py)."""
+        now = self.clock.now()
+        work = _Batch(now, now.timestamp())
+        try:
+            planned = reconcile_plan(self.engine, iso(now))
+            for line in describe(self.engine, planned):
+                log.warning("config change: %s", line)
+            self._internal(ReconcileConfig(), work)
+            return self._commit(work)
+        except _EngineFault:
+            self._rebuild()
+            return Outcome([], Changes(), [])
+        except StorageError as exc:
+            log.error("the config's changes to today's tickets could not be stored: %s", exc)
             self._rebuild()
             return Outcome([], Changes(), [], storage_failed=True)
 

@@ -140,6 +140,8 @@ class HallService:
     # -- life cycle
     def start(self) -> None:
         self.transport.subscribe(topics.all_requests(self.site), self._on_request, qos=1)
+        for retained in (topics.all_window_states(self.site), topics.all_window_ratings(self.site)):
+            self.transport.subscribe(retained, self._on_window_retained, qos=1)
         self.transport.add_connect_listener(self._on_connect)
         self._worker = threading.Thread(target=self._run, name="hall-worker", daemon=True)
         self._worker.start()
@@ -180,6 +182,20 @@ class HallService:
         with self._count_lock:
             self._received += 1
         self._inbox.put((message.topic, message.payload))
+
+    def _on_window_retained(self, message: Message) -> None:
+        """A retained state of a window the config no longer has (taken out while the hall was
+        down): clear it, or screens would go on showing that window. The broker marks only the
+        retained messages it hands a new subscription as retained, so the hall's own updates of
+        its windows cost no more than this test."""
+        if not message.retain or not message.payload:
+            return
+        window = topics.parse_window(self.site, message.topic)
+        if window is not None and self.config.window(window) is None:
+            log.info(
+                "hall %s: clearing %s: no window %s in the config", self.site, message.topic, window
+            )
+            self.transport.publish(message.topic, b"", qos=1, retain=True)
 
     def _on_connect(self) -> None:
         self._republish.set()

@@ -490,6 +490,34 @@ def _claim(data_dir: Path) -> IO[str]:
     return handle
 
 
+def read_only_load(data_dir: str | Path) -> Loaded:
+    """What `Store.load` gives, read without taking the folder (the server may be running):
+    for `hallq check-config --data`, which only looks."""
+    path = db_path(data_dir)
+    if not path.exists():
+        raise StorageError(f"no store in {data_dir} ({path.name} not found)")
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot read the store {path}: {exc}") from exc
+    try:
+        db.execute("BEGIN")
+        row = db.execute(
+            "SELECT last_event_id, body FROM snapshots ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        after = 0 if row is None else int(row[0])
+        bodies = db.execute(
+            "SELECT id, body FROM events WHERE id > ? ORDER BY id", (after,)
+        ).fetchall()
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot read the store {path}: {exc}") from exc
+    finally:
+        db.close()
+    snapshot = None if row is None else json.loads(row[1])
+    last = bodies[-1][0] if bodies else after
+    return Loaded(snapshot, after, [json.loads(body) for _, body in bodies], last)
+
+
 def db_path(data_dir: str | Path) -> Path:
     return Path(data_dir) / DB_NAME
 

@@ -69,6 +69,7 @@ def ticket_object(engine: Engine, ticket: Ticket, now_ts: int) -> dict[str, Any]
         "est_wait_min": est,
         "window": ticket.window,
         "recalls": ticket.recalls,
+        **({"reason": ticket.reason} if ticket.reason else {}),
     }
 
 
