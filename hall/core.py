@@ -16,6 +16,7 @@ the next batch is served as usual.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ from hall.model import (
     Event,
     ExpireRatings,
     NoticeChanged,
+    QueryTicket,
     QuotaWarning,
     RatingExpired,
     ReconcileConfig,
@@ -70,6 +72,8 @@ STORAGE_ERROR = HallError(
     "系统存储故障，请稍后重试",
     "the hall could not store this request; please try again",
 )
+# Commands that change nothing: answered from memory even when the store cannot take a batch.
+READ_ONLY = (QueryTicket,)
 UNKNOWN_DEVICE = HallError(
     "unknown_device", "未登记的设备", "this device is not in the hall's configuration"
 )
@@ -129,6 +133,9 @@ class Outcome:
     calls: list[OutboxMessage]  # committed now; publish in order, then store.mark_published
     storage_failed: bool = False
     warnings: tuple[QuotaWarning, ...] = ()  # committed now; the service raises an alarm for each
+    # Events were really written (what clears a storage alarm; a stored `status` answer, small
+    # enough to fit on a full disk, proves little).
+    committed: bool = False
 
 
 @dataclass(slots=True)
@@ -298,10 +305,15 @@ class HallCore:
         if refusal is not None:
             answer = self._error_bytes(rid, refusal)
             log.info("%s/%s request %s refused: %s", cls, device, rid, refusal.code)
+        # A read-only answer drawn from what is committed stands if the batch cannot be stored
+        # (a full disk): `status` goes on working, its answer just is not kept for a retry.
+        reads_committed = isinstance(command, READ_ONLY) and not events and work.events == 0
         self._add_record(work, events, device, rid, answer)
         if rid is not None:
             work.answers[(device, rid)] = answer
-        return Reply(cls, device, rid, answer, stored=rid is not None), rid is None
+        return Reply(cls, device, rid, answer, stored=rid is not None), (
+            rid is None or reads_committed
+        )
 
     def _add_record(
         self,
@@ -354,7 +366,13 @@ class HallCore:
             log.info("snapshot stored at event %d", result.last_event_id)
         if work.rolled_over:
             self._purge_answers(work.now)
-        return Outcome(work.replies, work.changes, calls, warnings=tuple(work.warnings))
+        return Outcome(
+            work.replies,
+            work.changes,
+            calls,
+            warnings=tuple(work.warnings),
+            committed=work.events > 0,
+        )
 
     # --- timers --------------------------------------------------------------------------------------
 
@@ -442,7 +460,8 @@ class HallCore:
         replies = []
         for index, item in enumerate(batch):
             if work is not None and index < len(work.replies) and work.keep[index]:
-                replies.append(work.replies[index])
+                kept = work.replies[index]
+                replies.append(kept if kept.replayed else dataclasses.replace(kept, stored=False))
                 continue
             rid = _peek_id(item.payload)
             replies.append(
@@ -460,6 +479,7 @@ class HallCore:
             first.calls + second.calls,
             first.storage_failed or second.storage_failed,
             first.warnings + second.warnings,
+            first.committed or second.committed,
         )
 
     def _note(self, event: Event, changes: Changes) -> None:

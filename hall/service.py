@@ -359,7 +359,7 @@ class HallService:
         for message in outcome.calls:
             self._send_call(message)
         self._pending.add(outcome.changes)
-        self._storage_state(outcome.storage_failed)
+        self._storage_state(outcome.storage_failed, outcome.committed)
         for warning in outcome.warnings:
             self._quota_alarm(warning)
 
@@ -383,14 +383,16 @@ class HallService:
         )
         self._alarm("quota", severity, text, False, subject=warning.service)
 
-    def _storage_state(self, failed: bool) -> None:
+    def _storage_state(self, failed: bool, committed: bool) -> None:
+        """Raise the alarm when a batch fails; clear it only once a batch was really written
+        (a timer with nothing to write, or answers given from memory, prove nothing)."""
         if failed and not self._storage_alarm:
             self._storage_alarm = True
             log.error("hall %s: the store failed: requests are answered storage_error", self.site)
             self._alarm(
                 "storage_error", "critical", "叫号系统存储故障 (the hall's store failed)", False
             )
-        elif not failed and self._storage_alarm:
+        elif committed and not failed and self._storage_alarm:
             self._storage_alarm = False
             log.info("hall %s: the store works again", self.site)
             self._alarm(
