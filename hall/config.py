@@ -8,6 +8,7 @@ Nothing here reads a file at import time.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Iterable
 from datetime import time
@@ -482,6 +483,23 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> HallConfig:
     if problems:
         raise ConfigError(source, problems)
     return config
+
+
+RATE_LIMIT_LINE = re.compile(r"^rate_limit_per_min\s*=.*\n?", re.MULTILINE)
+
+
+def without_rate_limits(config: HallConfig) -> HallConfig:
+    """The config with every kiosk's rate limit off: benches and the simulator issue far faster
+    from one kiosk than a visitor can (the example halls turn the limit on)."""
+    kiosks = [k.model_copy(update={"rate_limit_per_min": None}) for k in config.kiosks]
+    # The lookups model_post_init built name no kiosk: the copy's are still right.
+    return config.model_copy(update={"kiosks": kiosks})
+
+
+def strip_rate_limits(toml_text: str) -> str:
+    """A config file's text with every `rate_limit_per_min` line removed (for a copy a bench or a
+    simulated day gives `hallq server`)."""
+    return RATE_LIMIT_LINE.sub("", toml_text)
 
 
 def load_config(path: str | Path) -> HallConfig:
