@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 from contract import topics
+from contract.device_env import read_env_file
 from contract.mqtt_url import BrokerAddress
-from hall.broker_config import read_env_file
 from tests.broker.conftest import SecuredHall, token
 from tests.fixtures.hall_server import HallServer
 

@@ -13,7 +13,7 @@ import pytest
 from paho.mqtt.client import topic_matches_sub
 
 from contract import topics
-from contract.device_env import DeviceEnvError, device_env
+from contract.device_env import DeviceEnvError, device_env, read_env_file
 from hall.broker_config import (
     CHECK_USER,
     HALL_USER,
@@ -27,7 +27,6 @@ from hall.broker_config import (
     main,
     parse_acl,
     password_matches,
-    read_env_file,
 )
 from hall.config import HallConfig, load_config
 from tests.fixtures.parts import require_program
