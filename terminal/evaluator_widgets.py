@@ -17,6 +17,7 @@ from terminal.kivy_setup import button, label, paint
 BACKGROUND = (0.05, 0.16, 0.31, 1)
 WHITE = (1, 1, 1, 1)
 YELLOW = (1, 0.85, 0.2, 1)
+DARK = (0.05, 0.05, 0.1, 1)
 # Button colours by score (Kivy multiplies the button's grey texture by these).
 SCORE_COLOURS = {
     5: (0.1, 0.75, 0.25, 1),
@@ -61,10 +62,10 @@ class EvaluatorRoot(BoxLayout):  # type: ignore[misc]
         if view.screen == "rate":
             row = BoxLayout(spacing=16, size_hint_y=0.45)
             for score, words in view.levels:
-                widget = button(words, partial(self._act, self.presenter.press_score, score), 48)
+                widget = button(words, partial(self._act, self.presenter.press_score, score), 42)
                 widget.background_normal = ""
                 widget.background_color = SCORE_COLOURS[score]
-                widget.color = WHITE
+                widget.color = DARK if score in (3, 4) else WHITE  # contrast on the light ones
                 widget.disabled = view.busy
                 row.add_widget(widget)
             self.add_widget(row)

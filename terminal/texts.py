@@ -23,7 +23,7 @@ KEY_ACTIONS = {key: op for op, (key, _) in ACTIONS.items()}
 
 PAUSE_REASONS = ("临时离开", "业务咨询", "系统故障", "会议", "用餐")
 
-WINDOW_STATUS = {"open": "办理中", "paused": "暂停服务", "closed": "未登录"}
+WINDOW_STATUS = {"open": "服务中", "paused": "暂停服务", "closed": "未登录"}
 TICKET_STATUS = {"called": "已呼叫，等候到窗", "serving": "正在办理"}
 
 # Answers of the hall (contract error codes) as a clerk reads them.

@@ -65,7 +65,7 @@ class TerminalRoot(BoxLayout):  # type: ignore[misc]
         self.picker = BoxLayout(orientation="vertical", size_hint_x=0.42, spacing=6)
         top.add_widget(ticket)
         top.add_widget(self.side)
-        self.top = top
+        self.upper = top
         self.buttons: dict[str, Any] = {}
         grid = GridLayout(cols=6, spacing=6, size_hint_y=None, height=190)
         for button_view in self.presenter.view().buttons:
@@ -107,7 +107,8 @@ class TerminalRoot(BoxLayout):  # type: ignore[misc]
         ticket = view.ticket
         if ticket is None:
             self.number.text = "—" if view.status == "open" else texts.WINDOW_STATUS["paused"]
-            self.ticket_line.text = "当前无号：按 F1 呼叫下一位" if view.status == "open" else ""
+            hint = "当前无号：按 F1 呼叫下一位" if view.status == "open" else "按 F11 恢复服务"
+            self.ticket_line.text = hint
             self.ticket_more.text = ""
         else:
             self.number.text = ticket.number
@@ -137,7 +138,7 @@ class TerminalRoot(BoxLayout):  # type: ignore[misc]
             self._render_picker(view)
 
     def _render_picker(self, view: TerminalView) -> None:
-        top = self.top
+        top = self.upper
         if view.panel is None:
             if self.picker.parent is not None:
                 top.remove_widget(self.picker)
