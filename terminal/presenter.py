@@ -22,6 +22,7 @@ from terminal import texts
 
 PANELS = ("call", "transfer", "unhold", "pause")  # ops that need a choice first
 NUMBER_KEYS = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+SLOW_SECONDS = 0.3
 
 
 class TerminalPort(Protocol):
@@ -77,7 +78,8 @@ class TerminalView:
     online: bool
     banner: str  # the outage, or ""
     message: str  # the last refusal or notice, or ""
-    busy: bool
+    busy: bool  # a request is on its way: presses do nothing
+    slow: bool  # ... for longer than SLOW_SECONDS: say so (not at once: no extra frame per press)
     status: str  # "open" / "paused" / "closed"
     status_text: str
     clerk: str
@@ -440,6 +442,8 @@ class TerminalPresenter:
             banner=banner,
             message=self.message,
             busy=self.pending is not None,
+            slow=self.pending is not None
+            and (self.now() - self.pending.since).total_seconds() >= SLOW_SECONDS,
             status=status,
             status_text=texts.WINDOW_STATUS.get(status, status),
             clerk=str(clerk.get("name")) if isinstance(clerk, Mapping) else "",

@@ -91,7 +91,7 @@ class TerminalRoot(BoxLayout):  # type: ignore[misc]
         clerk = f"   工作人员：{view.clerk}" if view.clerk else ""
         reason = f"（{view.reason}）" if view.reason else ""
         self.header.text = f"{view.window_name}{clerk}   {view.status_text}{reason}"
-        busy = texts.BUSY if view.busy else ""
+        busy = texts.BUSY if view.slow else ""
         self.message.text = view.message or busy
         if view.screen != self._screen:
             self.body.clear_widgets()
