@@ -230,9 +230,13 @@ class Demo:
         keypad = self.keypad
         played = len(wired.config.windows)
         if keypad is not None:
-            played -= 1
-            sim += ["--windows", str(played)]  # the last window is the keypad clerk's
+            played -= 1  # the last window is the keypad clerk's
             keypad.begin()
+        screens = bool(os.environ.get("DISPLAY")) and played > 1
+        if screens:
+            played -= 1  # the one before is the terminal's: a person at the demo works it
+        if played < len(wired.config.windows):
+            sim += ["--windows", str(played)]
         self.started(
             self.supervisor.start(Spec("simulate", self.python(*sim))),
             f"visitors; clerks at {played} windows; evaluators (each device with its own "
@@ -260,6 +264,25 @@ class Demo:
             on_line=self.on_kiosk_line,
         )
         self.started(self.supervisor.start(kiosk), "a kiosk that prints its tickets")
+        if screens:
+            self.start_screens(wired.config, wired.config.windows[played].id)
+
+    def start_screens(self, config: HallConfig, window: str) -> None:
+        """Where a display is available: the terminal and the evaluator of a window no simulated
+        clerk plays (each device has one connection: its user name is its client id), in windows.
+        Log in on the terminal, call, serve; rate on the evaluator."""
+        cache = {"HALLQ_CACHE_DIR": str(self.paths.root / "device-cache")}
+        screens = [("terminal", window)]
+        evaluator = config.evaluator_of(window)
+        if evaluator is not None:
+            screens.append(("evaluator", evaluator))
+        for app, device in screens:
+            spec = Spec(
+                f"{app}-{device}",
+                self.python("hallq", app, "--id", device, "--windowed", "--size", "1024x640"),
+                env={**self.device_env(device), **cache},
+            )
+            self.started(self.supervisor.start(spec), f"the {app} of window {window} (a window)")
 
     # -- running
     def run(self) -> int:

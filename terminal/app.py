@@ -9,6 +9,7 @@ button), Escape, Enter, digits and letters for a number or a PIN.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -67,6 +68,9 @@ def build_terminal_app(
             return self.root_widget
 
         def on_start(self) -> None:
+            # Everything built so far lives as long as the app: keep the collector off it, so
+            # a full collection does not hold the main loop while a call's answer waits.
+            gc.freeze()
             if on_started is not None:
                 on_started(self)
 
@@ -113,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     except (StartError, ValueError, RuntimeError) as exc:
         print(f"hallq terminal: {exc}", file=sys.stderr)
         return 2
-    from terminal.kivy_setup import kivy_environment
+    from terminal.kivy_setup import kivy_environment, stop_on_signals
 
     kivy_environment(args.windowed, (width, height))
     clock = started.client.follow_clock(ZoneInfo(started.tz))
@@ -122,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             started.device_id, started.client, started.settings, started.catalog, clock.now
         )
         started.settings_listeners.append(lambda value: _later(app, "on_settings", value))
+        stop_on_signals(app)
         app.run()
     finally:
         started.client.close()

@@ -93,12 +93,14 @@ def main(argv: list[str] | None = None) -> int:
         started.client.close()
         print(f"hallq evaluator: {started.device_id!r} has no window in its settings", file=sys.stderr)  # fmt: skip
         return 2
-    from terminal.kivy_setup import kivy_environment
+    from terminal.kivy_setup import kivy_environment, stop_on_signals
 
     kivy_environment(args.windowed, (width, height))
     clock = started.client.follow_clock(ZoneInfo(started.tz))
     try:
-        build_evaluator_app(window_id, started.client, started.catalog, clock.now).run()
+        app = build_evaluator_app(window_id, started.client, started.catalog, clock.now)
+        stop_on_signals(app)
+        app.run()
     finally:
         started.client.close()
     return 0

@@ -23,6 +23,8 @@ def kivy_environment(windowed: bool, size: tuple[int, int]) -> None:
     Config.set("graphics", "fullscreen", "0" if windowed else "auto")
     Config.set("graphics", "borderless", "0" if windowed else "1")
     Config.set("kivy", "exit_on_escape", "0")  # Escape closes a picker, never the app
+    # An answer from the hall runs as soon as it arrives, not at the next frame boundary.
+    Config.set("kivy", "kivy_clock", "interrupt")
     Config.set("input", "mouse", "mouse,disable_multitouch")
 
 
@@ -91,3 +93,16 @@ def button(text: str, on_press: Callable[[], None], size: float = 28, **kwargs: 
     widget.bind(on_press=lambda _w: on_press())
     widget.bind(size=lambda w, s: setattr(w, "text_size", (s[0], None)))
     return widget
+
+
+def stop_on_signals(app: Any) -> None:
+    """SIGTERM (systemd, the demo) and SIGINT stop the app through its main loop: on_stop runs."""
+    import signal
+
+    from kivy.clock import Clock
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        Clock.schedule_once(lambda _dt: app.stop(), 0)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)

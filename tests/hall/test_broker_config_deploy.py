@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import re
 import subprocess
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def test_units_pass_systemd_analyze(tmp_path: Path) -> None:
     for path in UNITS.glob("*.service"):
         # The venv does not exist here: point at a program that does.
         text = path.read_text().replace("/opt/hallq/venv/bin/hallq", "/bin/true")
+        text = re.sub(r"/opt/hallq/deploy/\S+\.sh", "/bin/true", text)  # the screens' sessions
         (tmp_path / path.name).write_text(text)
     result = subprocess.run(
         [analyze, "verify", *map(str, tmp_path.glob("*.service"))],
