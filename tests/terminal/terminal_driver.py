@@ -120,6 +120,8 @@ def play(app: Any, kind: str, steps: list[list[Any]], out: Path, result: dict[st
             return view.status
         if what == "held":
             return view.held
+        if what == "banner":
+            return view.banner
         raise ValueError(what)
 
     def step(index: int, waited: float = 0.0) -> None:

@@ -11,7 +11,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from contract.client import HallClient, RequestRefused
 from contract.mqtt_url import parse_url
 from terminal import texts
 from tests.fixtures.broker import Broker
-from tests.fixtures.hall_server import HallServer, to_toml
+from tests.fixtures.hall_server import HallServer, to_toml, wait_for
 from tests.fixtures.halls import CLERK_PIN, SITE, small_hall_data
 from tests.fixtures.screen import ARTIFACTS, colours, missing_glyphs, xvfb
 
@@ -91,7 +91,7 @@ CALLS = {"called", "recalled", "called_third", "called_back", "called_number"}
 
 
 @pytest.fixture(scope="module")
-def hall(module_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def hall_and_server(module_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, HallServer]]:  # fmt: skip
     folder = tmp_path_factory.mktemp("terminal-hall")
     data = small_hall_data()
     data["broker"] = {"url": module_broker.url, "keepalive": 10}
@@ -103,23 +103,38 @@ def hall(module_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Ite
         with HallClient.connect(parse_url(module_broker.url), SITE, "kiosk", "k1") as kiosk:
             for _ in range(4):  # A001..A004
                 kiosk.request("issue", service="psb-id-card")
-        yield config
+        yield config, server
     finally:
         server.close()
 
 
-def run_driver(app: str, device: str, config: Path, steps: list[list[Any]], tmp: Path) -> dict[str, Any]:  # fmt: skip
+@pytest.fixture
+def hall(hall_and_server: tuple[Path, HallServer]) -> Path:
+    return hall_and_server[0]
+
+
+def run_driver(app: str, device: str, config: Path, steps: list[list[Any]], tmp: Path,
+               meanwhile: Callable[[Path], None] = lambda out: None, name: str = "") -> dict[str, Any]:  # fmt: skip
+    """Run the driver under Xvfb; `meanwhile(out)` runs beside it (it watches the screenshots)."""
     script = tmp / f"{app}.json"
     script.write_text(json.dumps(steps, ensure_ascii=False), encoding="utf-8")
-    out = OUT / app
+    out = OUT / (name or app)
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.png"):
+    for old in [*out.glob("*.png"), *out.glob("result.json")]:
         old.unlink()
     command = [sys.executable, str(DRIVER), "--app", app, "--config", str(config), "--id", device]
     command += ["--script", str(script), "--out", str(out)]
     with xvfb(1280, 800) as display:
         env = {**os.environ, "DISPLAY": display, "KIVY_HOME": str(tmp / "kivy")}
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            meanwhile(out)
+            _, stderr = process.communicate(timeout=120)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(5)
+        done = subprocess.CompletedProcess(command, process.returncode, "", stderr)
     assert (out / "result.json").exists(), done.stderr[-4000:]
     result: dict[str, Any] = json.loads((out / "result.json").read_text(encoding="utf-8"))
     assert done.returncode == 0 and not result["errors"], (result["errors"], result["trace"][-5:], done.stderr[-3000:])  # fmt: skip
@@ -174,3 +189,48 @@ def _ticket_id(config: Path, number: str) -> str:
     from datetime import date
 
     return f"{date(2026, 11, 26):%Y%m%d}-{number}"
+
+
+OUTAGE_SCRIPT: list[list[Any]] = [
+    ["until", "screen", "login", 15],
+    ["tap", "王芳"],  # no PIN
+    ["until", "screen", "work", 15],
+    ["key", "F1"],
+    ["check", "before"],
+    ["until", "banner", texts.HALL_OFFLINE, 30],
+    ["shot", "hall_offline"],
+    ["until", "banner", "", 40],
+    ["check", "hall_back"],
+    ["until", "banner", texts.OFFLINE, 30],
+    ["shot", "broker_offline"],
+    ["until", "banner", "", 40],
+    ["check", "broker_back"],
+    ["key", "F5"],
+    ["check", "finished_after"],
+]
+
+
+def test_outages_are_shown_at_once_and_the_terminal_comes_back_to_the_hall_state(
+    hall_and_server: tuple[Path, HallServer], module_broker: Broker, tmp_path: Path
+) -> None:
+    config, server = hall_and_server
+    with HallClient.connect(parse_url(module_broker.url), SITE, "kiosk", "k1") as kiosk:
+        kiosk.request("issue", service="psb-id-card")  # A005, for the clerk to call
+
+    def outages(out: Path) -> None:
+        assert wait_for(lambda: (out / "before0001.png").exists(), 60)
+        server.kill()  # the hall dies: its last will says offline
+        assert wait_for(lambda: (out / "hall_offline0001.png").exists(), 40)
+        server.start()
+        assert wait_for(lambda: (out / "hall_back0001.png").exists(), 60)
+        module_broker.stop()  # then the broker
+        assert wait_for(lambda: (out / "broker_offline0001.png").exists(), 40)
+        module_broker.restart()
+
+    result = run_driver("terminal", "w01", config, OUTAGE_SCRIPT, tmp_path, outages, "outage")
+    checks = {c["name"]: c["hall"] for c in result["checks"]}
+    assert checks["before"]["number"] == "A005" and checks["before"]["clerk"] == "王芳"
+    assert checks["hall_back"] == checks["before"] == checks["broker_back"]
+    assert checks["finished_after"]["number"] is None  # and it works again
+    for name in ("hall_offline", "broker_offline"):
+        assert any(texts.HALL_OFFLINE in t or texts.OFFLINE in t for t in result["texts"][name])
