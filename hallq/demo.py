@@ -270,16 +270,21 @@ class Demo:
     def start_screens(self, config: HallConfig, window: str) -> None:
         """Where a display is available: the terminal and the evaluator of a window no simulated
         clerk plays (each device has one connection: its user name is its client id), in windows.
-        Log in on the terminal, call, serve; rate on the evaluator."""
+        The demo's own clerk works the terminal through its presenter (--autoplay); the visitor's
+        rating is left to whoever sits at the demo (it times out unrated otherwise)."""
         cache = {"HALLQ_CACHE_DIR": str(self.paths.root / "device-cache")}
         screens = [("terminal", window)]
         evaluator = config.evaluator_of(window)
         if evaluator is not None:
             screens.append(("evaluator", evaluator))
-        for app, device in screens:
+        for n, (app, device) in enumerate(screens):
+            argv = ["hallq", app, "--id", device, "--windowed", "--size", "960x720"]
+            argv += ["--at", f"{n * 970},40"]  # side by side
+            if app == "terminal":
+                argv.append("--autoplay")
             spec = Spec(
                 f"{app}-{device}",
-                self.python("hallq", app, "--id", device, "--windowed", "--size", "1024x640"),
+                self.python(*argv),
                 env={**self.device_env(device), **cache},
             )
             self.started(self.supervisor.start(spec), f"the {app} of window {window} (a window)")

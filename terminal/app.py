@@ -31,8 +31,10 @@ def build_terminal_app(
     catalog: dict[str, Any] | None,
     now: Callable[[], datetime],
     on_started: Callable[[Any], None] | None = None,
+    autoplay: Callable[[float], float] | None = None,
 ) -> Any:
-    """The Kivy App (create it only after kivy_environment()); `client` is a HallClient."""
+    """The Kivy App (create it only after kivy_environment()); `client` is a HallClient. With
+    `autoplay` (hall seconds -> real seconds) the demo's clerk works it (terminal/autoplay.py)."""
     from kivy.app import App
     from kivy.clock import Clock
     from kivy.core.window import Window
@@ -68,6 +70,11 @@ def build_terminal_app(
             return self.root_widget
 
         def on_start(self) -> None:
+            if autoplay is not None:
+                from terminal.autoplay import AutoClerk
+
+                self.auto_clerk = AutoClerk(self.presenter)
+                Clock.schedule_once(self._autoplay, 3)
             # Everything built so far lives as long as the app: keep the collector off it, so
             # a full collection does not hold the main loop while a call's answer waits.
             gc.freeze()
@@ -88,6 +95,12 @@ def build_terminal_app(
             self.refresh()
             return True
 
+        def _autoplay(self, _dt: float) -> None:
+            assert autoplay is not None
+            wait = self.auto_clerk.step()
+            self.refresh()
+            Clock.schedule_once(self._autoplay, min(30.0, max(0.2, autoplay(wait))))
+
         def _hall_status(self, online: bool) -> None:
             self.hall_online = online
             self.presenter.on_link(client.connected, online)
@@ -101,7 +114,7 @@ def build_terminal_app(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from terminal.startup import StartError, add_arguments, start
+    from terminal.startup import StartError, add_arguments, start, window_place
 
     parser = argparse.ArgumentParser(
         prog="hallq terminal",
@@ -109,22 +122,26 @@ def main(argv: list[str] | None = None) -> int:
         "file of `hallq broker-config` and takes its roster and names from the hall.",
     )
     add_arguments(parser)
+    parser.add_argument(
+        "--autoplay", action="store_true", help="the demo: a clerk of its own works this window"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
     try:
-        width, height = (int(x) for x in args.size.split("x"))
+        size, at = window_place(args)
         started = start(args, "window")
     except (StartError, ValueError, RuntimeError) as exc:
         print(f"hallq terminal: {exc}", file=sys.stderr)
         return 2
     from terminal.kivy_setup import kivy_environment, stop_on_signals
 
-    kivy_environment(args.windowed, (width, height))
+    kivy_environment(args.windowed, size, at)
     clock = started.client.follow_clock(ZoneInfo(started.tz))
     try:
         app = build_terminal_app(
-            started.device_id, started.client, started.settings, started.catalog, clock.now
-        )
+            started.device_id, started.client, started.settings, started.catalog, clock.now,
+            autoplay=clock.real_seconds if args.autoplay else None,
+        )  # fmt: skip
         started.settings_listeners.append(lambda value: _later(app, "on_settings", value))
         stop_on_signals(app)
         app.run()

@@ -72,7 +72,7 @@ def build_evaluator_app(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from terminal.startup import StartError, add_arguments, start
+    from terminal.startup import StartError, add_arguments, start, window_place
 
     parser = argparse.ArgumentParser(
         prog="hallq evaluator",
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
     try:
-        width, height = (int(x) for x in args.size.split("x"))
+        size, at = window_place(args)
         started = start(args, "evaluator")
     except (StartError, ValueError, RuntimeError) as exc:
         print(f"hallq evaluator: {exc}", file=sys.stderr)
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from terminal.kivy_setup import kivy_environment, stop_on_signals
 
-    kivy_environment(args.windowed, (width, height))
+    kivy_environment(args.windowed, size, at)
     clock = started.client.follow_clock(ZoneInfo(started.tz))
     try:
         app = build_evaluator_app(window_id, started.client, started.catalog, clock.now)

@@ -11,7 +11,9 @@ CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 FONT = "hallq-cjk"
 
 
-def kivy_environment(windowed: bool, size: tuple[int, int]) -> None:
+def kivy_environment(
+    windowed: bool, size: tuple[int, int], at: tuple[int, int] | None = None
+) -> None:
     """Kivy reads its settings at import: set them first (no file logs, no argv parsing)."""
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
@@ -22,6 +24,10 @@ def kivy_environment(windowed: bool, size: tuple[int, int]) -> None:
     Config.set("graphics", "height", str(size[1]))
     Config.set("graphics", "fullscreen", "0" if windowed else "auto")
     Config.set("graphics", "borderless", "0" if windowed else "1")
+    if windowed and at is not None:  # the demo puts the terminal and the evaluator side by side
+        Config.set("graphics", "position", "custom")
+        Config.set("graphics", "left", str(at[0]))
+        Config.set("graphics", "top", str(at[1]))
     Config.set("kivy", "exit_on_escape", "0")  # Escape closes a picker, never the app
     # An answer from the hall runs as soon as it arrives, not at the next frame boundary.
     Config.set("kivy", "kivy_clock", "interrupt")

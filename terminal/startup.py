@@ -46,6 +46,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="read the device's section from this hall config (demo)")
     parser.add_argument("--windowed", action="store_true", help="a window, not full screen")
     parser.add_argument("--size", default="1280x800", help="the window's size, WIDTHxHEIGHT")
+    parser.add_argument("--at", help="with --windowed: the window's top left corner, LEFT,TOP")
+
+
+def window_place(args: argparse.Namespace) -> tuple[tuple[int, int], tuple[int, int] | None]:
+    """(size, top left corner or None) from --size and --at; ValueError says what is wrong."""
+    try:
+        width, height = (int(x) for x in args.size.split("x"))
+        at = tuple(int(x) for x in args.at.split(",")) if args.at else None
+    except ValueError:
+        raise ValueError("--size is WIDTHxHEIGHT and --at is LEFT,TOP (whole pixels)") from None
+    if at is not None and len(at) != 2:
+        raise ValueError("--at is LEFT,TOP")
+    return (width, height), (at[0], at[1]) if at else None
 
 
 def start(args: argparse.Namespace, device_class: str) -> Started:

@@ -122,8 +122,7 @@ class TerminalRoot(BoxLayout):  # type: ignore[misc]
             widget.background_color = (
                 (1.6, 1.6, 0.6, 1) if view.panel == button_view.op else (1, 1, 1, 1)
             )
-        rows = [f"{q.service}\n    等候 {q.waiting} 人" + (f" · 最长 {q.longest_wait_min} 分钟" if q.longest_wait_min is not None else "") for q in view.queues]  # fmt: skip
-        self.queue_text.text = "本窗口业务等候\n" + ("\n".join(rows) if rows else "（暂无数据）")
+        self.queue_text.text = "本窗口业务等候\n" + queue_lines(view)
         day = view.day
         if day is None:
             self.day_text.text = "今日：暂无数据"
@@ -209,3 +208,22 @@ class TerminalRoot(BoxLayout):  # type: ignore[misc]
             box.add_widget(keys)
         else:
             box.add_widget(BoxLayout())
+
+
+QUEUE_ROWS = 7  # lines of the waiting panel (a window of many services: the busiest first)
+NAME_CHARS = 10  # a service's name cut to this (the panel is a third of the screen)
+
+
+def queue_lines(view: TerminalView) -> str:
+    """One line per service: name, waiting, longest wait; the busiest first, cut to fit."""
+    if not view.queues:
+        return "（暂无数据）"
+    rows = sorted(view.queues, key=lambda q: -q.waiting)
+    lines = []
+    for q in rows[:QUEUE_ROWS]:
+        name = q.service if len(q.service) <= NAME_CHARS else q.service[: NAME_CHARS - 1] + "…"
+        longest = f" · 最长 {q.longest_wait_min} 分" if q.longest_wait_min is not None else ""
+        lines.append(f"{name}  {q.waiting} 人{longest}")
+    if len(rows) > QUEUE_ROWS:
+        lines.append(f"另 {len(rows) - QUEUE_ROWS} 项业务")
+    return "\n".join(lines)

@@ -312,3 +312,23 @@ def test_a_state_that_changes_what_is_drawn_is_counted() -> None:
     assert p.shown_at_change == before
     p.on_window_state(state(current=ticket()))
     assert p.shown_at_change == before + 1
+
+
+def test_the_demo_clerk_plays_the_terminal_through_the_presenter() -> None:
+    from terminal.autoplay import AutoClerk
+
+    p, port, _ = presenter()
+    clerk = AutoClerk(p)
+    clerk.step()  # logs in as the roster's first clerk without a PIN
+    assert port.sent == [("login", {"clerk": "c0101"})]
+    assert clerk.step() == 2.0  # waits for the answer: never a second press
+    p.on_answer("login", True, {"window": state()}, "")
+    clerk.step()
+    p.on_answer("call_next", True, {"window": state(current=ticket())}, "")
+    clerk.step()
+    p.on_answer("start", True, {"window": state(current=ticket(status="serving"))}, "")
+    clerk.step()
+    p.on_answer("finish", True, {"window": state()}, "")
+    clerk.step()
+    p.on_answer("call_next", False, None, "queue_empty")
+    assert [op for op, _ in port.sent] == ["login", "call_next", "start", "finish", "call_next"]
