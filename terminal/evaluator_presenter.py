@@ -23,7 +23,7 @@ THANKS_SECONDS = 5.0
 
 
 class EvaluatorPort(Protocol):
-    def send(self, op: str, fields: dict[str, Any]) -> None: ...
+    def send(self, op: str, fields: dict[str, Any], request_id: str | None = None) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,9 @@ class Client(Protocol):
     @property
     def connected(self) -> bool: ...
 
-    def request(self, op: str, **fields: Any) -> dict[str, Any]: ...
+    def request(
+        self, op: str, *, request_id: str | None = None, **fields: Any
+    ) -> dict[str, Any]: ...
 
     def subscribe(self, topic_filter: str, callback: Callable[[Message], None]) -> None: ...
 
@@ -46,7 +48,7 @@ class Link:
         self.client = client
         self.dispatch = dispatch
         self.answered: Answered = lambda op, ok, result, code: None
-        self._jobs: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[str, dict[str, Any], str | None] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="terminal-requests", daemon=True)
         self._thread.start()
 
@@ -54,9 +56,10 @@ class Link:
     def connected(self) -> bool:
         return self.client.connected
 
-    def send(self, op: str, fields: dict[str, Any]) -> None:
-        """The presenter's port: queue the request; its answer reaches `answered` on the UI loop."""
-        self._jobs.put((op, dict(fields)))
+    def send(self, op: str, fields: dict[str, Any], request_id: str | None = None) -> None:
+        """The presenter's port: queue the request (under `request_id` if given: a repeat of one
+        that got no answer); its answer reaches `answered` on the UI loop."""
+        self._jobs.put((op, dict(fields), request_id))
 
     def stop(self) -> None:
         self._jobs.put(None)
@@ -65,9 +68,9 @@ class Link:
         while (job := self._jobs.get()) is not None:
             self._one(*job)
 
-    def _one(self, op: str, fields: dict[str, Any]) -> None:
+    def _one(self, op: str, fields: dict[str, Any], request_id: str | None) -> None:
         try:
-            result = self.client.request(op, **fields)
+            result = self.client.request(op, request_id=request_id, **fields)
         except RequestRefused as exc:
             code = exc.code
             self.dispatch(lambda: self.answered(op, False, None, code))

@@ -13,6 +13,7 @@ The port (terminal/link.py in the app, a fake in tests) sends requests; answers 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,8 +27,8 @@ SLOW_SECONDS = 0.3
 
 
 class TerminalPort(Protocol):
-    def send(self, op: str, fields: dict[str, Any]) -> None:
-        """Send a window request; its answer comes back through presenter.on_answer."""
+    def send(self, op: str, fields: dict[str, Any], request_id: str | None = None) -> None:
+        """Send a window request under this id; its answer comes back through on_answer."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,9 @@ class TerminalView:
 class _Pending:
     op: str
     since: datetime
+    fields: dict[str, Any] = field(default_factory=dict)
+    request_id: str = ""
+    repeat: bool = False  # sent again under the id of a request the hall never answered
 
 
 @dataclass
@@ -116,6 +120,7 @@ class TerminalPresenter:
     connected: bool = False
     hall_online: bool = False
     pending: _Pending | None = None
+    unanswered: _Pending | None = None  # the last request that got no answer at all
     message: str = ""
     panel: str | None = None
     typed: str = ""
@@ -155,11 +160,15 @@ class TerminalPresenter:
         self.connected, self.hall_online = connected, hall_online
 
     def on_answer(self, op: str, ok: bool, result: Mapping[str, Any] | None, code: str) -> None:
-        self.pending = None
+        sent, self.pending = self.pending, None
+        # No answer at all: the hall may have done it. The same press again goes out under the
+        # same id, so the hall answers from its store and does nothing twice.
+        self.unanswered = sent if code == "timeout" else None
         if ok:
             self.message = ""
             window = (result or {}).get("window")
-            if isinstance(window, Mapping):
+            # A repeat's stored answer is as old as the first try: the retained state is newer.
+            if isinstance(window, Mapping) and not (sent is not None and sent.repeat):
                 self.on_window_state(window)
             if op == "login":
                 self.selected_clerk, self.pin = None, ""
@@ -173,7 +182,7 @@ class TerminalPresenter:
         """Called a few times a second: a request the link lost track of frees the buttons (the
         client gives up after its retries long before this)."""
         if self.pending is not None and (self.now() - self.pending.since).total_seconds() > 30:
-            self.pending = None
+            self.unanswered, self.pending = self.pending, None
             self.message = texts.ERRORS["timeout"]
 
     # -- derived state
@@ -303,8 +312,11 @@ class TerminalPresenter:
         self._send("login", fields)
 
     def _send(self, op: str, fields: dict[str, Any]) -> None:
-        self.pending = _Pending(op, self.now())
-        self.port.send(op, fields)
+        last = self.unanswered
+        repeat = last is not None and last.op == op and last.fields == fields
+        request_id = last.request_id if last is not None and repeat else uuid.uuid4().hex
+        self.pending = _Pending(op, self.now(), dict(fields), request_id, repeat)
+        self.port.send(op, fields, request_id)
 
     # -- names
     def _service_name(self, code: str) -> str:

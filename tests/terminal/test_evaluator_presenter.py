@@ -20,9 +20,11 @@ CATALOG = {"v": 1, "services": [{"code": "psb-id-card", "name_zh": "身份证办
 class Port:
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.ids: list[str | None] = []
 
-    def send(self, op: str, fields: dict[str, Any]) -> None:
+    def send(self, op: str, fields: dict[str, Any], request_id: str | None = None) -> None:
         self.sent.append((op, fields))
+        self.ids.append(request_id)
 
 
 class Clock:

@@ -32,9 +32,11 @@ SETTINGS = {"id": "w01", "roster": [{"id": "c0101", "pin": False}, {"id": "c0102
 class Port:
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.ids: list[str | None] = []
 
-    def send(self, op: str, fields: dict[str, Any]) -> None:
+    def send(self, op: str, fields: dict[str, Any], request_id: str | None = None) -> None:
         self.sent.append((op, fields))
+        self.ids.append(request_id)
 
 
 class Clock:
@@ -332,3 +334,28 @@ def test_the_demo_clerk_plays_the_terminal_through_the_presenter() -> None:
     clerk.step()
     p.on_answer("call_next", False, None, "queue_empty")
     assert [op for op, _ in port.sent] == ["login", "call_next", "start", "finish", "call_next"]
+
+
+def test_a_press_after_no_answer_goes_out_under_the_same_id() -> None:
+    p, port, _ = presenter(state())
+    p.press("call_next")
+    p.on_answer("call_next", False, None, "timeout")  # the hall may have called A013
+    p.on_window_state(state(current=ticket("A013")))  # ... it did: its retained state says so
+    p.press("call_next")
+    assert port.ids[1] == port.ids[0]  # the hall answers from its store: no second ticket
+    stale = {"window": state(current=ticket("A013"))}
+    p.on_answer("call_next", True, stale, "")
+    p.press("call_next")  # answered: the next press is a new request
+    assert port.ids[2] != port.ids[1]
+    p.on_answer("call_next", False, None, "queue_empty")
+    p.press("call_next")
+    assert len(set(port.ids)) == 3  # a refusal is an answer: a new id
+    assert all(port.ids)
+
+
+def test_another_op_after_no_answer_is_a_new_request() -> None:
+    p, port, _ = presenter(state(current=ticket()))
+    p.press("start")
+    p.on_answer("start", False, None, "timeout")
+    p.press("finish")
+    assert port.ids[0] != port.ids[1]
