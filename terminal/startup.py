@@ -77,8 +77,8 @@ def start(args: argparse.Namespace, device_class: str) -> Started:
     if settings.device_class != device_class:
         client.close()
         raise StartError(
-            f"{env.device_id!r} is a {settings.device_class} of the hall config, not a "
-            f"{device_class}: run `hallq {settings.device_class}` for it"
+            f"{env.device_id!r} is not a {device_class} of the hall config (it is one of its "
+            f"{settings.device_class}s): check --id and the env file"
         )
     catalog = follower.wait_catalog(args.settings_wait if settings.source == "broker" else 0)
     started = Started(env.site, env.device_id, client, settings.settings, settings.hall, catalog)
@@ -109,7 +109,7 @@ def _from_config(args: argparse.Namespace, device_class: str) -> Started:
     except ValueError:
         raise StartError(f"no device {args.id!r} in {args.config}") from None
     if payload["class"] != device_class:
-        raise StartError(f"{args.id!r} is a {payload['class']} of {args.config}, not a {device_class}")  # fmt: skip
+        raise StartError(f"{args.id!r} is not a {device_class} of {args.config} (it is one of its {payload['class']}s)")  # fmt: skip
     client = HallClient.connect(
         broker_address(config.broker), config.site.id, device_class, args.id, wait=None
     )
