@@ -100,10 +100,11 @@ def issue_for_window(port: int, count: int) -> None:
 
 
 @contextmanager
-def screen() -> Iterator[dict[str, str]]:
-    """Xvfb if installed (what a test uses), else SDL's offscreen driver (real frames, no X)."""
+def screen(offscreen: bool) -> Iterator[dict[str, str]]:
+    """Xvfb if installed (what a test uses), else (or asked) SDL's offscreen driver (real frames
+    through EGL on llvmpipe, no X server between the app and its frames)."""
     binary = shutil.which("Xvfb")
-    if binary is None:
+    if binary is None or offscreen:
         yield {k: v for k, v in os.environ.items() if k != "DISPLAY"}
         return
     number = next(n for n in range(90, 400) if not Path(f"/tmp/.X11-unix/X{n}").exists())
@@ -124,6 +125,7 @@ def screen() -> Iterator[dict[str, str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--rounds", type=int, default=150)
+    parser.add_argument("--offscreen", action="store_true", help="SDL's offscreen driver, not Xvfb")
     parser.add_argument("--dir", help="a folder for the run's files (default: a temporary one)")
     args = parser.parse_args(argv)
     folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="hallq-bench-terminal-"))
@@ -133,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.enter_context(hall_server(port, folder))
         issue_for_window(port, args.rounds + 20)
         per_hour = stack.enter_context(simulator(port, folder))
-        env = stack.enter_context(screen())
+        env = stack.enter_context(screen(args.offscreen))
         env.update({"HALLQ_MQTT_URL": f"mqtt://127.0.0.1:{port}", "KIVY_HOME": str(folder / "kivy")})  # fmt: skip
         env["PYTHONPATH"] = str(ROOT)
         out = folder / "terminal.json"
