@@ -96,6 +96,7 @@ class TerminalView:
     roster: list[tuple[str, str, bool]]  # (id, name, needs a PIN)
     selected_clerk: str | None
     pin_masked: str
+    letters: str  # the letters of the hall's ticket prefixes (the call-a-number keypad)
 
 
 @dataclass
@@ -474,7 +475,18 @@ class TerminalPresenter:
             roster=self.roster(),
             selected_clerk=self.selected_clerk,
             pin_masked="●" * len(self.pin),
+            letters=self._prefix_letters(),
         )
+
+    def _prefix_letters(self) -> str:
+        letters = {
+            ch
+            for d in self.catalog.get("departments") or []
+            if isinstance(d, Mapping)
+            for ch in str(d.get("prefix") or "")
+            if ch in NUMBER_KEYS and ch.isalpha()
+        }
+        return "".join(sorted(letters))
 
 
 def _drawn(state: Mapping[str, Any]) -> tuple[Any, ...]:

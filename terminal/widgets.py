@@ -157,7 +157,7 @@ class TerminalRoot(BoxLayout):  # type: ignore[misc]
             )
         if view.panel == "call":
             keys = GridLayout(cols=5, spacing=4)
-            for char in "1234567890ABCDE":
+            for char in "1234567890" + (view.letters or "ABCDE"):
                 keys.add_widget(button(char, partial(self._act, self.presenter.type, char), 30))
             self.picker.add_widget(keys)
             row = BoxLayout(size_hint_y=None, height=70, spacing=6)

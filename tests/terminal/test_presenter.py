@@ -359,3 +359,9 @@ def test_another_op_after_no_answer_is_a_new_request() -> None:
     p.on_answer("start", False, None, "timeout")
     p.press("finish")
     assert port.ids[0] != port.ids[1]
+
+
+def test_the_keypad_letters_are_the_halls_prefixes() -> None:
+    p, _, _ = presenter(state())
+    p.on_catalog({**CATALOG, "departments": [{"prefix": "A"}, {"prefix": "AN"}, {"prefix": "C"}]})
+    assert p.view().letters == "ACN"
