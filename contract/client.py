@@ -901,12 +901,13 @@ class HallClient:
             self._resend_all("the hall is back")
 
     # -- own state
-    def follow_clock(self, tz: tzinfo) -> None:
-        """Follow the hall's retained `clock` (once; a kiosk does from the start): publish_health
-        then stamps the hall's time, as does an issue's deadline."""
-        if self._follower is None and self.hall_clock is None:
+    def follow_clock(self, tz: tzinfo) -> ClockFollower:
+        """Follow the hall's retained `clock` (once; a kiosk does from the start) and return the
+        follower: publish_health then stamps the hall's time, as does an issue's deadline."""
+        if self._follower is None:
             self._follower = ClockFollower(tz)
             self._subscribe(topics.clock(self.site), self._on_clock, internal=True)
+        return self._follower
 
     def publish_health(self, state: str, detail: Any = None, at: datetime | None = None) -> None:
         """device/{id}/health, retained: what this device knows of its own hardware, stamped with

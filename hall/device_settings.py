@@ -54,9 +54,22 @@ def _bridge_extras(config: HallConfig, section: BaseModel) -> dict[str, Any]:
     }
 
 
+def _window_extras(config: HallConfig, section: BaseModel) -> dict[str, Any]:
+    """A window terminal asks for a PIN only of the clerks that have one: the roster with a flag
+    (never the hash)."""
+    clerks = {c.id: c for c in config.clerks}
+    return {
+        "roster": [
+            {"id": c, "pin": clerks[c].pin_hash is not None if c in clerks else True}
+            for c in getattr(section, "clerks", [])
+        ]
+    }
+
+
 # Device class -> what its settings carry beyond its own section.
 EXTRAS: dict[str, Callable[[HallConfig, BaseModel], dict[str, Any]]] = {
     "bridge": _bridge_extras,
+    "window": _window_extras,
 }
 
 
@@ -137,6 +150,17 @@ def names_catalog(config: HallConfig) -> dict[str, Any]:
             for s in config.services
         ],
         "windows": [
-            {"id": w.id, "no": w.no, "name": w.name, "services": w.services} for w in config.windows
+            {
+                "id": w.id,
+                "no": w.no,
+                "name": w.name,
+                "services": w.services,
+                "tiers": [list(tier) for tier in w.tiers],
+                "roster": [
+                    {"id": c, "name": clerk.name if (clerk := config.clerk(c)) else c}
+                    for c in w.clerks
+                ],
+            }
+            for w in config.windows
         ],
     }

@@ -36,6 +36,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "hardware.bridges.keypad_bridge",
         "turn caller keypad keys into window requests",
     ),
+    "terminal": ("terminal.app", "the window terminal: the clerk's call-next screen (Kivy)"),
+    "evaluator": ("terminal.evaluator_app", "the visitor's rating screen at a window (Kivy)"),
 }
 
 

@@ -252,9 +252,13 @@ class Demo:
         keypad = self.keypad
         played = len(wired.config.windows)
         if keypad is not None:
-            played -= 1
-            sim += ["--windows", str(played)]  # the last window is the keypad clerk's
+            played -= 1  # the last window is the keypad clerk's
             keypad.begin()
+        screens = bool(os.environ.get("DISPLAY")) and played > 1
+        if screens:
+            played -= 1  # the one before is the terminal's: a person at the demo works it
+        if played < len(wired.config.windows):
+            sim += ["--windows", str(played)]
         self.started(
             self.supervisor.start(Spec("simulate", self.python(*sim))),
             f"visitors; clerks at {played} windows; evaluators (each device with its own "
@@ -283,6 +287,8 @@ class Demo:
         )
         self.started(self.supervisor.start(kiosk), "a kiosk that prints its tickets")
         self.start_screens(wired)
+        if screens:
+            self.start_clerk_screens(wired.config, wired.config.windows[played].id)
 
     def start_screens(self, wired: setup.WiredHall) -> None:
         """One hall screen and one window screen: in windows where there is a display, else each
@@ -306,6 +312,28 @@ class Demo:
                 else "in a window"
             )
             self.started(self.supervisor.start(Spec(f"display-{screen.id}", argv, env=env)), what)
+
+    def start_clerk_screens(self, config: HallConfig, window: str) -> None:
+        """Where a display is available: the terminal and the evaluator of a window no simulated
+        clerk plays (each device has one connection: its user name is its client id), in windows.
+        The demo's own clerk works the terminal through its presenter (--autoplay); the visitor's
+        rating is left to whoever sits at the demo (it times out unrated otherwise)."""
+        cache = {"HALLQ_CACHE_DIR": str(self.paths.root / "device-cache")}
+        screens = [("terminal", window)]
+        evaluator = config.evaluator_of(window)
+        if evaluator is not None:
+            screens.append(("evaluator", evaluator))
+        for n, (app, device) in enumerate(screens):
+            argv = ["hallq", app, "--id", device, "--windowed", "--size", "960x720"]
+            argv += ["--at", f"{n * 970},40"]  # side by side
+            if app == "terminal":
+                argv.append("--autoplay")
+            spec = Spec(
+                f"{app}-{device}",
+                self.python(*argv),
+                env={**self.device_env(device), **cache},
+            )
+            self.started(self.supervisor.start(spec), f"the {app} of window {window} (a window)")
 
     # -- running
     def run(self) -> int:

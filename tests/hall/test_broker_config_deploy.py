@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import re
 import subprocess
 from pathlib import Path
 
@@ -47,6 +48,7 @@ def test_units_pass_systemd_analyze(tmp_path: Path) -> None:
     for path in units:
         # The venv does not exist here: point at a program that does.
         text = path.read_text().replace("/opt/hallq/venv/bin/hallq", "/bin/true")
+        text = re.sub(r"/opt/hallq/deploy/\S+\.sh", "/bin/true", text)  # the screens' sessions
         (tmp_path / path.name).write_text(text)
     result = subprocess.run(
         [analyze, "verify", *sorted(str(tmp_path / u.name) for u in units)],

@@ -92,6 +92,13 @@ def test_no_pin_hash_anywhere_and_keypad_codes_only_to_the_keypad_bridge() -> No
     ]
 
 
+def test_a_windows_settings_say_which_clerks_of_its_roster_need_a_pin() -> None:
+    config = hall_with_devices()
+    # w01's roster: c0101 (with a PIN), c0201 (without); the terminal asks only c0101 for one.
+    roster = settings_payload(config, "w01")["settings"]["roster"]
+    assert roster == [{"id": "c0101", "pin": True}, {"id": "c0201", "pin": False}]
+
+
 @pytest.fixture
 def broker() -> LoopbackBroker:
     return LoopbackBroker()

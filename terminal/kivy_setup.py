@@ -1,0 +1,114 @@
+"""What the terminal and the evaluator share of Kivy: its settings before import, the CJK font, the
+hop of network results onto the main loop, and the few widget helpers both draw with."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+FONT = "hallq-cjk"
+
+
+def kivy_environment(
+    windowed: bool, size: tuple[int, int], at: tuple[int, int] | None = None
+) -> None:
+    """Kivy reads its settings at import: set them first (no file logs, no argv parsing)."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(size[0]))
+    Config.set("graphics", "height", str(size[1]))
+    Config.set("graphics", "fullscreen", "0" if windowed else "auto")
+    Config.set("graphics", "borderless", "0" if windowed else "1")
+    if windowed and at is not None:  # the demo puts the terminal and the evaluator side by side
+        Config.set("graphics", "position", "custom")
+        Config.set("graphics", "left", str(at[0]))
+        Config.set("graphics", "top", str(at[1]))
+    Config.set("kivy", "exit_on_escape", "0")  # Escape closes a picker, never the app
+    # An answer from the hall runs as soon as it arrives, not at the next frame boundary.
+    Config.set("kivy", "kivy_clock", "interrupt")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+
+
+def register_font() -> None:
+    from kivy.core.text import LabelBase
+
+    LabelBase.register(FONT, CJK_FONT)
+
+
+def main_loop_dispatch(after: Callable[[], None]) -> Callable[[Callable[[], None]], None]:
+    """`dispatch(fn)`: run fn on Kivy's main loop (from any thread), then `after` (a redraw)."""
+    from kivy.clock import Clock
+
+    def dispatch(fn: Callable[[], None]) -> None:
+        def run(_dt: float) -> None:
+            fn()
+            after()
+
+        Clock.schedule_once(run, 0)
+
+    return dispatch
+
+
+# Kivy key codes of the keys the terminal uses (SDL2's numbering as Kivy passes it).
+KEY_NAMES = {27: "escape", 13: "enter", 271: "enter", 8: "backspace"}
+KEY_NAMES.update({282 + i: f"F{i + 1}" for i in range(12)})
+
+
+def key_name(key: int, codepoint: str | None) -> str | None:
+    if key in KEY_NAMES:
+        return KEY_NAMES[key]
+    if codepoint and len(codepoint) == 1 and codepoint.isprintable():
+        return codepoint
+    return None
+
+
+def paint(widget: Any, rgba: tuple[float, float, float, float]) -> Any:
+    """A solid background that follows the widget; returns its Color to recolour later."""
+    from kivy.graphics import Color, Rectangle
+
+    with widget.canvas.before:
+        colour = Color(*rgba)
+        rect = Rectangle(pos=widget.pos, size=widget.size)
+
+    def follow(*_: object) -> None:
+        rect.pos, rect.size = widget.pos, widget.size
+
+    widget.bind(pos=follow, size=follow)
+    return colour
+
+
+def label(text: str = "", size: float = 28, **kwargs: Any) -> Any:
+    from kivy.uix.label import Label
+
+    widget = Label(text=text, font_name=FONT, font_size=size, **kwargs)
+    widget.bind(size=lambda w, s: setattr(w, "text_size", (s[0], None)))
+    widget.halign = kwargs.get("halign", "left")
+    widget.valign = "middle"
+    return widget
+
+
+def button(text: str, on_press: Callable[[], None], size: float = 28, **kwargs: Any) -> Any:
+    from kivy.uix.button import Button
+
+    widget = Button(text=text, font_name=FONT, font_size=size, halign="center", **kwargs)
+    widget.bind(on_press=lambda _w: on_press())
+    widget.bind(size=lambda w, s: setattr(w, "text_size", (s[0], None)))
+    return widget
+
+
+def stop_on_signals(app: Any) -> None:
+    """SIGTERM (systemd, the demo) and SIGINT stop the app through its main loop: on_stop runs."""
+    import signal
+
+    from kivy.clock import Clock
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        Clock.schedule_once(lambda _dt: app.stop(), 0)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
