@@ -445,7 +445,8 @@ class KioskPresenter:
             return text("state_open", lang)
         reason = queue.get("reason") or "closed"
         if reason == "outside_hours" and queue.get("next_open"):
-            return text("state_next_open", lang, at=_clock_text(str(queue["next_open"])))
+            today = str(self.queues.get("at", ""))
+            return text("state_next_open", lang, at=_clock_text(str(queue["next_open"]), today))
         key = f"state_{reason}"
         return text(key if key in _STATE_KEYS else "state_closed", lang)
 
@@ -454,7 +455,18 @@ class KioskPresenter:
         codes = [s["code"] for s in self.catalog.get("services", []) if s.get("department") == code]
         queues = [self._queue(c) for c in codes]
         waiting = sum(int(q.get("waiting", 0)) for q in queues)
-        open_waits = [int(q.get("est_wait_min", 0)) for q in queues if q.get("can_issue")]
+        open_queues = [q for q in queues if q.get("can_issue")]
+        open_waits = [int(q.get("est_wait_min", 0)) for q in open_queues]
+        # What a visitor of this department typically faces: the waits weighted by who waits.
+        weight = sum(int(q.get("waiting", 0)) for q in open_queues)
+        typical = (
+            round(
+                sum(int(q.get("est_wait_min", 0)) * int(q.get("waiting", 0)) for q in open_queues)
+                / weight
+            )
+            if weight
+            else 0
+        )
         can_issue = bool(open_waits) or any(
             (self._service(c) or {}).get("needs_appointment") for c in codes
         )
@@ -462,7 +474,7 @@ class KioskPresenter:
             code=code,
             name=self._name(department),
             waiting=text("waiting", lang, n=waiting),
-            wait=text("about_min", lang, m=min(open_waits)) if open_waits else "",
+            wait=text("about_min", lang, m=typical) if open_waits else "",
             can_issue=can_issue,
             state=text("state_open", lang) if can_issue else text("state_closed", lang),
         )
@@ -494,11 +506,12 @@ class KioskPresenter:
             for w in self.catalog.get("windows", [])
             if ticket.get("service") in w.get("services", [])
         ]
-        names = "、".join(str(w.get("name", w.get("id"))) for w in windows[:4])
+        numbers = sorted({int(w["no"]) for w in windows if isinstance(w.get("no"), int)})
+        runs = _runs(numbers)
         if lang == "en":
-            names = ", ".join(f"window {w.get('no', w.get('id'))}" for w in windows[:4])
-        if len(windows) > 4:
-            names += " …"
+            names = f"window{'s' if len(numbers) > 1 else ''} {', '.join(runs)}" if runs else ""
+        else:
+            names = f"{'、'.join(runs)}号窗口" if runs else ""
         return TicketShown(
             number=str(ticket.get("number", "")),
             service=self._name(service),
@@ -518,7 +531,21 @@ _STATE_KEYS = {
 }
 
 
-def _clock_text(at: str) -> str:
-    """ "2026-11-26T14:00:00+08:00" -> "14:00" (today) or "11-27 09:00"."""
+def _runs(numbers: list[int]) -> list[str]:
+    """[1, 2, 3, 4, 7] -> ["1-4", "7"]: eight windows read as one short line."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return [str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs]
+
+
+def _clock_text(at: str, today: str) -> str:
+    """'2026-11-26T14:00:00+08:00' -> '14:00' when that is today (the hall's date), else
+    '11-27 14:00'."""
     day, _, rest = at.partition("T")
-    return rest[:5] if rest else day
+    if not rest:
+        return day
+    return rest[:5] if day == today[:10] else f"{day[5:]} {rest[:5]}"

@@ -35,6 +35,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "booking_prompt": {"zh": "请输入预约码", "en": "Enter your booking code"},
     "ok": {"zh": "确定", "en": "OK"},
     "clear": {"zh": "清除", "en": "Clear"},
+    "erase": {"zh": "删除", "en": "Delete"},
     "waiting": {"zh": "等候 {n} 人", "en": "{n} waiting"},
     "about_min": {"zh": "约 {m} 分钟", "en": "about {m} min"},
     "state_open": {"zh": "可取号", "en": "Open"},

@@ -34,6 +34,7 @@ CATALOG: dict[str, Any] = {
     ],
 }
 QUEUES: dict[str, Any] = {
+    "at": "2026-11-26T10:00:00+08:00",
     "services": {
         "psb-hukou": {"waiting": 3, "est_wait_min": 12, "can_issue": True, "reason": None},
         "psb-id": {"waiting": 0, "est_wait_min": 0, "can_issue": False, "reason": "closed"},
@@ -50,7 +51,7 @@ QUEUES: dict[str, Any] = {
             "reason": "outside_hours",
             "next_open": "2026-11-26T14:00:00+08:00",
         },
-    }
+    },
 }
 TICKET = {
     "id": "20261126-A004",
@@ -132,7 +133,7 @@ def test_one_tap_one_ticket_then_the_ticket_screen_then_home() -> None:
     view = k.view()
     assert view.screen == "ticket" and view.ticket is not None
     assert view.ticket.number == "A004"
-    assert view.ticket.windows == "请到 1号窗口、2号窗口 办理"
+    assert view.ticket.windows == "请到 1-2号窗口 办理"
     assert view.ticket.ahead == "前面还有 3 人"
     assert port.of("print") == ["20261126-A004"]
     assert any("A004" in words for words in port.of("speak"))
@@ -257,3 +258,17 @@ def test_paging_stays_in_range() -> None:
 @pytest.mark.parametrize("key", sorted(TEXTS))
 def test_every_text_has_every_language(key: str) -> None:
     assert all(TEXTS[key].get(language) for language in LANGUAGES)
+
+
+def test_windows_read_as_short_runs() -> None:
+    from kiosk.presenter import _runs
+
+    assert _runs([1, 2, 3, 4, 7, 9, 10]) == ["1-4", "7", "9-10"]
+    assert _runs([]) == []
+
+
+def test_the_next_opening_names_its_day_when_it_is_not_today() -> None:
+    from kiosk.presenter import _clock_text
+
+    assert _clock_text("2026-11-26T14:00:00+08:00", "2026-11-26T10:00:00+08:00") == "14:00"
+    assert _clock_text("2026-11-27T09:00:00+08:00", "2026-11-26T10:00:00+08:00") == "11-27 09:00"

@@ -1,0 +1,186 @@
+"""`hallq kiosk --id ID`: the ticket kiosk, a Kivy touchscreen app.
+
+    hallq kiosk --id k01 [--config hall.toml] [--portrait|--landscape] [--windowed] [--screenshot-dir DIR]
+
+The app is glue: the presenter (kiosk/presenter.py) decides, the widgets (kiosk/widgets.py) draw, the
+device (kiosk/device.py) talks to the hall, the printer and the voice. Network and printer results
+reach the presenter on Kivy's main loop through `Clock.schedule_once`; the UI thread never waits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+TICK = 0.25  # seconds between presenter ticks (timers, idle, link state)
+
+
+def kivy_environment(windowed: bool, size: tuple[int, int]) -> None:
+    """Kivy reads its settings at import: set them first (no file logs, no argv parsing)."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(size[0]))
+    Config.set("graphics", "height", str(size[1]))
+    Config.set("graphics", "fullscreen", "0" if windowed else "auto")
+    Config.set("graphics", "borderless", "0" if windowed else "1")
+    Config.set("kivy", "exit_on_escape", "0")  # touch only: no way out by keyboard either
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+
+
+def build_app(
+    device_factory: Callable[[Any, Callable[[Callable[[], None]], None]], Any],
+    *,
+    portrait: bool,
+    allow_priority: bool,
+    languages: tuple[str, ...] = ("zh", "en"),
+    on_started: Callable[[Any], None] | None = None,
+) -> Any:
+    """The Kivy App, created only after kivy_environment(); `device_factory(presenter, dispatch)`
+    returns the KioskDevice (or a fake)."""
+    from kivy.app import App
+    from kivy.clock import Clock
+    from kivy.core.text import LabelBase
+
+    from kiosk.presenter import KioskPresenter
+    from kiosk.widgets import FONT, KioskRoot
+
+    LabelBase.register(FONT, CJK_FONT)
+
+    def dispatch(fn: Callable[[], None]) -> None:
+        """Run a network or printer result on the main loop, then draw what it changed."""
+
+        def run(_dt: float) -> None:
+            fn()
+            app = App.get_running_app()
+            if app is not None:
+                app.refresh()
+
+        Clock.schedule_once(run, 0)
+
+    class KioskApp(App):  # type: ignore[misc]
+        title = "hallq kiosk"
+
+        def build(self) -> Any:
+            self.presenter = KioskPresenter(
+                port=_PortProxy(), allow_priority=allow_priority, languages=languages
+            )
+            self.device = device_factory(self.presenter, dispatch)
+            self.presenter.port = self.device
+            self.root_widget = KioskRoot(self.presenter, portrait=portrait)
+            self.root_widget.on_change = self.refresh
+            self.hall_online = False  # until the retained status/hall says otherwise
+            self.device.subscribe(self._catalog, self._queues, self._hall_status)
+            Clock.schedule_interval(self._tick, TICK)
+            self.refresh()
+            return self.root_widget
+
+        def on_start(self) -> None:
+            if on_started is not None:
+                on_started(self)
+
+        def on_stop(self) -> None:
+            self.device.stop()
+
+        def refresh(self) -> None:
+            view = self.presenter.view()
+            self.presenter.page_size = _page_size(portrait, view.large)
+            self.root_widget.render(self.presenter.view())
+
+        def _catalog(self, value: dict[str, Any]) -> None:
+            self.presenter.on_catalog(value)
+            self.refresh()
+
+        def _queues(self, value: dict[str, Any]) -> None:
+            self.presenter.on_queues(value)
+            self.refresh()
+
+        def _hall_status(self, online: bool) -> None:
+            self.hall_online = online
+            self.presenter.on_link(self.device.client.connected, online)
+            self.refresh()
+
+        def _tick(self, _dt: float) -> None:
+            self.presenter.on_link(self.device.client.connected, self.hall_online)
+            self.presenter.tick(time.monotonic())
+            self.device.poll_printer()
+            self.refresh()
+
+    return KioskApp()
+
+
+class _PortProxy:
+    """Stands in for the device while the app builds (the presenter needs a port at once)."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None
+
+
+def _page_size(portrait: bool, large: bool) -> int:
+    if portrait:
+        return 6 if large else 12
+    return 4 if large else 12
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hallq kiosk", description=__doc__)
+    parser.add_argument("--id", required=True, help="the kiosk's id in the hall config")
+    parser.add_argument(
+        "--config", help="the hall config (until the kiosk reads its settings from the hall)"
+    )
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--portrait", action="store_true", help="1080x1920 (the default)")
+    shape.add_argument("--landscape", action="store_true", help="1920x1080")
+    parser.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    from contract.client import HallClient
+    from contract.mqtt_url import BrokerUrlError, broker_address
+    from hall.config import ConfigError, load_config
+
+    if not args.config:
+        print("hallq kiosk: give --config hall.toml (the hall config)", file=sys.stderr)
+        return 2
+    try:
+        config = load_config(Path(args.config))
+        address = broker_address(config.broker)
+    except (ConfigError, BrokerUrlError) as exc:
+        print(f"hallq kiosk: {exc}", file=sys.stderr)
+        return 2
+    kiosk = next((k for k in config.kiosks if k.id == args.id), None)
+    if kiosk is None:
+        print(f"hallq kiosk: no kiosk {args.id!r} in {args.config}", file=sys.stderr)
+        return 2
+    portrait = not args.landscape
+    kivy_environment(args.windowed, (1080, 1920) if portrait else (1920, 1080))
+    client = HallClient.connect(address, config.site.id, "kiosk", args.id, wait=None)
+
+    def device(presenter: Any, dispatch: Callable[[Callable[[], None]], None]) -> Any:
+        from kiosk.device import KioskDevice
+
+        printer = None
+        if kiosk.printer is not None:
+            from hardware.printer.printer import TicketPrinter
+
+            printer = TicketPrinter(kiosk.printer, device_id=kiosk.id)
+        return KioskDevice(client, presenter, dispatch, printer, ticket_url=config.site.ticket_url)
+
+    try:
+        build_app(device, portrait=portrait, allow_priority=kiosk.allow_priority).run()
+    finally:
+        client.close()
+    return 0

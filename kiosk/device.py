@@ -1,0 +1,220 @@
+"""The kiosk's outside world: the hall (through the contract's client), its printer and its voice.
+
+`KioskDevice` implements the presenter's `KioskPort`. Nothing it does blocks the UI thread: requests
+to the hall go through the client's own machinery, printing and printer checks run on one printer
+thread, speech on one voice thread. Every result comes back to the presenter through `dispatch`,
+which the Kivy app makes hop onto its main loop (tests pass one that runs inline).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from contract import topics
+from contract.client import HallClient, RequestError, RequestRefused
+
+log = logging.getLogger(__name__)
+
+Dispatch = Callable[[Callable[[], None]], None]
+PRINTER_POLL = 5.0  # seconds between printer checks while idle (paper near end shows within this)
+
+
+class Printer(Protocol):
+    """What the kiosk needs of hardware/printer's TicketPrinter (a fake in unit tests)."""
+
+    @property
+    def print_ticket(self) -> Callable[..., Any]: ...  # (ticket, *, hall_name=..., ...)
+
+    def health(self) -> dict[str, Any]: ...
+
+
+class Speaker(Protocol):
+    def say(self, words: str, lang: str) -> None: ...
+
+
+class Presenter(Protocol):
+    def on_issue_answer(
+        self, ok: bool, result: Mapping[str, Any] | None, code: str = ""
+    ) -> None: ...
+
+    def on_print_result(self, ticket_id: str, ok: bool) -> None: ...
+
+    def on_printer(self, state: str) -> None: ...
+
+    def on_help_answer(self, ok: bool) -> None: ...
+
+
+class _Worker:
+    """One daemon thread that runs jobs in order: the printer's, or the voice's."""
+
+    def __init__(self, name: str) -> None:
+        self.jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def put(self, job: Callable[[], None]) -> None:
+        self.jobs.put(job)
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+
+    def _run(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            try:
+                job()
+            except Exception:  # one failed job never stops the kiosk
+                log.exception("%s: job failed", threading.current_thread().name)
+
+
+class KioskDevice:
+    def __init__(
+        self,
+        client: HallClient,
+        presenter: Presenter,
+        dispatch: Dispatch,
+        printer: Printer | None,
+        speaker: Speaker | None = None,
+        ticket_url: str | None = None,
+    ) -> None:
+        self.client = client
+        self.presenter = presenter
+        self.dispatch = dispatch
+        self.printer = printer
+        self.speaker = speaker
+        self.ticket_url = ticket_url
+        self.catalog: dict[str, Any] = {}
+        self._printer_thread = _Worker("kiosk-printer")
+        self._voice_thread = _Worker("kiosk-voice")
+        self._requests = _Worker("kiosk-requests")
+        self._printer_state = "unknown"
+        self._last_poll = 0.0
+
+    def stop(self) -> None:
+        for worker in (self._printer_thread, self._voice_thread, self._requests):
+            worker.stop()
+
+    # -- KioskPort
+    def issue(
+        self, service: str | None, category: str | None, appointment: str | None, lang: str
+    ) -> None:
+        fields: dict[str, Any] = {"lang": lang}
+        if service is not None:
+            fields["service"] = service
+        if category is not None:
+            fields["priority"], fields["category"] = "priority", category
+        if appointment is not None:
+            fields["appointment"] = appointment
+        self._request("issue", fields, self.presenter.on_issue_answer)
+
+    def reprint(self, ticket_id: str) -> None:
+        def answered(ok: bool, result: Mapping[str, Any] | None, code: str = "") -> None:
+            if ok and result and isinstance(result.get("ticket"), dict):
+                self.print_ticket(result["ticket"], "zh")
+
+        self._request("reprint", {"ticket": ticket_id}, answered)
+
+    def call_help(self) -> None:
+        self._request("help", {}, lambda ok, result, code="": self.presenter.on_help_answer(ok))
+
+    def print_ticket(self, ticket: Mapping[str, Any], lang: str) -> None:
+        if self.printer is None:
+            return
+        printer, ticket_copy = self.printer, dict(ticket)
+
+        def job() -> None:
+            from hardware.errors import HardwareError
+            from hardware.printer.catalog import names_from_catalog
+
+            names = names_from_catalog(
+                self.catalog, ticket_copy, lang=lang, ticket_url=self.ticket_url
+            )
+            try:
+                printer.print_ticket(ticket_copy, **names)
+                ok = True
+            except HardwareError as exc:
+                log.warning("ticket %s not printed: %s", ticket_copy.get("id"), exc)
+                ok = False
+            self._report_printer()
+            ticket_id = str(ticket_copy.get("id"))
+            self.dispatch(lambda: self.presenter.on_print_result(ticket_id, ok))
+
+        self._printer_thread.put(job)
+
+    def speak(self, words: str, lang: str) -> None:
+        if self.speaker is not None:
+            speaker = self.speaker
+            self._voice_thread.put(lambda: speaker.say(words, lang))
+
+    # -- the printer, watched while idle
+    def poll_printer(self) -> None:
+        """Called from the UI's timer: queue a printer check every PRINTER_POLL seconds."""
+        now = time.monotonic()
+        if self.printer is None or now - self._last_poll < PRINTER_POLL:
+            return
+        self._last_poll = now
+        self._printer_thread.put(self._report_printer)
+
+    def _report_printer(self) -> None:
+        if self.printer is None:
+            return
+        health = self.printer.health()
+        state = str(health.get("state", "unknown"))
+        if state != self._printer_state:
+            self._printer_state = state
+            try:
+                self.client.publish_health(state, health.get("detail"))
+            except Exception:  # the broker may be away: the next change reports again
+                log.warning("printer health %s not published (no broker)", state)
+        self.dispatch(lambda: self.presenter.on_printer(state))
+
+    # -- the hall
+    def subscribe(
+        self,
+        on_catalog: Callable[[dict[str, Any]], None],
+        on_queues: Callable[[dict[str, Any]], None],
+        on_hall_status: Callable[[bool], None],
+    ) -> None:
+        site = self.client.site
+
+        def catalog(_topic: str, value: dict[str, Any] | None) -> None:
+            if value:
+                self.catalog = value
+                self.dispatch(lambda: on_catalog(value))
+
+        def queues(_topic: str, value: dict[str, Any] | None) -> None:
+            if value:
+                self.dispatch(lambda: on_queues(value))
+
+        def hall_status(message: Any) -> None:
+            online = message.payload == b"online"
+            self.dispatch(lambda: on_hall_status(online))
+
+        self.client.subscribe_json(topics.catalog(site), catalog)
+        self.client.subscribe_json(topics.queues(site), queues)
+        self.client.subscribe(topics.status(site, topics.HALL_CLIENT_ID), hall_status)
+
+    def _request(
+        self,
+        op: str,
+        fields: dict[str, Any],
+        answered: Callable[..., None],
+    ) -> None:
+        def job() -> None:
+            try:
+                result = self.client.request(op, **fields)
+            except RequestRefused as exc:
+                code = exc.code
+                self.dispatch(lambda: answered(False, None, code))
+                return
+            except RequestError as exc:
+                log.warning("%s: %s", op, exc)
+                self.dispatch(lambda: answered(False, None, "timeout"))
+                return
+            self.dispatch(lambda: answered(True, result, ""))
+
+        self._requests.put(job)

@@ -1,0 +1,182 @@
+"""Runs the real kiosk app in this process (a fresh Kivy) and plays a script of touches on it.
+
+    python tests/kiosk/kiosk_driver.py --script steps.json --out DIR [--landscape]
+        [--fake catalog.json queues.json | --config hall.toml --id k01]
+
+Each step: ["tap", "text on a button"] (a real touch at the button's centre, through Kivy's input
+path), ["wait", seconds], ["until_screen", name, timeout], ["shot", name] (a screenshot of the
+window), ["labels", name] (every text drawn, for the glyph check). It writes DIR/result.json with
+the screens seen, the shots and the texts, then stops the app. Used by tests/kiosk/test_app.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+class FakeClient:
+    """A client that is connected and whose hall answers every issue at once (screens only)."""
+
+    site = "demo"
+    connected = True
+
+    def __init__(self) -> None:
+        self.issued = 0
+
+    def request(self, op: str, **fields: Any) -> dict[str, Any]:
+        if op != "issue":
+            return {}
+        self.issued += 1
+        return {
+            "ticket": {
+                "id": f"20261126-A{self.issued:03d}",
+                "number": f"A{12 + self.issued:03d}",
+                "service": fields.get("service", "psb-hukou-move-in"),
+                "ahead": 4,
+                "est_wait_min": 18,
+            }
+        }
+
+    def publish_health(self, state: str, detail: Any = None) -> None:
+        pass
+
+
+class FakeDevice:
+    def __init__(self, presenter: Any, dispatch: Any, catalog: Any, queues: Any) -> None:
+        from kiosk.device import KioskDevice
+
+        self.inner = KioskDevice(FakeClient(), presenter, dispatch, printer=None)  # type: ignore[arg-type]
+        self.catalog, self.queues = catalog, queues
+        self.client = self.inner.client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def subscribe(self, on_catalog: Any, on_queues: Any, on_hall_status: Any) -> None:
+        on_catalog(self.catalog)
+        on_queues(self.queues)
+        on_hall_status(True)
+
+
+def find_button(root: Any, words: str) -> Any:
+    from kivy.uix.button import Button
+
+    for widget in root.walk():
+        if isinstance(widget, Button) and words in widget.text:
+            return widget
+    raise LookupError(f"no button shows {words!r}")
+
+
+def labels(root: Any) -> list[str]:
+    from kivy.uix.label import Label
+
+    return [w.text for w in root.walk() if isinstance(w, Label) and w.text]
+
+
+def play(app: Any, steps: list[list[Any]], out: Path, result: dict[str, Any]) -> None:
+    """Runs on Kivy's main loop, one step per frame or timer."""
+    from kivy.base import EventLoop
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+    from kivy.tests.common import UnitTestTouch
+
+    def step(index: int, waited: float = 0.0) -> None:
+        if index >= len(steps):
+            (out / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
+            app.stop()
+            return
+        kind, *args = steps[index]
+        screen = app.presenter.view().screen
+        result["trace"].append(f"{kind} {args} at {screen} large={app.presenter.view().large}")
+        if not result["screens"] or result["screens"][-1] != screen:
+            result["screens"].append(screen)
+        if kind == "wait":
+            Clock.schedule_once(lambda _dt: step(index + 1), float(args[0]))
+            return
+        if kind == "until_screen":
+            if screen == args[0]:
+                step(index + 1)
+            elif waited > float(args[1]):
+                result["errors"].append(
+                    f"screen {args[0]} not reached in {args[1]} s (at {screen})"
+                )
+                step(len(steps))
+            else:
+                Clock.schedule_once(lambda _dt: step(index, waited + 0.1), 0.1)
+            return
+        if kind == "tap":
+            try:
+                button = find_button(app.root_widget, str(args[0]))
+            except LookupError as exc:
+                result["errors"].append(str(exc))
+                step(len(steps))
+                return
+            x, y = button.to_window(*button.center)
+            touch = UnitTestTouch(x, y)
+            touch.touch_down()
+            touch.touch_up()
+            result["taps"].append(args[0])
+        elif kind == "shot":
+            # Draw what changed, several frames, then read the window: a screenshot taken in the
+            # frame of a change shows an earlier frame.
+            Window.canvas.ask_update()
+            for _ in range(3):
+                EventLoop.idle()
+            path = Window.screenshot(name=str(out / f"{args[0]}.png"))
+            result["shots"][args[0]] = path
+            result["texts"][args[0]] = labels(app.root_widget)
+        # A frame between steps, so what a tap changed is drawn before the next step.
+        Clock.schedule_once(lambda _dt: step(index + 1), 0.05)
+
+    Clock.schedule_once(lambda _dt: step(0), 1.5)  # the first frames take ~1.2 s on llvmpipe
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--script", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--landscape", action="store_true")
+    parser.add_argument("--priority", action="store_true")
+    parser.add_argument("--fake", nargs=2, metavar=("CATALOG", "QUEUES"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    steps = json.loads(Path(args.script).read_text(encoding="utf-8"))
+    result: dict[str, Any] = {
+        "screens": [],
+        "shots": {},
+        "texts": {},
+        "taps": [],
+        "errors": [],
+        "trace": [],
+    }
+
+    from kiosk.app import build_app, kivy_environment
+
+    size = (1920, 1080) if args.landscape else (1080, 1920)
+    kivy_environment(windowed=True, size=size)
+    catalog = json.loads(Path(args.fake[0]).read_text(encoding="utf-8"))
+    queues = json.loads(Path(args.fake[1]).read_text(encoding="utf-8"))
+    app = build_app(
+        lambda presenter, dispatch: FakeDevice(presenter, dispatch, catalog, queues),
+        portrait=not args.landscape,
+        allow_priority=args.priority,
+        on_started=lambda app: play(app, steps, out, result),
+    )
+    started = time.monotonic()
+    app.run()
+    result["seconds"] = time.monotonic() - started
+    (out / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    return 1 if result["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
