@@ -64,7 +64,15 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         missing = exc.name or "?"
-        if missing.split(".")[0] in ("kivy", "pypinyin", "escpos", "serial", "qrcode", "PIL", "usb"):
+        if missing.split(".")[0] in (
+            "kivy",
+            "pypinyin",
+            "escpos",
+            "serial",
+            "qrcode",
+            "PIL",
+            "usb",
+        ):
             extra = "screens" if missing.split(".")[0] in ("kivy", "pypinyin") else "hardware"
             print(
                 f"hallq {name}: needs the Python package {missing!r}; "
