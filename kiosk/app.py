@@ -133,41 +133,33 @@ def _page_size(portrait: bool, large: bool) -> int:
     return 4 if large else 12
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="hallq kiosk", description=__doc__)
-    parser.add_argument("--id", required=True, help="the kiosk's id in the hall config")
-    parser.add_argument(
-        "--config", help="the hall config (until the kiosk reads its settings from the hall)"
-    )
-    shape = parser.add_mutually_exclusive_group()
-    shape.add_argument("--portrait", action="store_true", help="1080x1920 (the default)")
-    shape.add_argument("--landscape", action="store_true", help="1920x1080")
-    parser.add_argument("--windowed", action="store_true", help="a window instead of full screen")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+class KioskStartError(Exception):
+    """A kiosk that cannot start: the message says what to fix."""
 
+
+def prepare(
+    config_path: str,
+    kiosk_id: str,
+    *,
+    portrait: bool,
+    windowed: bool,
+    on_started: Callable[[Any], None] | None = None,
+) -> tuple[Any, Any]:
+    """The app and its client for kiosk `kiosk_id` of the hall config at `config_path`."""
     from contract.client import HallClient
     from contract.mqtt_url import BrokerUrlError, broker_address
     from hall.config import ConfigError, load_config
 
-    if not args.config:
-        print("hallq kiosk: give --config hall.toml (the hall config)", file=sys.stderr)
-        return 2
     try:
-        config = load_config(Path(args.config))
+        config = load_config(Path(config_path))
         address = broker_address(config.broker)
     except (ConfigError, BrokerUrlError) as exc:
-        print(f"hallq kiosk: {exc}", file=sys.stderr)
-        return 2
-    kiosk = next((k for k in config.kiosks if k.id == args.id), None)
+        raise KioskStartError(str(exc)) from None
+    kiosk = next((k for k in config.kiosks if k.id == kiosk_id), None)
     if kiosk is None:
-        print(f"hallq kiosk: no kiosk {args.id!r} in {args.config}", file=sys.stderr)
-        return 2
-    portrait = not args.landscape
-    kivy_environment(args.windowed, (1080, 1920) if portrait else (1920, 1080))
-    client = HallClient.connect(address, config.site.id, "kiosk", args.id, wait=None)
+        raise KioskStartError(f"no kiosk {kiosk_id!r} in {config_path}: add it under [[kiosks]]")
+    kivy_environment(windowed, (1080, 1920) if portrait else (1920, 1080))
+    client = HallClient.connect(address, config.site.id, "kiosk", kiosk_id, wait=None)
 
     def device(presenter: Any, dispatch: Callable[[Callable[[], None]], None]) -> Any:
         from kiosk.device import KioskDevice
@@ -179,8 +171,31 @@ def main(argv: list[str] | None = None) -> int:
             printer = TicketPrinter(kiosk.printer, device_id=kiosk.id)
         return KioskDevice(client, presenter, dispatch, printer, ticket_url=config.site.ticket_url)
 
+    app = build_app(
+        device, portrait=portrait, allow_priority=kiosk.allow_priority, on_started=on_started
+    )
+    return app, client
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hallq kiosk", description=__doc__)
+    parser.add_argument("--id", required=True, help="the kiosk's id in the hall config")
+    parser.add_argument("--config", required=True, help="the hall config")
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--portrait", action="store_true", help="1080x1920 (the default)")
+    shape.add_argument("--landscape", action="store_true", help="1920x1080")
+    parser.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        build_app(device, portrait=portrait, allow_priority=kiosk.allow_priority).run()
+        app, client = prepare(
+            args.config, args.id, portrait=not args.landscape, windowed=args.windowed
+        )
+    except KioskStartError as exc:
+        print(f"hallq kiosk: {exc}", file=sys.stderr)
+        return 2
+    try:
+        app.run()
     finally:
         client.close()
     return 0

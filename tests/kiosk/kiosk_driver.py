@@ -94,7 +94,10 @@ def play(app: Any, steps: list[list[Any]], out: Path, result: dict[str, Any]) ->
             app.stop()
             return
         kind, *args = steps[index]
-        screen = app.presenter.view().screen
+        view = app.presenter.view()
+        screen = view.screen
+        if view.ticket is not None and view.ticket.number not in result["numbers"]:
+            result["numbers"].append(view.ticket.number)
         result["trace"].append(f"{kind} {args} at {screen} large={app.presenter.view().large}")
         if not result["screens"] or result["screens"][-1] != screen:
             result["screens"].append(screen)
@@ -146,6 +149,8 @@ def main() -> int:
     parser.add_argument("--landscape", action="store_true")
     parser.add_argument("--priority", action="store_true")
     parser.add_argument("--fake", nargs=2, metavar=("CATALOG", "QUEUES"))
+    parser.add_argument("--config", help="a real hall: its config (with --id)")
+    parser.add_argument("--id", help="the kiosk to play")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -157,23 +162,37 @@ def main() -> int:
         "taps": [],
         "errors": [],
         "trace": [],
+        "numbers": [],
     }
 
-    from kiosk.app import build_app, kivy_environment
+    from kiosk.app import build_app, kivy_environment, prepare
 
-    size = (1920, 1080) if args.landscape else (1080, 1920)
-    kivy_environment(windowed=True, size=size)
-    catalog = json.loads(Path(args.fake[0]).read_text(encoding="utf-8"))
-    queues = json.loads(Path(args.fake[1]).read_text(encoding="utf-8"))
-    app = build_app(
-        lambda presenter, dispatch: FakeDevice(presenter, dispatch, catalog, queues),
-        portrait=not args.landscape,
-        allow_priority=args.priority,
-        on_started=lambda app: play(app, steps, out, result),
-    )
-    started = time.monotonic()
-    app.run()
-    result["seconds"] = time.monotonic() - started
+    def started(app: Any) -> None:
+        play(app, steps, out, result)
+
+    client = None
+    if args.config:
+        app, client = prepare(
+            args.config, args.id, portrait=not args.landscape, windowed=True, on_started=started
+        )
+    else:
+        size = (1920, 1080) if args.landscape else (1080, 1920)
+        kivy_environment(windowed=True, size=size)
+        catalog = json.loads(Path(args.fake[0]).read_text(encoding="utf-8"))
+        queues = json.loads(Path(args.fake[1]).read_text(encoding="utf-8"))
+        app = build_app(
+            lambda presenter, dispatch: FakeDevice(presenter, dispatch, catalog, queues),
+            portrait=not args.landscape,
+            allow_priority=args.priority,
+            on_started=started,
+        )
+    begun = time.monotonic()
+    try:
+        app.run()
+    finally:
+        if client is not None:
+            client.close()
+    result["seconds"] = time.monotonic() - begun
     (out / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
     return 1 if result["errors"] else 0
 
