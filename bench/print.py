@@ -15,7 +15,7 @@ import statistics
 import sys
 import time
 
-from hall.config_printer import PrinterConfig
+from contract.settings.printer import PrinterConfig
 from hardware.printer import raster
 from hardware.printer.layout import blocks, ticket_text
 from hardware.printer.render import qr_module_dots, render_ticket

@@ -17,11 +17,12 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, tzinfo
 from types import TracebackType
 from typing import Any
 
 from contract import topics
+from contract.hall_clock import HallClock
 from contract.mqtt_url import BrokerAddress
 from contract.protocol import VERSION, dumps, iso
 from contract.transport import Message, MessageCallback, PahoTransport, Transport
@@ -87,6 +88,7 @@ class HallClient:
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str, str], _Pending] = {}
         self._listening: set[tuple[str, str]] = set()
+        self.hall_clock: HallClock | None = None  # set by follow_clock(): health in the hall's time
         targets = list(acts_for)
         if device_class in topics.REQUEST_CLASSES:
             targets.insert(0, (device_class, device_id))
@@ -285,9 +287,23 @@ class HallClient:
 
         self.subscribe(topic_filter, decode, wait=wait)
 
+    def follow_clock(self, tz: tzinfo) -> HallClock:
+        """Follow the hall's retained `clock` (once): publish_health then stamps the hall's time."""
+        if self.hall_clock is None:
+            self.hall_clock = HallClock(tz)
+            self.subscribe_json(topics.clock(self.site), self.hall_clock.on_clock)
+        return self.hall_clock
+
     def publish_health(self, state: str, detail: Any = None, at: datetime | None = None) -> None:
-        """device/{id}/health, retained: what this device knows of its own hardware."""
-        when = at if at is not None else datetime.now().astimezone()
+        """device/{id}/health, retained: what this device knows of its own hardware, stamped with
+        the hall's time when this client follows its clock (and has heard it), else its own."""
+        clock = self.hall_clock
+        if at is not None:
+            when = at
+        elif clock is not None and clock.received:
+            when = clock.now()
+        else:
+            when = datetime.now().astimezone()
         body: dict[str, Any] = {"v": VERSION, "state": state, "detail": detail, "at": iso(when)}
         self.transport.publish(
             topics.device_health(self.site, self.device_id), dumps(body), qos=1, retain=True

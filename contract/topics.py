@@ -131,6 +131,19 @@ def all_health(site: str) -> str:
     return f"{root(site)}/device/+/health"
 
 
+def all_device_settings(site: str) -> str:
+    """Every device's settings topic: the hall writes them (and clears those of removed devices)."""
+    return f"{root(site)}/device/+/settings"
+
+
+def parse_device_settings(site: str, topic: str) -> str | None:
+    """The device id of a `device/{id}/settings` topic of this site, or None if it is not one."""
+    parts = topic.split("/")
+    if len(parts) == 5 and parts[:3] == [ROOT, site, "device"] and parts[4] == "settings":
+        return parts[3] if ID_RE.match(parts[3]) else None
+    return None
+
+
 def parse_request(site: str, topic: str) -> tuple[str, str] | None:
     """(device class, device id) of a request topic of this site, or None if it is not one."""
     parts = topic.split("/")

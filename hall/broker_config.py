@@ -8,8 +8,10 @@ It writes into DIR:
   installed Mosquitto 2.0 reads; an existing hash is kept while it still matches, so a run that
   changes nothing rewrites nothing.
 - `acl`: per account exactly what PROTOCOL.md "Conventions" grants its class (see `grants_for`).
-- `env/{id}.env` (mode 0600): `HALLQ_MQTT_URL` with the account's user name and password and
-  `HALLQ_MQTT_CA`, the file a systemd unit names as its `EnvironmentFile`; `env/hall.env` is the hall
+- `env/{id}.env` (mode 0600): `HALLQ_MQTT_URL` with the account's user name and password,
+  `HALLQ_MQTT_CA`, `HALLQ_SITE`, `HALLQ_DEVICE_ID` and `HALLQ_DEVICE_CLASS` (contract/device_env.py):
+  all a device machine needs besides the hall CA certificate; the file a systemd unit names as its
+  `EnvironmentFile`; `env/hall.env` is the hall
   server's (loopback, no TLS).
 - `mosquitto.conf`: the broker for these files (no anonymous access, loopback listener, TLS listener).
 
@@ -34,6 +36,8 @@ from pathlib import Path
 from typing import Literal
 
 from contract import topics
+from contract.device_env import DEVICE_CLASS_ENV, DEVICE_ID_ENV, SITE_ENV
+from contract.mqtt_url import CA_ENV, URL_ENV
 from hall.config import ConfigError, HallConfig, load_config
 
 log = logging.getLogger(__name__)
@@ -97,8 +101,10 @@ class Settings:
 
 def _device_basics(site: str, device: str) -> list[Grant]:
     # Every device: its own presence (its last will) and health; the hall's presence, the catalog
-    # it draws its menus and names from, the alarms, and the hall's clock (an extension).
+    # it draws its menus and names from, the alarms, and the hall's clock (an extension); its own
+    # settings and no other device's (extension: docs/protocol.md "Device settings").
     return [
+        Grant("read", topics.device_settings(site, device)),
         Grant("write", topics.status(site, device)),
         Grant("write", topics.device_health(site, device)),
         Grant("read", topics.status(site, HALL_USER)),
@@ -126,6 +132,7 @@ def hall_grants(site: str) -> list[Grant]:
         topics.queues(site),
         topics.alarm(site),
         topics.clock(site),
+        topics.all_device_settings(site),
         topics.status(site, HALL_USER),
     ]
     return [Grant("read", f"{topics.root(site)}/#"), *(Grant("write", t) for t in writes)]
@@ -271,13 +278,15 @@ def env_text(site: str, account: Account, password: str, settings: Settings) -> 
     ]
     if account.user == HALL_USER:
         # The hall server runs next to the broker: loopback, no TLS, so no CA (mqtt_url refuses one).
-        body = [f"HALLQ_MQTT_URL=mqtt://{account.user}:{password}@127.0.0.1:{settings.local_port}"]
+        body = [f"{URL_ENV}=mqtt://{account.user}:{password}@127.0.0.1:{settings.local_port}"]
     else:
         host = f"[{settings.host}]" if ":" in settings.host else settings.host
         body = [
-            f"HALLQ_MQTT_URL=mqtts://{account.user}:{password}@{host}:{settings.tls_port}",
-            f"HALLQ_MQTT_CA={settings.device_ca}",
-            f"HALLQ_DEVICE_ID={account.user}",
+            f"{URL_ENV}=mqtts://{account.user}:{password}@{host}:{settings.tls_port}",
+            f"{CA_ENV}={settings.device_ca}",
+            f"{SITE_ENV}={site}",
+            f"{DEVICE_ID_ENV}={account.user}",
+            f"{DEVICE_CLASS_ENV}={account.device_class}",
         ]
     return "\n".join(head + body) + "\n"
 
@@ -338,17 +347,6 @@ keyfile {tls}/server.key
 tls_version tlsv1.2
 require_certificate false
 """
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """The KEY=VALUE lines of an env file this module wrote (comments and blank lines skipped)."""
-    values: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            values[key.strip()] = value.strip()
-    return values
 
 
 PRODUCTION = Settings(

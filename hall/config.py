@@ -24,9 +24,9 @@ from pydantic import (
     field_validator,
 )
 
+from contract.settings.bus import BusConfig
+from contract.settings.printer import PrinterConfig
 from hall.calendar import Calendar, Span
-from hall.config_bus import BusConfig
-from hall.config_printer import PrinterConfig
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
 DeviceId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]

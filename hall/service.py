@@ -29,6 +29,7 @@ from contract.transport import Delivery, Message, Transport
 from hall.clock import Clock, FixedClock
 from hall.config import HallConfig
 from hall.core import Changes, HallCore, Incoming, Outcome
+from hall.device_settings import DeviceSettingsPublisher
 from hall.model import QuotaWarning
 from hall.store import OutboxMessage, StorageError
 
@@ -136,11 +137,13 @@ class HallService:
         self._ignored = 0  # messages on topics that are not request topics, since the last log
         self._ignored_logged = -1e9
         self._started = int(time.time())
+        self.device_settings = DeviceSettingsPublisher(core.config, transport)
 
     # -- life cycle
     def start(self) -> None:
         self.transport.subscribe(topics.all_requests(self.site), self._on_request, qos=1)
         self.transport.add_connect_listener(self._on_connect)
+        self.device_settings.watch()
         self._worker = threading.Thread(target=self._run, name="hall-worker", daemon=True)
         self._worker.start()
         self.transport.start()
@@ -463,5 +466,6 @@ class HallService:
         )
         for message in unpublished:
             self._send_call(message)
+        self.device_settings.publish_all()  # they change only with the config: at each connect
         self._pending.everything(self.config)
         self._last_queues = 0.0

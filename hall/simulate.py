@@ -41,10 +41,10 @@ from typing import Any
 
 from contract import topics
 from contract.client import HallClient, RequestRefused, RequestTimeout
+from contract.device_env import read_env_file
 from contract.hall_clock import HallClock
 from contract.mqtt_url import URL_ENV, BrokerAddress, BrokerUrlError, broker_address
 from hall import simulate_traffic as traffic
-from hall.broker_config import read_env_file
 from hall.config import ConfigError, HallConfig, Window, load_config
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from contract.protocol import VERSION, iso
-from hall.config import Service, Window
+from hall.config import HallConfig, Service, Window
 from hall.estimate import minutes_per_visitor, wait_minutes, windows_serving
 from hall.model import CALLED, WAITING, CallEvent, Ticket, WindowState
 from hall.policy import ahead_of
@@ -209,6 +209,11 @@ def catalog_service(engine: Engine, service: Service) -> dict[str, Any]:
     }
 
 
+def roster_entry(config: HallConfig, clerk_id: str) -> dict[str, str]:
+    clerk = config.clerk(clerk_id)
+    return {"id": clerk_id, "name": clerk.name if clerk is not None else clerk_id}
+
+
 def catalog(engine: Engine) -> dict[str, Any]:
     """The `catalog` payload: what a kiosk draws its menu from."""
     config = engine.config
@@ -230,6 +235,8 @@ def catalog(engine: Engine) -> dict[str, Any]:
                 "no": w.no,
                 "evaluator": config.evaluator_of(w.id),
                 "clerks": list(w.clerks),
+                # Extension: the roster with names (never a keypad code or PIN hash).
+                "roster": [roster_entry(config, c) for c in w.clerks],
                 "tiers": [list(tier) for tier in w.tiers],
                 "services": w.services,
             }

@@ -37,7 +37,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from hall.broker_config import read_env_file
+from contract.device_env import read_env_file
 from hall.config import ConfigError, HallConfig
 from hallq import demo_setup as setup
 from hallq.demo_console import Console, DeviceLines

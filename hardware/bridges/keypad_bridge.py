@@ -1,11 +1,13 @@
-"""`hallq keypad-bridge --config FILE --id ID`: turn the keys of the caller keypads on one serial
+"""`hallq keypad-bridge --id ID [--env FILE]`: turn the keys of the caller keypads on one serial
 bus into their windows' requests, and drive each keypad's number display.
 
 Each key frame is echoed at once (the keypad's acknowledgement), then fed to the keypad's session
 (hardware/keypad/session.py). A request goes to a per-keypad worker, so keys keep their order and
 the port's thread never waits for the hall: the worker sends it under one id and, while the hall
 does not answer, keeps sending it under that SAME id, so a key pressed while the hall is down is
-answered once it is back, and done once. device/{id}/health: `ok` / `offline` for the bus; each
+answered once it is back, and done once. A window's state (in paho's network thread) is only put on
+the queue of the bridge's own thread, which updates the keypad's display: paho's thread never writes
+to the port. device/{id}/health: `ok` / `offline` for the bus; each
 keypad `ok` once it has been heard, `unknown` before.
 """
 
@@ -21,9 +23,7 @@ from typing import Any
 
 from contract import topics
 from contract.client import RequestError
-from hall.config import Bridge, HallConfig
-from hall.config_bus import BusConfig
-from hardware.bridges.common import HallLink, Health, bus_port, run_cli
+from hardware.bridges.common import BridgeSetup, HallLink, Health, bus_port, run_cli
 from hardware.keypad.frame import Frame, FrameDecoder, Func, beep_frame, display_frame
 from hardware.keypad.session import (
     Action,
@@ -40,21 +40,13 @@ ANSWERS_KEPT = 1000
 ATTEMPT_TIMEOUT = 2.0  # seconds per attempt; attempts go on (same id) until answered or stopped
 
 
-def keypad_context(config: HallConfig, window_id: str) -> KeypadContext:
-    window = config.window(window_id)
-    prefix = ""
-    if window is not None:
-        service = config.service(window.services[0])
-        department = config.department(service.department) if service else None
-        prefix = department.prefix if department else ""
+def keypad_context(setup: BridgeSetup, window_id: str) -> KeypadContext:
     return KeypadContext(
         window=window_id,
-        prefix=prefix,
-        number_width=config.limits.number_width,
-        windows_by_no={w.no: w.id for w in config.windows},
-        clerks_by_code={
-            c.keypad_code: (c.id, c.pin_hash is not None) for c in config.clerks if c.keypad_code
-        },
+        prefix=setup.window(window_id).prefix,
+        number_width=setup.number_width,
+        windows_by_no=setup.windows_by_no,
+        clerks_by_code=dict(setup.clerks_by_code),
     )
 
 
@@ -68,21 +60,21 @@ class _Keypad:
 
 
 class KeypadBridge:
-    def __init__(self, config: HallConfig, bridge: Bridge, bus: BusConfig, hall: HallLink) -> None:
-        self.site = config.site.id
-        self.bridge_id = bridge.id
+    def __init__(self, setup: BridgeSetup, hall: HallLink) -> None:
+        bus = setup.bus
+        self.site = setup.site
+        self.bridge_id = setup.bridge_id
         self.hall = hall
         self.width = bus.display_width
         self.keypads: dict[int, _Keypad] = {}
         self.by_window: dict[str, _Keypad] = {}
         for unit in bus.keypads:
-            keypad = _Keypad(unit.address, KeypadSession(keypad_context(config, unit.window)))
+            keypad = _Keypad(unit.address, KeypadSession(keypad_context(setup, unit.window)))
             self.keypads[unit.address] = keypad
             self.by_window[unit.window] = keypad
         self.decoder = FrameDecoder()
         self.port = bus_port(
-            bus,
-            bridge.id,
+            setup,
             on_open=self._port_open,
             on_close=self._publish_health,
             on_data=self._on_data,
@@ -94,9 +86,16 @@ class KeypadBridge:
         self.answered: deque[tuple[int, str, str, dict[str, Any]]] = deque(maxlen=ANSWERS_KEPT)
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        # Window states from paho's thread, applied by the bridge's own thread (None: stop).
+        self._states: queue.SimpleQueue[tuple[_Keypad, dict[str, Any]] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         self._publish_health()
+        self._thread = threading.Thread(
+            target=self._apply_states, name=f"{self.bridge_id} states", daemon=True
+        )
+        self._thread.start()
         for window in self.by_window:
             self.hall.subscribe_json(topics.window_state(self.site, window), self._on_state)
         for keypad in self.keypads.values():
@@ -109,6 +108,9 @@ class KeypadBridge:
 
     def stop(self) -> None:
         self._stop.set()
+        self._states.put(None)
+        if self._thread is not None:
+            self._thread.join(2)
         for keypad in self.keypads.values():
             keypad.requests.put(None)
         for keypad in self.keypads.values():
@@ -168,11 +170,18 @@ class KeypadBridge:
     def _on_state(self, topic: str, state: dict[str, Any] | None) -> None:
         window = topics.parse_window(self.site, topic)
         keypad = self.by_window.get(window or "")
-        if keypad is None:
-            return
-        with self._lock:
-            actions = keypad.session.on_state(state or {})
-        self._act(keypad, actions)
+        if keypad is not None:
+            self._states.put((keypad, state or {}))
+
+    def _apply_states(self) -> None:
+        while True:
+            item = self._states.get()
+            if item is None:
+                return
+            keypad, state = item
+            with self._lock:
+                actions = keypad.session.on_state(state)
+            self._act(keypad, actions)
 
     def _work(self, keypad: _Keypad) -> None:
         window = keypad.session.context.window

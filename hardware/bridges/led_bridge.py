@@ -1,8 +1,9 @@
-"""`hallq led-bridge --config FILE --id ID`: drive the window LED boards of one serial bus from the
+"""`hallq led-bridge --id ID [--env FILE]`: drive the window LED boards of one serial bus from the
 hall's retained window/{id}/state.
 
-Every 50 ms (and at once on a state message) each board's wanted text is compared with what was
-last written to it, and sent when they differ. The port reopens a vanished device every <= 0.5 s;
+One thread of the bridge's own writes to the port: a state message (in paho's network thread) is
+only put on its queue. Every 50 ms (and at once on a state message) each board's wanted text is
+compared with what was last written to it, and sent when they differ. The port reopens a vanished device every <= 0.5 s;
 once it is back, "last written" is forgotten, so every board shows the current state at once.
 device/{id}/health says `ok` or `offline` for the bus; each board is `unknown` in `detail`: these
 buses are write-only, a board cannot tell us what it shows.
@@ -11,51 +12,52 @@ buses are write-only, a board cannot tell us what it shows.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from contract import topics
-from hall.config import Bridge, HallConfig
-from hall.config_bus import BusConfig
-from hardware.bridges.common import HallLink, Health, bus_port, run_cli
+from hardware.bridges.common import BridgeSetup, HallLink, Health, bus_port, run_cli
 from hardware.led.driver import led_bus_for
 from hardware.led.presenter import BoardText, WindowBoard
 
 log = logging.getLogger(__name__)
 
 TICK = 0.05
+_PORT_OPENED = ("", None)  # queue item: the port (re)opened, redraw every board
 
 
 class LedBridge:
     def __init__(
         self,
-        config: HallConfig,
-        bridge: Bridge,
-        bus: BusConfig,
+        setup: BridgeSetup,
         hall: HallLink,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.site = config.site.id
-        self.bridge_id = bridge.id
+        bus = setup.bus
+        self.site = setup.site
+        self.bridge_id = setup.bridge_id
         self.hall = hall
         self.clock = clock
-        self.port = bus_port(bus, bridge.id, on_open=self._port_open, on_close=self._port_closed)
+        self.port = bus_port(setup, on_open=self._port_open, on_close=self._port_closed)
         self.driver = led_bus_for(bus, self.port.write)
         templates = bus.board_templates()
         self.boards: dict[int, WindowBoard] = {}
         self.window_boards: dict[str, list[int]] = {}
         for unit in bus.boards:
-            window = config.window(unit.window)
-            no, name = (window.no, window.name) if window else (0, unit.window)
-            self.boards[unit.address] = WindowBoard(no, name, templates, bus.flash_seconds)
+            names = setup.window(unit.window)
+            self.boards[unit.address] = WindowBoard(
+                names.no, names.name, templates, bus.flash_seconds
+            )
             self.window_boards.setdefault(unit.window, []).append(unit.address)
         self.written: dict[int, BoardText] = {}
         self.refresh_seconds = bus.refresh_seconds
         self._refreshed_at = clock()
         self.health = Health(hall.publish_health)
-        self._lock = threading.RLock()
+        # What the bridge's thread has to apply: (window, state) from paho, or _PORT_OPENED.
+        self._inbox: queue.SimpleQueue[tuple[str, dict[str, Any] | None]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -75,44 +77,54 @@ class LedBridge:
             self._thread.join(2)
         self.port.stop()
 
-    # --- inputs -----------------------------------------------------------------------------
+    # --- inputs: other threads only hand over ---------------------------------------------
     def _on_state(self, topic: str, state: dict[str, Any] | None) -> None:
         window = topics.parse_window(self.site, topic)
-        if window is None:
-            return
-        with self._lock:
-            now = self.clock()
-            for address in self.window_boards.get(window, []):
-                wanted = self.boards[address].on_state(state or {}, now)
-                log.info(
-                    "%s: window %s is %s: board %d -> %r (%s)",
-                    self.bridge_id,
-                    window,
-                    (state or {}).get("status", "?"),
-                    address,
-                    wanted.text,
-                    wanted.mode.value,
-                )
-            self._draw()
+        if window is not None and window in self.window_boards:
+            self._inbox.put((window, state))
 
     def _port_open(self) -> None:
-        with self._lock:
-            self.written.clear()  # the boards may have lost power or shown anything meanwhile
-            self._draw()
+        self._inbox.put(_PORT_OPENED)
         self._publish_health()
 
     def _port_closed(self) -> None:
         self._publish_health()
 
-    # --- output -----------------------------------------------------------------------------
+    # --- the bridge's thread: the only one that writes to the port --------------------------
     def _run(self) -> None:
-        while not self._stop.wait(TICK):
-            with self._lock:
-                now = self.clock()
-                if self.refresh_seconds and now - self._refreshed_at >= self.refresh_seconds:
-                    self._refreshed_at = now
-                    self.written.clear()  # a board that lost power meanwhile gets its text back
-                self._draw()
+        while not self._stop.is_set():
+            try:
+                items = [self._inbox.get(timeout=TICK)]
+            except queue.Empty:
+                items = []
+            while True:
+                try:
+                    items.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            now = self.clock()
+            for window, state in items:
+                if window:
+                    self._apply(window, state, now)
+                else:
+                    self.written.clear()  # the boards may have lost power or shown anything
+            if self.refresh_seconds and now - self._refreshed_at >= self.refresh_seconds:
+                self._refreshed_at = now
+                self.written.clear()  # a board that lost power meanwhile gets its text back
+            self._draw()
+
+    def _apply(self, window: str, state: dict[str, Any] | None, now: float) -> None:
+        for address in self.window_boards.get(window, []):
+            wanted = self.boards[address].on_state(state or {}, now)
+            log.info(
+                "%s: window %s is %s: board %d -> %r (%s)",
+                self.bridge_id,
+                window,
+                (state or {}).get("status", "?"),
+                address,
+                wanted.text,
+                wanted.mode.value,
+            )
 
     def _draw(self) -> None:
         if not self.port.is_open:

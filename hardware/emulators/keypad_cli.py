@@ -51,11 +51,11 @@ def main(argv: list[str]) -> int:
     port, addresses = args.port or "/tmp/hallq-keypads", list(args.address)
     if args.config:
         from hall.config import ConfigError, load_config
-        from hardware.bridges.common import find_bridge
+        from hardware.bridges.common import setup_from_config
         from hardware.errors import ConfigurationError
 
         try:
-            _, bus_config = find_bridge(load_config(args.config), args.id or "", "keypad")
+            bus_config = setup_from_config(load_config(args.config), args.id or "", "keypad").bus
         except (ConfigError, ConfigurationError) as exc:
             print(f"hallq keypad-emulator: {exc}", file=sys.stderr)
             return 2

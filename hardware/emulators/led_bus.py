@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from hall.config_bus import GbFrameBytes
+from contract.settings.bus import GbFrameBytes
 from hardware.emulators.pty_bus import PtyBusEmulator
 from hardware.led.alpha import AlphaDecoder
 from hardware.led.gbframe import GbFrameCodec, GbFrameDecoder

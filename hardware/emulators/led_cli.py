@@ -33,11 +33,11 @@ def main(argv: list[str]) -> int:
     port, protocol = args.port or "/tmp/hallq-led", args.protocol
     if args.config:
         from hall.config import ConfigError, load_config
-        from hardware.bridges.common import find_bridge
+        from hardware.bridges.common import setup_from_config
         from hardware.errors import ConfigurationError
 
         try:
-            _, bus_config = find_bridge(load_config(args.config), args.id or "", "led")
+            bus_config = setup_from_config(load_config(args.config), args.id or "", "led").bus
         except (ConfigError, ConfigurationError) as exc:
             print(f"hallq led-emulator: {exc}", file=sys.stderr)
             return 2

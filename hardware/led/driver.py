@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-from hall.config_bus import BusConfig, GbFrameBytes
+from contract.settings.bus import BusConfig, GbFrameBytes
 from hardware.errors import ConfigurationError
 from hardware.led import alpha
 from hardware.led.gbframe import GbFrameCodec

@@ -3,7 +3,7 @@
     HEAD | ADDR | CMD | MODE | LEN_HI LEN_LO | TEXT (LEN bytes) | CS | TAIL
 
 HEAD, TAIL, the command and mode bytes and the text encoding come from the config
-(hall/config_bus.py GbFrameBytes; defaults AA / 55, show 01, clear 02, steady 00 / flash 01 /
+(contract/settings/bus.py GbFrameBytes; defaults AA / 55, show 01, clear 02, steady 00 / flash 01 /
 scroll 02, GB2312). LEN is the length of the encoded text, big-endian. CS is the sum of ADDR .. the
 last TEXT byte, modulo 256. A clear frame has MODE 00 and no text. Because LEN says where the frame
 ends, the HEAD byte may appear inside the text (0xAA is a GB2312 lead byte); the decoder checks CS
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hall.config_bus import GbFrameBytes
+from contract.settings.bus import GbFrameBytes
 from hardware.led.modes import DisplayMode, Shown
 
 HEADER = 6  # HEAD ADDR CMD MODE LEN_HI LEN_LO

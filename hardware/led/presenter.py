@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hall.config_bus import BoardTemplates
+from contract.settings.bus import BoardTemplates
 from hardware.led.modes import DisplayMode
 
 

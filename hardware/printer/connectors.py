@@ -17,7 +17,7 @@ import time
 import tty
 from typing import Any, Protocol
 
-from hall.config_printer import PrinterConfig
+from contract.settings.printer import PrinterConfig
 from hardware.printer._escpos import escpos_printer
 from hardware.printer.errors import PrinterOffline, PrintTimeout
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hall.config_printer import PrinterConfig
+from contract.settings.printer import PrinterConfig
 from hardware.printer import commands as cmd
 from hardware.printer.connectors import Link, make_link
 from hardware.printer.errors import (

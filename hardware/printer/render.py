@@ -21,7 +21,7 @@ from typing import Any
 
 from PIL import Image
 
-from hall.config_printer import PrinterConfig
+from contract.settings.printer import PrinterConfig
 from hardware.errors import ConfigurationError
 from hardware.printer import commands as cmd
 from hardware.printer import raster

@@ -32,8 +32,16 @@ from tests.fixtures.parts import require_program
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "deploy" / "examples" / "small-hall.toml"
 MAKE_CA = ROOT / "broker_config" / "make-ca.sh"
-# The small example hall plus a bridge that acts for two of its six windows.
-BRIDGE = '\n[[bridges]]\nid = "keypad-1"\nkind = "keypad"\nwindows = ["w001", "w002"]\n'
+# The small example hall plus a keypad bridge that acts for two of its six windows (its bus: a pty).
+BRIDGE = """
+[[bridges]]
+id = "keypad-1"
+kind = "keypad"
+windows = ["w001", "w002"]
+[bridges.bus]
+port = "{port}"
+keypads = [{{ address = 5, window = "w001" }}]
+"""
 TIMEOUT = 5.0
 
 
@@ -71,7 +79,10 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredHall]:
     folder = tmp_path_factory.mktemp("secured")
     make_ca(folder / "tls")
     config_path = folder / "hall.toml"
-    config_path.write_text(SMALL.read_text(encoding="utf-8") + BRIDGE, encoding="utf-8")
+    config_path.write_text(
+        SMALL.read_text(encoding="utf-8") + BRIDGE.format(port=folder / "keypad-1.bus"),
+        encoding="utf-8",
+    )
     config = load_config(config_path)
     (folder / "data").mkdir()
     # Another test's process may take a free port before the broker binds it: try new ports.

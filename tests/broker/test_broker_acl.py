@@ -207,3 +207,27 @@ def test_the_method_sees_a_message_that_gets_through(secured: SecuredHall, hall:
                 denied=[topics.window_state(site, "w006")],
                 control=topics.window_state(site, "w005"),
             )
+
+
+def test_a_device_reads_its_own_settings_only(secured: SecuredHall, hall: Probe) -> None:
+    """Each device's settings topic: the hall writes it, only that device reads it, no device
+    writes any (docs/protocol.md "Device settings")."""
+    site = secured.site
+    with secured.probe("k01") as k01, secured.probe("keypad-1") as bridge:
+        k01.subscribe(topics.all_device_settings(site))  # granted, but only its own arrives
+        bridge.subscribe(topics.device_settings(site, "k01"))  # another device's: nothing
+        bridge.subscribe(topics.device_settings(site, "keypad-1"))
+        for_k01, for_bridge = token("settings-k01"), token("settings-bridge")
+        hall.publish(topics.device_settings(site, "k01"), for_k01)
+        hall.publish(topics.device_settings(site, "keypad-1"), for_bridge)
+        seen_by_k01 = k01.until(topics.device_settings(site, "k01"), for_k01)
+        seen_by_bridge = bridge.until(topics.device_settings(site, "keypad-1"), for_bridge)
+        assert all(p != for_bridge for _, p in seen_by_k01)
+        assert all(p != for_k01 for _, p in seen_by_bridge)
+        # k01 published the bridge's settings: dropped; its health (the control) arrives
+        refused_then_control(
+            k01,
+            hall,
+            denied=[topics.device_settings(site, "keypad-1"), topics.device_settings(site, "k01")],
+            control=topics.device_health(site, "k01"),
+        )

@@ -3,6 +3,7 @@ the ACL grants everything the hall and its devices actually do, over loopback an
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -10,14 +11,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from contract import topics
 from contract.client import HallClient
 from contract.mqtt_url import broker_address
+from hardware.emulators.keypad_bus import KeypadBusEmulator
+from hardware.keypad.frame import Key
 from tests.broker.conftest import SecuredHall
-from tests.fixtures.hall_server import WORKDAY_MORNING
+from tests.fixtures.broker import free_port
+from tests.fixtures.hall_server import WORKDAY_MORNING, wait_for
 
 pytestmark = pytest.mark.broker
 
@@ -116,3 +122,74 @@ def test_a_bridge_acts_for_its_window_with_its_own_credentials(
     ) as bridge:
         answer = bridge.request_answer("logout", device=("window", "w002"))
         assert "ok" in answer  # answered by the hall, whatever the window's state
+
+
+def bridge_process(env_file: Path, cache: Path, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """`hallq keypad-bridge` with nothing but its env file: no HALLQ_* variable of this process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HALLQ_")}
+    command = [sys.executable, "-m", "hallq", "keypad-bridge", "--env", str(env_file)]
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [*command, "--cache", str(cache), *extra], env=env, stdout=out, stderr=out
+        )
+
+
+def stop(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait(5)
+
+
+def test_a_keypad_bridge_runs_from_its_env_file_alone_and_boots_from_its_copy(
+    secured: SecuredHall, hall_server: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    site = secured.site
+    section = next(b for b in secured.config.bridges if b.id == "keypad-1")
+    assert section.bus is not None
+    env_file = secured.settings.out / "env" / "keypad-1.env"
+    cache, log = tmp_path / "cache", tmp_path / "bridge.log"
+    shown: list[str] = []  # every text the bridge drew on keypad 5
+    emulator = KeypadBusEmulator(section.bus.port, [5], on_display=lambda a, t: shown.append(t))
+    emulator.start()
+    states: queue.Queue[dict[str, Any]] = queue.Queue()
+    try:
+        bridge = bridge_process(env_file, cache, log)
+        try:
+            # Its bus came from its settings topic: it draws keypad 5's display once the port is up.
+            assert wait_for(lambda: bool(shown), 30), log.read_text()
+            with device(secured, "display", "screen-hall") as display:
+                display.subscribe_json(
+                    topics.window_state(site, "w001"), lambda t, s: states.put(s or {})
+                )
+                # clerk c00101's keypad code (from the bridge's settings) + confirm: a login
+                keys = [Key.D0, Key.D0, Key.D1, Key.D0, Key.D1, Key.CONFIRM]
+                emulator.press(5, *keys)
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
+                    state = states.get(timeout=20)
+                    if (state.get("clerk") or {}).get("id") == "c00101":
+                        break
+                else:
+                    pytest.fail(f"no login of c00101 at w001:\n{log.read_text()}")
+            assert (
+                json.loads((cache / "keypad-1.settings.json").read_text())["device"] == "keypad-1"
+            )
+            assert (cache / f"{site}.catalog.json").exists()
+        finally:
+            assert stop(bridge) == 0, log.read_text()
+        # The broker unreachable (its env file names a closed port): the copy on disk is used.
+        dead = tmp_path / "dead.env"
+        port = str(secured.settings.tls_port)
+        dead.write_text(env_file.read_text().replace(f":{port}\n", f":{free_port()}\n"))
+        drawn = len(shown)
+        bridge = bridge_process(dead, cache, log, "--settings-wait", "1")
+        try:
+            assert wait_for(lambda: len(shown) > drawn, 30), log.read_text()
+            assert "using the copy in" in log.read_text()
+        finally:
+            assert stop(bridge) == 0, log.read_text()
+    finally:
+        emulator.stop()

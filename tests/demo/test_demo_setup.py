@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hall.broker_config import read_env_file
+from contract.device_env import read_env_file
 from hall.config import HallConfig, load_config, parse_config
 from hallq import demo_setup as setup
 from hallq.demo import listening

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -12,6 +13,7 @@ import pytest
 from paho.mqtt.client import topic_matches_sub
 
 from contract import topics
+from contract.device_env import DeviceEnvError, device_env
 from hall.broker_config import (
     HALL_USER,
     PRODUCTION,
@@ -104,6 +106,25 @@ def test_env_files_carry_the_accounts_url_and_ca(tmp_path: Path, small: HallConf
         else:
             assert (url.scheme, url.hostname, url.port) == ("mqtts", "hall.lan", 8883)
             assert env["HALLQ_MQTT_CA"] == "/etc/hallq/ca.crt"
+            # with the site, id and class a device starts from, it needs no hall config
+            assert env["HALLQ_SITE"] == small.site.id
+            assert env["HALLQ_DEVICE_ID"] == account.user
+            assert env["HALLQ_DEVICE_CLASS"] == account.device_class
+
+
+def test_a_device_starts_from_its_env_file_alone(tmp_path: Path, small: HallConfig) -> None:
+    out = tmp_path / "broker"
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    generate(small, replace(settings(out), device_ca=str(ca)))
+    device = small.kiosks[0].id
+    env = device_env(out / "env" / f"{device}.env", environ={})
+    assert (env.site, env.device_id, env.device_class) == (small.site.id, device, "kiosk")
+    assert env.address.tls and env.address.username == device and env.address.ca == str(ca)
+    with pytest.raises(DeviceEnvError, match="use the env file of"):
+        device_env(out / "env" / f"{device}.env", device_id="someone-else", environ={})
+    with pytest.raises(DeviceEnvError, match="HALLQ_SITE and HALLQ_MQTT_URL not set"):
+        device_env(environ={})
 
 
 def test_password_file_is_mosquittos_format(tmp_path: Path, small: HallConfig) -> None:
@@ -269,6 +290,8 @@ HALL_STATE = [
     "window/w001/resp",
     "evaluator/e001/resp",
     "operator/op-1/resp",
+    "device/k01/settings",
+    "device/keypad-1/settings",
 ]
 
 
@@ -328,6 +351,11 @@ def test_reads_are_what_each_class_needs(small: HallConfig) -> None:
     for account in by_user.values():
         assert can_read(account, topics.catalog(site)), account.user
         assert can_read(account, topics.status(site, HALL_USER)), account.user
+    # each device its own settings, none another's (the hall reads its whole site)
+    devices = [u for u in by_user if u != HALL_USER]
+    for user in devices:
+        for other in devices:
+            assert can_read(by_user[user], topics.device_settings(site, other)) == (user == other)
 
 
 def test_acl_file_parses_back_to_the_accounts(tmp_path: Path, small: HallConfig) -> None:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from contract.device_env import read_env_file
 from contract.mqtt_url import broker_address
-from hall.broker_config import Settings, generate, read_env_file
+from hall.broker_config import Settings, generate
 from hall.config import load_config
 from tests.broker.conftest import make_ca, two_free_ports
 from tests.fixtures.broker import Broker, running_broker, wait_for_port

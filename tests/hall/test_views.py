@@ -170,6 +170,7 @@ def test_catalog(engine: Engine) -> None:
         "id": "w05", "name": "5号窗口", "area": "2F", "no": 5, "evaluator": "e05",
         "clerks": ["c0501", "c0401"], "tiers": [["amr-license"], ["tax-invoice", "psb-passport"]],
         "services": ["amr-license", "tax-invoice", "psb-passport"],
+        "roster": [{"id": "c0501", "name": "陈静"}, {"id": "c0401", "name": "刘洋"}],
     }  # fmt: skip
     assert catalog["devices"] == {
         "kiosks": ["k1", "k2"], "displays": ["d1"],

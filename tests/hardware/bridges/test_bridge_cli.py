@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 import pytest
-from bridge_rig import write_config
+from bridge_rig import hall_server, write_config
 
 from contract import topics
 from contract.mqtt_url import parse_url
@@ -145,3 +145,48 @@ def test_keypad_bridge_and_emulator_processes(
         assert emulator.wait(10) == 0
     finally:
         watcher.stop()
+
+
+def test_led_bridge_from_its_env_file_alone_then_from_its_copy_with_the_broker_down(
+    broker: Broker, tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    """No hall config on the bridge's side: its env file names the site, the broker and its id;
+    its bus comes from its settings topic (a real `hallq server` publishes it), then from the copy
+    on disk once the broker is down."""
+    config = write_config(tmp_path, broker)
+    server = hall_server(broker, config, tmp_path / "data", tmp_path / "hall.log")
+    server.start()
+    env_file = tmp_path / "led-gb.env"
+    env_file.write_text(
+        f"HALLQ_SITE={SITE}\nHALLQ_MQTT_URL={broker.url}\nHALLQ_DEVICE_ID=led-gb\n"
+        "HALLQ_DEVICE_CLASS=bridge\n"
+    )
+    cache = tmp_path / "cache"
+    try:
+        emulator = hallq("led-emulator", "--port", str(tmp_path / "led-gb"))
+        processes.append(emulator)
+        assert emulator.stdout is not None
+        lines = lines_of(emulator.stdout)
+        wait_line(lines, "LED bus on")
+        bridge = hallq("led-bridge", "--env", str(env_file), "--cache", str(cache))
+        processes.append(bridge)
+        # the hall's retained state of w01 (closed) on board 1, named from the catalog
+        assert "欢迎光临" in wait_line(lines, "board   1", 20)
+        assert (cache / "led-gb.settings.json").exists()
+        bridge.send_signal(signal.SIGTERM)
+        assert bridge.wait(10) == 0
+    finally:
+        server.close()
+    broker.stop()
+    while not lines.empty():  # what the first bridge drew
+        lines.get_nowait()
+    again = hallq(
+        "led-bridge", "--env", str(env_file), "--cache", str(cache), "--settings-wait", "1"
+    )
+    processes.append(again)
+    assert again.stdout is not None
+    output = lines_of(again.stdout)
+    wait_line(output, "using the copy in", 20)
+    assert "欢迎光临" in wait_line(lines, "board   1", 20)  # the board is driven all the same
+    again.send_signal(signal.SIGTERM)
+    assert again.wait(10) == 0

@@ -22,7 +22,7 @@ from contract import topics
 from contract.client import HallClient
 from contract.mqtt_url import parse_url
 from hall.config import HallConfig, load_config
-from hardware.bridges.common import find_bridge
+from hardware.bridges.common import setup_from_config
 from hardware.bridges.keypad_bridge import KeypadBridge
 from hardware.bridges.led_bridge import LedBridge
 from hardware.emulators.keypad_bus import KeypadBusEmulator
@@ -88,18 +88,18 @@ def rig(broker: Broker, tmp_path: Path) -> Iterator[Rig]:
     clients: list[HallClient] = []
     led_bridges = {}
     for bridge_id in ("led-gb", "led-alpha"):
-        bridge, bus = find_bridge(config, bridge_id, "led")
+        bridge = setup_from_config(config, bridge_id, "led")
         client = _connect(
             broker, "bridge", bridge_id, acts_for=[("window", w) for w in bridge.windows]
         )
         clients.append(client)
-        led_bridges[bridge_id] = LedBridge(config, bridge, bus, client)
-    bridge, bus = find_bridge(config, "keypads", "keypad")
+        led_bridges[bridge_id] = LedBridge(bridge, client)
+    bridge = setup_from_config(config, "keypads", "keypad")
     kp_client = _connect(
         broker, "bridge", "keypads", acts_for=[("window", w) for w in bridge.windows]
     )
     clients.append(kp_client)
-    keypad_bridge = KeypadBridge(config, bridge, bus, kp_client)
+    keypad_bridge = KeypadBridge(bridge, kp_client)
     kiosk = _connect(broker, "kiosk", "k1")
     watcher = _connect(broker, "display", "d1")
     clients += [kiosk, watcher]

@@ -14,13 +14,14 @@ from bridge_rig import hall_data
 from contract import topics
 from contract.client import RequestTimeout
 from hall.config import ConfigError, HallConfig, parse_config
-from hardware.bridges.common import find_bridge
+from hardware.bridges.common import setup_from_config
 from hardware.bridges.keypad_bridge import KeypadBridge
 from hardware.bridges.led_bridge import LedBridge
 from hardware.emulators.keypad_bus import KeypadBusEmulator
 from hardware.emulators.led_bus import LedBusEmulator
 from hardware.errors import ConfigurationError
 from hardware.keypad.frame import Key
+from hardware.serial_port import ReconnectingPort
 from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import SITE
 
@@ -64,14 +65,15 @@ def config_for(tmp_path: Path, **bus_changes: Any) -> HallConfig:
     return parse_config(data, "test")
 
 
-def test_find_bridge_checks_kind_bus_and_windows(tmp_path: Path) -> None:
+def test_setup_from_config_checks_kind_bus_and_windows(tmp_path: Path) -> None:
     config = config_for(tmp_path)
-    bridge, bus = find_bridge(config, "led-gb", "led")
+    bridge = setup_from_config(config, "led-gb", "led")
+    bus = bridge.bus
     assert bus.protocol == "gb-frame" and bridge.windows == ["w01", "w05"]
     with pytest.raises(ConfigurationError, match="no bridge 'x'"):
-        find_bridge(config, "x", "led")
+        setup_from_config(config, "x", "led")
     with pytest.raises(ConfigurationError, match="hallq keypad-bridge"):
-        find_bridge(config, "keypads", "led")
+        setup_from_config(config, "keypads", "led")
     # A board of a window the bridge does not act for is refused when the config loads.
     with pytest.raises(ConfigError, match=r"bus.boards\[0\].window: 'w03' is not one of"):
         config_for(tmp_path, **{"led-gb": {"boards": [{"address": 1, "window": "w03"}]}})
@@ -83,8 +85,7 @@ def led(tmp_path: Path) -> Iterator[tuple[LedBridge, LedBusEmulator, FakeHall]]:
     emulator = LedBusEmulator(tmp_path / "led-gb")
     emulator.start()
     hall = FakeHall()
-    bridge, bus = find_bridge(config, "led-gb", "led")
-    led_bridge = LedBridge(config, bridge, bus, hall)
+    led_bridge = LedBridge(setup_from_config(config, "led-gb", "led"), hall)
     led_bridge.start()
     yield led_bridge, emulator, hall
     led_bridge.stop()
@@ -120,8 +121,7 @@ def test_keypad_request_is_retried_under_one_id_until_answered(tmp_path: Path) -
         return {"v": 1, "id": rid, "ok": True, "result": {"window": window}}
 
     hall.answer = down_then_up
-    bridge, bus = find_bridge(config, "keypads", "keypad")
-    keypads = KeypadBridge(config, bridge, bus, hall)
+    keypads = KeypadBridge(setup_from_config(config, "keypads", "keypad"), hall)
     keypads.start()
     try:
         assert wait_for(lambda: keypads.port.is_open, 3)
@@ -134,3 +134,51 @@ def test_keypad_request_is_retried_under_one_id_until_answered(tmp_path: Path) -
     finally:
         keypads.stop()
         emulator.stop()
+
+
+def test_window_states_never_write_to_the_port_in_pahos_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A state message arrives in paho's network thread: the bridges only queue it there, and
+    their own thread writes to the port."""
+    writers: list[str] = []
+    real_write = ReconnectingPort.write
+
+    def recording_write(port: ReconnectingPort, data: bytes) -> bool:
+        writers.append(threading.current_thread().name)
+        return real_write(port, data)
+
+    monkeypatch.setattr(ReconnectingPort, "write", recording_write)
+    config = config_for(tmp_path)
+    boards = LedBusEmulator(tmp_path / "led-gb")
+    keypad_bus = KeypadBusEmulator(tmp_path / "keypads", [5, 6])
+    boards.start()
+    keypad_bus.start()
+    hall = FakeHall()
+    led = LedBridge(setup_from_config(config, "led-gb", "led"), hall)
+    keypads = KeypadBridge(setup_from_config(config, "keypads", "keypad"), hall)
+    led.start()
+    keypads.start()
+    try:
+        assert wait_for(lambda: led.port.is_open and keypads.port.is_open, 3)
+        assert wait_for(lambda: boards.wait_for(5, lambda s: s.text == "欢迎光临", 0), 3)
+        opened = len(writers)
+
+        def as_paho() -> None:
+            hall.state("w05", {"status": "paused", "window": {"id": "w05"}})
+            ticket = {"id": "t1", "number": "A042", "status": "called"}
+            hall.state("w01", {"status": "open", "window": {"id": "w01"}, "ticket": ticket})
+
+        paho = threading.Thread(target=as_paho, name="paho-mqtt-client-bridges")
+        paho.start()
+        paho.join()
+        assert boards.wait_for(5, lambda s: s.text == "暂停服务", 3)
+        assert keypad_bus.wait_display(5, lambda t: t.strip() == "042", 3)
+        after = writers[opened:]
+        assert after and "paho-mqtt-client-bridges" not in after
+        assert {"led-gb boards", "keypads states"} <= set(after), after
+    finally:
+        led.stop()
+        keypads.stop()
+        boards.stop()
+        keypad_bus.stop()

@@ -193,7 +193,7 @@ def test_cli_runs_and_prints_where_to_connect(tmp_path: Path) -> None:
 
 
 def test_cli_changes_state_from_stdin(tmp_path: Path) -> None:
-    from hall.config_printer import PrinterConfig
+    from contract.settings.printer import PrinterConfig
     from hardware.printer import PrinterState, TicketPrinter
 
     process = subprocess.Popen(

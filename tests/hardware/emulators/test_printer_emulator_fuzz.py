@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hall.config_printer import PrinterConfig
+from contract.settings.printer import PrinterConfig
 from hardware.emulators.printer import EscposDecoder, PrintedTicket, PrinterEmulator
 from hardware.printer.render import render_ticket
 

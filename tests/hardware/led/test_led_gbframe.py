@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hall.config_bus import GbFrameBytes
+from contract.settings.bus import GbFrameBytes
 from hardware.led.gbframe import GbFrameCodec, GbFrameDecoder
 from hardware.led.modes import DisplayMode, Shown
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hall.config_bus import ALPHA_TEMPLATES, GB_TEMPLATES, BoardTemplates
+from contract.settings.bus import ALPHA_TEMPLATES, GB_TEMPLATES, BoardTemplates
 from hardware.led.modes import DisplayMode
 from hardware.led.presenter import BoardText, WindowBoard
 

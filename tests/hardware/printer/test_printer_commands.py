@@ -21,7 +21,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from hall.config_printer import PrinterConfig
+from contract.settings.printer import PrinterConfig
 from hardware.emulators.printer import EscposDecoder
 from hardware.printer import commands as cmd
 from hardware.printer.render import render_ticket

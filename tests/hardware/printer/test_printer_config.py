@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from hall.config_printer import PrinterConfig
+from contract.settings.printer import PrinterConfig
 
 
 def test_defaults_by_width() -> None:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from printer_helpers import names_of, ticket_of
 
+from contract.settings.printer import PrinterConfig
 from hall.config import HallConfig
-from hall.config_printer import PrinterConfig
 from hardware.emulators.printer import PrinterEmulator
 from hardware.printer import (
     CoverOpen,

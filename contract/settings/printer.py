@@ -1,4 +1,5 @@
-"""The `printer` section of a kiosk in the hall config (its owner: hardware/printer).
+"""The `printer` section of a kiosk in the hall config (its owner: hardware/printer; in the contract
+because the kiosk reads it from its settings topic).
 
 Pure data: the hall server validates it without importing python-escpos. Example::
 
