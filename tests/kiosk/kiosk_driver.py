@@ -3,7 +3,7 @@
     python tests/kiosk/kiosk_driver.py --script steps.json --out DIR [--landscape]
         [--fake catalog.json queues.json | --config hall.toml --id k01]
 
-Each step: ["tap", "text on a button"] (a real touch at the button's centre, through Kivy's input
+Each step: ["until_online", timeout] (the hall's catalog and queues are in), ["tap", "text on a button"] (a real touch at the button's centre, through Kivy's input
 path), ["wait", seconds], ["until_screen", name, timeout], ["shot", name] (a screenshot of the
 window), ["labels", name] (every text drawn, for the glyph check). It writes DIR/result.json with
 the screens seen, the shots and the texts, then stops the app. Used by tests/kiosk/test_app.py.
@@ -104,9 +104,20 @@ def play(app: Any, steps: list[list[Any]], out: Path, result: dict[str, Any]) ->
         if kind == "wait":
             Clock.schedule_once(lambda _dt: step(index + 1), float(args[0]))
             return
+        if kind == "until_online":
+            p = app.presenter
+            if p.connected and p.hall_online and p.catalog and p.queues:
+                # What arrived is laid out in the next frame: tap after it.
+                Clock.schedule_once(lambda _dt: step(index + 1), 0.3)
+            elif waited > float(args[0]):
+                result["errors"].append(f"not online with catalog and queues in {args[0]} s")
+                step(len(steps))
+            else:
+                Clock.schedule_once(lambda _dt: step(index, waited + 0.1), 0.1)
+            return
         if kind == "until_screen":
             if screen == args[0]:
-                step(index + 1)
+                Clock.schedule_once(lambda _dt: step(index + 1), 0.3)
             elif waited > float(args[1]):
                 result["errors"].append(
                     f"screen {args[0]} not reached in {args[1]} s (at {screen})"
@@ -115,7 +126,7 @@ def play(app: Any, steps: list[list[Any]], out: Path, result: dict[str, Any]) ->
             else:
                 Clock.schedule_once(lambda _dt: step(index, waited + 0.1), 0.1)
             return
-        if kind == "tap":
+        if kind in ("tap", "double_tap"):
             try:
                 button = find_button(app.root_widget, str(args[0]))
             except LookupError as exc:
@@ -123,9 +134,10 @@ def play(app: Any, steps: list[list[Any]], out: Path, result: dict[str, Any]) ->
                 step(len(steps))
                 return
             x, y = button.to_window(*button.center)
-            touch = UnitTestTouch(x, y)
-            touch.touch_down()
-            touch.touch_up()
+            for _ in range(2 if kind == "double_tap" else 1):
+                touch = UnitTestTouch(x, y)
+                touch.touch_down()
+                touch.touch_up()
             result["taps"].append(args[0])
         elif kind == "shot":
             # Draw what changed, several frames, then read the window: a screenshot taken in the
