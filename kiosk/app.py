@@ -144,6 +144,7 @@ def prepare(
     portrait: bool,
     windowed: bool,
     on_started: Callable[[Any], None] | None = None,
+    printer_poll: float | None = None,
 ) -> tuple[Any, Any]:
     """The app and its client for kiosk `kiosk_id` of the hall config at `config_path`."""
     from contract.client import HallClient
@@ -169,7 +170,10 @@ def prepare(
             from hardware.printer.printer import TicketPrinter
 
             printer = TicketPrinter(kiosk.printer, device_id=kiosk.id)
-        return KioskDevice(client, presenter, dispatch, printer, ticket_url=config.site.ticket_url)
+        poll = {} if printer_poll is None else {"printer_poll": printer_poll}
+        return KioskDevice(
+            client, presenter, dispatch, printer, ticket_url=config.site.ticket_url, **poll
+        )
 
     app = build_app(
         device, portrait=portrait, allow_priority=kiosk.allow_priority, on_started=on_started

@@ -30,7 +30,9 @@ class Printer(Protocol):
     @property
     def print_ticket(self) -> Callable[..., Any]: ...  # (ticket, *, hall_name=..., ...)
 
-    def health(self) -> dict[str, Any]: ...
+    def status(self) -> Any: ...  # asks the printer now (DLE EOT)
+
+    def health(self, report: Any = None) -> dict[str, Any]: ...  # of `report`, else the last
 
 
 class Speaker(Protocol):
@@ -80,8 +82,10 @@ class KioskDevice:
         printer: Printer | None,
         speaker: Speaker | None = None,
         ticket_url: str | None = None,
+        printer_poll: float = PRINTER_POLL,
     ) -> None:
         self.client = client
+        self.printer_poll = printer_poll
         self.presenter = presenter
         self.dispatch = dispatch
         self.printer = printer
@@ -139,7 +143,7 @@ class KioskDevice:
             except HardwareError as exc:
                 log.warning("ticket %s not printed: %s", ticket_copy.get("id"), exc)
                 ok = False
-            self._report_printer()
+            self._report_printer(ask=False)  # the print read the status before and after
             ticket_id = str(ticket_copy.get("id"))
             self.dispatch(lambda: self.presenter.on_print_result(ticket_id, ok))
 
@@ -152,17 +156,17 @@ class KioskDevice:
 
     # -- the printer, watched while idle
     def poll_printer(self) -> None:
-        """Called from the UI's timer: queue a printer check every PRINTER_POLL seconds."""
+        """Called from the UI's timer: queue a printer check every `printer_poll` seconds."""
         now = time.monotonic()
-        if self.printer is None or now - self._last_poll < PRINTER_POLL:
+        if self.printer is None or now - self._last_poll < self.printer_poll:
             return
         self._last_poll = now
         self._printer_thread.put(self._report_printer)
 
-    def _report_printer(self) -> None:
+    def _report_printer(self, ask: bool = True) -> None:
         if self.printer is None:
             return
-        health = self.printer.health()
+        health = self.printer.health(self.printer.status() if ask else None)
         state = str(health.get("state", "unknown"))
         if state != self._printer_state:
             self._printer_state = state

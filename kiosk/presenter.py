@@ -350,7 +350,7 @@ class KioskPresenter:
             return replace(
                 base,
                 prompt=self._name(self._department(s.department) or {}),
-                tiles=tuple(self._service_tile(c) for c in codes),
+                tiles=self._greyed(tuple(self._service_tile(c) for c in codes)),
             )
         if s.screen == "search":
             codes = self._index.search(s.search_text)
@@ -376,6 +376,12 @@ class KioskPresenter:
         return base
 
     # -- inside
+    def _greyed(self, tiles: tuple[Tile, ...]) -> tuple[Tile, ...]:
+        """While no ticket can be issued, every tile looks so (the banner says why)."""
+        if not self._blocked():
+            return tiles
+        return tuple(replace(tile, can_issue=False) for tile in tiles)
+
     def _touch(self) -> bool:
         """A tap counts unless a ticket is being issued (then every tap does nothing)."""
         self._s.last_touch = self._now

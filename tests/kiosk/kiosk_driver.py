@@ -3,7 +3,9 @@
     python tests/kiosk/kiosk_driver.py --script steps.json --out DIR [--landscape]
         [--fake catalog.json queues.json | --config hall.toml --id k01]
 
-Each step: ["until_online", timeout] (the hall's catalog and queues are in), ["tap", "text on a button"] (a real touch at the button's centre, through Kivy's input
+Each step: ["until_online", timeout] (the hall's catalog and queues are in), ["until", condition,
+timeout] (see `condition`), ["until_file", name, timeout] (the test wrote DIR/marks/NAME),
+["mark", name] (writes DIR/marks/NAME.json with the screen and numbers, for the test), ["tap", "text on a button"] (a real touch at the button's centre, through Kivy's input
 path), ["wait", seconds], ["until_screen", name, timeout], ["shot", name] (a screenshot of the
 window), ["labels", name] (every text drawn, for the glyph check). It writes DIR/result.json with
 the screens seen, the shots and the texts, then stops the app. Used by tests/kiosk/test_app.py.
@@ -81,6 +83,23 @@ def labels(root: Any) -> list[str]:
     return [w.text for w in root.walk() if isinstance(w, Label) and w.text]
 
 
+def condition(app: Any, name: str) -> bool:
+    """The named states a script can wait for."""
+    p = app.presenter
+    view = p.view()
+    if name == "online":
+        return bool(p.connected and p.hall_online and p.catalog and p.queues)
+    if name == "blocked":
+        return bool(view.blocked)
+    if name == "unblocked":
+        return not view.blocked
+    if name == "print_failed":
+        return view.ticket is not None and view.ticket.print_failed
+    if name.startswith("screen:"):
+        return bool(view.screen == name.split(":", 1)[1])
+    raise ValueError(f"no condition {name!r}")
+
+
 def play(app: Any, steps: list[list[Any]], out: Path, result: dict[str, Any]) -> None:
     """Runs on Kivy's main loop, one step per frame or timer."""
     from kivy.base import EventLoop
@@ -98,35 +117,43 @@ def play(app: Any, steps: list[list[Any]], out: Path, result: dict[str, Any]) ->
         screen = view.screen
         if view.ticket is not None and view.ticket.number not in result["numbers"]:
             result["numbers"].append(view.ticket.number)
-        result["trace"].append(f"{kind} {args} at {screen} large={app.presenter.view().large}")
+        if not waited:
+            result["trace"].append(
+                f"{kind} {args} at {screen} large={view.large} printer={app.presenter.printer_state} "
+                f"link={app.presenter.connected},{app.presenter.hall_online}"
+            )
         if not result["screens"] or result["screens"][-1] != screen:
             result["screens"].append(screen)
         if kind == "wait":
             Clock.schedule_once(lambda _dt: step(index + 1), float(args[0]))
             return
-        if kind == "until_online":
-            p = app.presenter
-            if p.connected and p.hall_online and p.catalog and p.queues:
-                # What arrived is laid out in the next frame: tap after it.
+        waits = {
+            "until_online": lambda: ("online", args[0]),
+            "until_screen": lambda: (f"screen:{args[0]}", args[1]),
+            "until": lambda: (args[0], args[1]),
+            "until_file": lambda: (f"file:{args[0]}", args[1]),
+        }
+        if kind in waits:
+            name, limit = waits[kind]()
+            if name.startswith("file:"):
+                met = (out / "marks" / name[5:]).exists()
+            else:
+                met = condition(app, name)
+            if met:
+                # What changed is laid out in the next frame: go on after it.
                 Clock.schedule_once(lambda _dt: step(index + 1), 0.3)
-            elif waited > float(args[0]):
-                result["errors"].append(f"not online with catalog and queues in {args[0]} s")
+            elif waited > float(limit):
+                result["errors"].append(f"{name} not reached in {limit} s (at {screen})")
                 step(len(steps))
             else:
                 Clock.schedule_once(lambda _dt: step(index, waited + 0.1), 0.1)
             return
-        if kind == "until_screen":
-            if screen == args[0]:
-                Clock.schedule_once(lambda _dt: step(index + 1), 0.3)
-            elif waited > float(args[1]):
-                result["errors"].append(
-                    f"screen {args[0]} not reached in {args[1]} s (at {screen})"
-                )
-                step(len(steps))
-            else:
-                Clock.schedule_once(lambda _dt: step(index, waited + 0.1), 0.1)
-            return
-        if kind in ("tap", "double_tap"):
+        if kind == "mark":
+            (out / "marks").mkdir(exist_ok=True)
+            (out / "marks" / f"{args[0]}.json").write_text(
+                json.dumps({"screen": screen, "numbers": result["numbers"]}), encoding="utf-8"
+            )
+        elif kind in ("tap", "double_tap"):
             try:
                 button = find_button(app.root_widget, str(args[0]))
             except LookupError as exc:
@@ -185,7 +212,12 @@ def main() -> int:
     client = None
     if args.config:
         app, client = prepare(
-            args.config, args.id, portrait=not args.landscape, windowed=True, on_started=started
+            args.config,
+            args.id,
+            portrait=not args.landscape,
+            windowed=True,
+            on_started=started,
+            printer_poll=0.5,
         )
     else:
         size = (1920, 1080) if args.landscape else (1080, 1920)

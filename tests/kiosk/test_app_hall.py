@@ -4,10 +4,12 @@ hall issued is on screen, and the printed ticket's QR code decodes to it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,6 +65,60 @@ def run_kiosk(config: Path, steps: list[list[Any]], out: Path, tmp: Path) -> dic
     return result
 
 
+class KioskRun:
+    """The kiosk driver running a script in the background, and the test's side of its marks."""
+
+    def __init__(self, process: subprocess.Popen[str], out: Path) -> None:
+        self.process, self.out = process, out
+
+    def mark(self, name: str, timeout: float = 60) -> dict[str, Any]:
+        """Wait for the script's ["mark", name]; what the kiosk showed then."""
+        path = self.out / "marks" / f"{name}.json"
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"no mark {name}: {self.result()}")
+            time.sleep(0.1)
+        value: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return value
+
+    def signal(self, name: str) -> None:
+        """Let the script's ["until_file", name, …] go on."""
+        (self.out / "marks").mkdir(exist_ok=True)
+        (self.out / "marks" / name).write_text("", encoding="utf-8")
+
+    def result(self) -> dict[str, Any]:
+        path = self.out / "result.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+@contextlib.contextmanager
+def kiosk_running(config: Path, steps: list[list[Any]], out: Path, tmp: Path) -> Iterator[KioskRun]:
+    script = tmp / "steps.json"
+    script.write_text(json.dumps(steps, ensure_ascii=False), encoding="utf-8")
+    for old in (*out.glob("marks/*"), out / "result.json"):
+        old.unlink(missing_ok=True)
+    command = [sys.executable, str(DRIVER), "--script", str(script), "--out", str(out)]
+    command += ["--config", str(config), "--id", "k1"]
+    with xvfb(1080, 1920) as display:
+        env = {**os.environ, "DISPLAY": display, "KIVY_HOME": str(tmp / "kivy")}
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        run = KioskRun(process, out)
+        try:
+            yield run
+            _, stderr = process.communicate(timeout=120)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(5)
+        assert process.returncode == 0 and not run.result().get("errors"), (
+            run.result().get("errors"),
+            stderr[-3000:],
+        )
+
+
 def decode_qr(path: Path) -> str:
     zbarimg = require_program("zbarimg", "zbar-tools")
     done = subprocess.run(
@@ -98,3 +154,88 @@ def test_tap_a_department_and_a_service_and_take_the_printed_ticket(
     # Exactly one ticket was issued for the double tap: the next one is number 2.
     with HallClient.connect(parse_url(broker.url), SITE, "kiosk", "k2") as k2:
         assert k2.request("issue", service="psb-id-card")["ticket"]["number"] == "A002"
+
+
+def test_no_ticket_without_paper_and_a_failed_print_is_reprinted_when_the_paper_is_back(
+    hall: tuple[Path, PrinterEmulator, HallServer], broker: Broker, tmp_path: Path
+) -> None:
+    config, emulator, _server = hall
+    out = ARTIFACTS / "kiosk" / "printer-faults"
+    out.mkdir(parents=True, exist_ok=True)
+    steps = [
+        ["until_online", 10],
+        ["tap", "公安局"],
+        ["mark", "online"],
+        ["until", "blocked", 10],  # the test took the paper out
+        ["tap", "身份证"],
+        ["wait", 0.5],
+        ["shot", "paper_out"],
+        ["mark", "refused"],
+        ["until", "unblocked", 10],  # a roll with paper for one ticket
+        ["tap", "身份证"],
+        ["until_screen", "ticket", 15],
+        ["until", "print_failed", 15],  # the roll ran out while it printed
+        ["shot", "print_failed"],
+        ["mark", "failed"],
+        ["until_file", "paper_back", 30],
+        ["wait", 2.0],
+        ["mark", "done"],
+    ]
+    with kiosk_running(config, steps, out, tmp_path) as kiosk:
+        kiosk.mark("online")
+        emulator.set_state("paper_out")
+        refused = kiosk.mark("refused")
+        assert refused["screen"] == "department" and refused["numbers"] == []
+        assert emulator.tickets == []
+        emulator.paper_tickets = 1
+        emulator.set_state("ready")
+        failed = kiosk.mark("failed")
+        assert failed["numbers"] == ["A001"]  # on screen, although the print failed
+        emulator.paper_tickets = None
+        emulator.set_state("ready")
+        kiosk.signal("paper_back")
+        printed = emulator.wait_for_tickets(2, timeout=20)
+        kiosk.mark("done")
+    assert len(printed) == 2
+    ids = {decode_qr(ticket.save(out / f"printed-{n}.png")) for n, ticket in enumerate(printed)}
+    assert len(ids) == 1 and next(iter(ids)).endswith("A001")  # the same ticket, reprinted
+
+
+def test_the_hall_or_the_broker_away_is_said_plainly_and_the_kiosk_recovers(
+    hall: tuple[Path, PrinterEmulator, HallServer], broker: Broker, tmp_path: Path
+) -> None:
+    config, emulator, server = hall
+    out = ARTIFACTS / "kiosk" / "link-faults"
+    out.mkdir(parents=True, exist_ok=True)
+    steps = [
+        ["until_online", 10],
+        ["tap", "公安局"],
+        ["mark", "online"],
+        ["until", "blocked", 15],  # the hall server stopped
+        ["tap", "身份证"],
+        ["wait", 0.5],
+        ["shot", "hall_down"],
+        ["mark", "hall_down"],
+        ["until", "unblocked", 30],
+        ["mark", "hall_back"],
+        ["until", "blocked", 15],  # the broker stopped
+        ["shot", "broker_down"],
+        ["mark", "broker_down"],
+        ["until", "unblocked", 30],
+        ["tap", "身份证"],
+        ["until_screen", "ticket", 15],
+        ["mark", "done"],
+    ]
+    with kiosk_running(config, steps, out, tmp_path) as kiosk:
+        kiosk.mark("online")
+        assert server.terminate() == 0
+        down = kiosk.mark("hall_down")
+        assert down["numbers"] == []
+        server.start()
+        kiosk.mark("hall_back")
+        broker.stop()
+        kiosk.mark("broker_down")
+        broker.restart()
+        done = kiosk.mark("done")
+    assert done["numbers"] == ["A001"]
+    assert len(emulator.wait_for_tickets(1, timeout=20)) == 1
