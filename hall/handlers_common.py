@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from contract import messages as m
 from contract.protocol import iso
 from hall import views
 from hall.config import Service, Window
@@ -132,11 +133,13 @@ def call_event(
 
 
 def window_result(engine: Engine, window_id: str, ticket: str | None, clock: Now) -> dict[str, Any]:
-    result: dict[str, Any] = {"window": views.window_state(engine, window_id)}
-    if ticket is not None:
-        result["ticket"] = views.ticket_object(engine, engine.state.tickets[ticket], clock.ts)
-    return result
+    return m.WindowResult(
+        window=views.window_state_message(engine, window_id),
+        ticket=None
+        if ticket is None
+        else views.ticket_message(engine, engine.state.tickets[ticket], clock.ts),
+    ).to_json()
 
 
 def ticket_result(engine: Engine, ticket: Ticket, clock: Now) -> dict[str, Any]:
-    return {"ticket": views.ticket_object(engine, ticket, clock.ts)}
+    return m.TicketResult(ticket=views.ticket_message(engine, ticket, clock.ts)).to_json()

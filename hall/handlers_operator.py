@@ -8,8 +8,9 @@ cancel, force_logout, service (open/close, cap), notice, booking_add and booking
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from contract import messages as m
 from contract.protocol import iso
 from hall import views
 from hall.engine_time import Now
@@ -88,9 +89,11 @@ def rate(engine: Engine, cmd: Rate, clock: Now) -> Handled:
         reasons=tuple(cmd.reasons),
     )
     events = commit(engine, [event])
-    result = ticket_result(engine, ticket, clock)
-    result["rating"] = {"score": event.score, "reasons": list(event.reasons)}
-    return events, result
+    result = m.RateResult(
+        ticket=views.ticket_message(engine, ticket, clock.ts),
+        rating=m.RatingGiven(score=event.score, reasons=tuple(event.reasons)),
+    )
+    return events, result.to_json()
 
 
 def expire_ratings(engine: Engine, cmd: ExpireRatings, clock: Now) -> Handled:
@@ -145,7 +148,7 @@ def set_service(engine: Engine, cmd: SetService, clock: Now) -> Handled:
         cap_now = engine.rules.cap_of(service, today)
         warning = QuotaWarning(clock.at, service.code, "reached", today.issued_today, cap_now)
         events += commit(engine, [warning])
-    return events, {"service": views.catalog_service(engine, service)}
+    return events, m.ServiceResult(service=views.service_message(engine, service)).to_json()
 
 
 def set_notice(engine: Engine, cmd: SetNotice, clock: Now) -> Handled:
@@ -156,7 +159,7 @@ def set_notice(engine: Engine, cmd: SetNotice, clock: Now) -> Handled:
         )
     text = cmd.text.strip() or None
     events = commit(engine, [NoticeChanged(clock.at, cmd.operator, text)])
-    return events, {"notice": text}
+    return events, m.NoticeResult(notice=text).to_json()
 
 
 # -- bookings ------------------------------------------------------------------------------------
@@ -190,10 +193,11 @@ def add_booking(engine: Engine, cmd: AddBooking, clock: Now) -> Handled:
         day.isoformat(),
         slot_at,
     ):  # the same booking sent again (an import run twice): nothing changes
-        return [], {"booking": booking_object(existing), "changed": False}
+        return [], m.BookingResult(booking=booking_message(existing), changed=False).to_json()
     event = BookingAdded(clock.at, cmd.operator, code, service.code, day.isoformat(), slot_at)
     events = commit(engine, [event])
-    return events, {"booking": booking_object(engine.state.bookings[code]), "changed": True}
+    booking = booking_message(engine.state.bookings[code])
+    return events, m.BookingResult(booking=booking, changed=True).to_json()
 
 
 def cancel_booking(engine: Engine, cmd: CancelBooking, clock: Now) -> Handled:
@@ -203,20 +207,20 @@ def cancel_booking(engine: Engine, cmd: CancelBooking, clock: Now) -> Handled:
         raise HallError(
             "booking_used", "该预约已取过号", f"booking {booking.code} has been checked in"
         )
-    result = {"booking": booking_object(booking)}
+    result = m.BookingResult(booking=booking_message(booking)).to_json()
     events = commit(engine, [BookingCancelled(clock.at, cmd.operator, booking.code)])
     return events, result
 
 
-def booking_object(booking: Booking) -> dict[str, Any]:
+def booking_message(booking: Booking) -> m.Booking:
     """A booking as operator answers carry it (`slot` as the wire's HH:MM)."""
-    return {
-        "code": booking.code,
-        "service": booking.service,
-        "day": booking.day,
-        "slot": booking.slot[11:16],
-        "ticket": booking.ticket,
-    }
+    return m.Booking(
+        code=booking.code,
+        service=booking.service,
+        day=booking.day,
+        slot=booking.slot[11:16],
+        ticket=booking.ticket,
+    )
 
 
 # -- the service's timers ------------------------------------------------------------------------

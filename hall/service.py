@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from contract import topics
-from contract.protocol import VERSION, dumps, error, iso
+from contract import messages, topics
+from contract.protocol import dumps, error, iso
 from contract.transport import Delivery, Message, Transport
 from hall.clock import Clock, FixedClock
 from hall.config import HallConfig
@@ -64,8 +64,7 @@ def clock_payload(clock: Clock, real: float | None = None) -> bytes:
     speed = clock_speed(clock)
     # `at` is whole seconds on the wire: move `unix` back by the part of a second dropped.
     unix = real_now - (now.microsecond / 1e6) / speed if speed > 0 else real_now
-    body = {"v": VERSION, "at": iso(now), "speed": speed, "unix": round(unix, 3)}
-    return dumps(body)
+    return messages.Clock(at=iso(now), speed=speed, unix=round(unix, 3)).to_bytes()
 
 
 @dataclass
@@ -391,17 +390,16 @@ class HallService:
         self, kind: str, severity: str, text: str, cleared: bool, subject: str = "hall"
     ) -> None:
         self._alarms += 1
-        body = {
-            "v": VERSION,
-            "id": f"{kind}-{self._started}-{self._alarms}",
-            "kind": kind,
-            "severity": severity,
-            "subject": subject,
-            "text": text,
-            "at": iso(self.core.now()),
-            "cleared": cleared,
-        }
-        self.transport.publish(topics.alarm(self.site), dumps(body), qos=1)
+        body = messages.Alarm(
+            id=f"{kind}-{self._started}-{self._alarms}",
+            kind=kind,
+            severity=severity,
+            subject=subject,
+            text=text,
+            at=iso(self.core.now()),
+            cleared=cleared,
+        )
+        self.transport.publish(topics.alarm(self.site), body.to_bytes(), qos=1)
 
     # -- publishing
     def _send_call(self, message: OutboxMessage) -> None:

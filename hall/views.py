@@ -1,8 +1,10 @@
-"""The contract's JSON payloads (PROTOCOL.md), drawn from the engine's state and config.
+"""The contract's JSON payloads (docs/protocol.md), drawn from the engine's state and config.
 
-Pure functions of the engine: no I/O, no clock (the caller gives `now`). Every payload of a topic
-carries `"v": 1`; objects nested in answers (a ticket, a window's state in `result.window`) do not.
-The views used once per batch (`board`, `queues`) cost O(windows + services), not O(tickets).
+Pure functions of the engine: no I/O, no clock (the caller gives `now`). Each payload is built as
+its typed message (contract/messages) and handed on as `to_json()`, the dict the hall encodes and
+publishes. Every payload of a topic carries `"v": 1`; objects nested in answers (a ticket, a
+window's state in `result.window`) do not. The views used once per batch (`board`, `queues`) cost
+O(windows + services), not O(tickets).
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from contract.protocol import VERSION, iso
-from hall.config import HallConfig, Service, Window
+from contract import messages as m
+from contract.protocol import iso
+from hall.config import Clerk, HallConfig, Service, Window
 from hall.estimate import minutes_per_visitor, wait_minutes, windows_serving
 from hall.model import CALLED, WAITING, CallEvent, Ticket, WindowState
 from hall.policy import ahead_of
@@ -20,16 +23,24 @@ if TYPE_CHECKING:
     from hall.engine import Engine
 
 
+def window_ref(config: Window) -> m.WindowRef:
+    return m.WindowRef(id=config.id, name=config.name, area=config.area)
+
+
 def window_object(config: Window) -> dict[str, Any]:
-    return {"id": config.id, "name": config.name, "area": config.area}
+    return window_ref(config).to_json()
 
 
-def _window_of_event(engine: Engine, window_id: str) -> dict[str, Any]:
+def _clerk_ref(clerk: Clerk | None) -> m.ClerkRef | None:
+    return m.ClerkRef(id=clerk.id, name=clerk.name) if clerk else None
+
+
+def _window_of_event(engine: Engine, window_id: str) -> m.WindowRef:
     # A call of a window that a later config dropped still shows (in `board.recent`) by its id.
     config = engine.config.window(window_id)
     if config is None:
-        return {"id": window_id, "name": window_id, "area": ""}
-    return window_object(config)
+        return m.WindowRef(id=window_id, name=window_id, area="")
+    return window_ref(config)
 
 
 def _window_config(engine: Engine, window_id: str) -> Window:
@@ -54,48 +65,59 @@ def ticket_estimate(engine: Engine, ticket: Ticket, now_ts: int) -> tuple[int, i
     return ahead, wait_minutes(ahead, minutes, windows)
 
 
-def ticket_object(engine: Engine, ticket: Ticket, now_ts: int) -> dict[str, Any]:
+def ticket_message(engine: Engine, ticket: Ticket, now_ts: int) -> m.Ticket:
     """The contract's ticket object."""
     ahead, est = ticket_estimate(engine, ticket, now_ts)
-    return {
-        "id": ticket.id,
-        "number": ticket.number,
-        "service": ticket.service,
-        "department": ticket.department,
-        "priority": ticket.priority,
-        "issued_at": ticket.issued_at,
-        "status": ticket.status,
-        "ahead": ahead,
-        "est_wait_min": est,
-        "window": ticket.window,
-        "recalls": ticket.recalls,
-    }
+    return m.Ticket(
+        id=ticket.id,
+        number=ticket.number,
+        service=ticket.service,
+        department=ticket.department,
+        priority=ticket.priority,
+        issued_at=ticket.issued_at,
+        status=ticket.status,
+        ahead=ahead,
+        est_wait_min=est,
+        window=ticket.window,
+        recalls=ticket.recalls,
+    )
 
 
-def _ticket_at_window(engine: Engine, ticket_id: str) -> dict[str, Any]:
+def ticket_object(engine: Engine, ticket: Ticket, now_ts: int) -> dict[str, Any]:
+    return ticket_message(engine, ticket, now_ts).to_json()
+
+
+def _ticket_at_window(engine: Engine, ticket_id: str) -> m.Ticket:
     # A ticket at a window is not waiting: its ahead and estimate are 0 whatever the time.
-    return ticket_object(engine, engine.state.tickets[ticket_id], 0)
+    return ticket_message(engine, engine.state.tickets[ticket_id], 0)
 
 
-def window_state(engine: Engine, window_id: str) -> dict[str, Any]:
-    """A window's state as `result.window` carries it (the topic payload without "v")."""
+def _window_state_fields(engine: Engine, window_id: str) -> dict[str, Any]:
     config = _window_config(engine, window_id)
     window: WindowState = engine.state.windows[window_id]
-    clerk = engine.config.clerk(window.clerk) if window.clerk else None
     return {
-        "window": window_object(config),
+        "window": window_ref(config),
         "status": window.status,
-        "clerk": {"id": clerk.id, "name": clerk.name} if clerk else None,
+        "clerk": _clerk_ref(engine.config.clerk(window.clerk) if window.clerk else None),
         "ticket": _ticket_at_window(engine, window.current) if window.current else None,
-        "held": [_ticket_at_window(engine, held) for held in window.held],
+        "held": tuple(_ticket_at_window(engine, held) for held in window.held),
         "since": window.since,
         "reason": window.reason,
     }
 
 
+def window_state_message(engine: Engine, window_id: str) -> m.WindowState:
+    """A window's state as `result.window` and `board.windows` carry it (no "v")."""
+    return m.WindowState(**_window_state_fields(engine, window_id))
+
+
+def window_state(engine: Engine, window_id: str) -> dict[str, Any]:
+    return window_state_message(engine, window_id).to_json()
+
+
 def window_view(engine: Engine, window_id: str) -> dict[str, Any]:
     """The `window/{id}/state` payload."""
-    return {"v": VERSION, **window_state(engine, window_id)}
+    return m.WindowStateMessage(**_window_state_fields(engine, window_id)).to_json()
 
 
 def rating_view(engine: Engine, window_id: str) -> dict[str, Any] | None:
@@ -105,39 +127,42 @@ def rating_view(engine: Engine, window_id: str) -> dict[str, Any] | None:
     if window.rating is None:
         return None
     ticket = engine.state.tickets[window.rating]
-    clerk = engine.config.clerk(ticket.clerk) if ticket.clerk else None
-    return {
-        "v": VERSION,
-        "window": window_object(config),
-        "ticket": ticket_object(engine, ticket, 0),
-        "clerk": {"id": clerk.id, "name": clerk.name} if clerk else None,
-        "until": window.rating_until,
-    }
+    assert window.rating_until is not None  # set together with `rating`
+    return m.RatingMessage(
+        window=window_ref(config),
+        ticket=ticket_message(engine, ticket, 0),
+        clerk=_clerk_ref(engine.config.clerk(ticket.clerk) if ticket.clerk else None),
+        until=window.rating_until,
+    ).to_json()
+
+
+def call(engine: Engine, event: CallEvent) -> m.CallMessage:
+    """The `calls` message of a call, recall or call-back: built from the event alone, so a call
+    published late (after a crash) says what was called then."""
+    return m.CallMessage(
+        seq=event.seq,
+        at=event.at,
+        ticket=m.Ticket(
+            id=event.ticket,
+            number=event.number,
+            service=event.service,
+            department=event.department,
+            priority=event.priority,
+            issued_at=event.issued_at,
+            status=CALLED,
+            ahead=0,
+            est_wait_min=0,
+            window=event.window,
+            recalls=event.recall,
+        ),
+        window=_window_of_event(engine, event.window),
+        recall=event.recall,
+    )
 
 
 def call_message(engine: Engine, event: CallEvent) -> dict[str, Any]:
-    """The `calls` payload of a call, recall or call-back: built from the event alone, so a call
-    published late (after a crash) says what was called then."""
-    return {
-        "v": VERSION,
-        "seq": event.seq,
-        "at": event.at,
-        "ticket": {
-            "id": event.ticket,
-            "number": event.number,
-            "service": event.service,
-            "department": event.department,
-            "priority": event.priority,
-            "issued_at": event.issued_at,
-            "status": CALLED,
-            "ahead": 0,
-            "est_wait_min": 0,
-            "window": event.window,
-            "recalls": event.recall,
-        },
-        "window": _window_of_event(engine, event.window),
-        "recall": event.recall,
-    }
+    """The `calls` payload."""
+    return call(engine, event).to_json()
 
 
 def board(engine: Engine, now: datetime) -> dict[str, Any]:
@@ -151,67 +176,75 @@ def board(engine: Engine, now: datetime) -> dict[str, Any]:
         if known is None or ticket.issued_ts < known:
             oldest[ticket.department] = ticket.issued_ts
     waiting = {
-        d.code: {
-            "count": state.index.waiting_by_department.get(d.code, 0),
-            "longest_wait_min": max(0, (now_ts - oldest[d.code]) // 60) if d.code in oldest else 0,
-        }
+        d.code: m.DepartmentWaiting(
+            count=state.index.waiting_by_department.get(d.code, 0),
+            longest_wait_min=max(0, (now_ts - oldest[d.code]) // 60) if d.code in oldest else 0,
+        )
         for d in engine.config.departments
     }
-    return {
-        "v": VERSION,
-        "seq": state.call_seq,
-        "at": iso(now),
-        "recent": [call_message(engine, e) for e in reversed(state.recent_calls)],
-        "windows": [window_state(engine, w.id) for w in engine.config.windows],
-        "waiting": waiting,
-        "notice": state.notice,
-    }
+    return m.Board(
+        seq=state.call_seq,
+        at=iso(now),
+        recent=tuple(call(engine, e) for e in reversed(state.recent_calls)),
+        windows=tuple(window_state_message(engine, w.id) for w in engine.config.windows),
+        waiting=waiting,
+        notice=state.notice,
+    ).to_json()
 
 
-def queue_entry(engine: Engine, service: Service, now: datetime) -> dict[str, Any]:
+def queue_entry(engine: Engine, service: Service, now: datetime) -> m.QueueEntry:
     state = engine.state
     today = state.services[service.code]
     waiting = state.index.waiting_by_service.get(service.code, 0)
     windows = windows_serving(engine.windows_of_service[service.code], state.windows)
     reason = engine.rules.availability(state, service, now)
-    return {
-        "waiting": waiting,
-        "issued_today": today.issued_today,
+    return m.QueueEntry(
+        waiting=waiting,
+        issued_today=today.issued_today,
         # What a ticket issued now would wait: everyone waiting is ahead of it.
-        "est_wait_min": wait_minutes(waiting, minutes_per_visitor(service, today), windows),
-        "can_issue": reason is None,
-        "reason": reason,
-    }
+        est_wait_min=wait_minutes(waiting, minutes_per_visitor(service, today), windows),
+        can_issue=reason is None,
+        reason=reason,
+    )
 
 
 def queues(engine: Engine, now: datetime) -> dict[str, Any]:
     """The `queues` payload: per service, waiting, whether it can issue now, the estimated wait."""
-    return {
-        "v": VERSION,
-        "at": iso(now),
-        "services": {s.code: queue_entry(engine, s, now) for s in engine.config.services},
-    }
+    return m.Queues(
+        at=iso(now),
+        services={s.code: queue_entry(engine, s, now) for s in engine.config.services},
+    ).to_json()
+
+
+def _hours(span: dict[str, str]) -> m.HoursSpan:
+    return m.HoursSpan(days=span["days"], from_=span["from"], to=span["to"])
+
+
+def service_message(engine: Engine, service: Service) -> m.CatalogService:
+    today = engine.state.services[service.code]
+    return m.CatalogService(
+        code=service.code,
+        department=service.department,
+        name_zh=service.name_zh,
+        name_en=service.name_en,
+        open=today.open,
+        needs_appointment=service.needs_appointment,
+        avg_minutes=service.avg_minutes,
+        promised_days=service.promised_days,
+        hours=tuple(_hours(span.as_contract()) for span in engine.config.hours_of(service.code)),
+        cap=engine.rules.cap_of(service, today),  # an operator's for the day, else the config's
+    )
 
 
 def catalog_service(engine: Engine, service: Service) -> dict[str, Any]:
-    today = engine.state.services[service.code]
-    return {
-        "code": service.code,
-        "department": service.department,
-        "name_zh": service.name_zh,
-        "name_en": service.name_en,
-        "open": today.open,
-        "needs_appointment": service.needs_appointment,
-        "avg_minutes": service.avg_minutes,
-        "promised_days": service.promised_days,
-        "hours": [span.as_contract() for span in engine.config.hours_of(service.code)],
-        "cap": engine.rules.cap_of(service, today),  # an operator's for the day, else the config's
-    }
+    return service_message(engine, service).to_json()
 
 
-def roster_entry(config: HallConfig, clerk_id: str) -> dict[str, str]:
+def roster_entry(config: HallConfig, clerk_id: str) -> m.ClerkRef:
+    """Extension of `catalog.windows[]`: a clerk of the roster with a name (never a keypad code
+    or a PIN hash)."""
     clerk = config.clerk(clerk_id)
-    return {"id": clerk_id, "name": clerk.name if clerk is not None else clerk_id}
+    return m.ClerkRef(id=clerk_id, name=clerk.name if clerk is not None else clerk_id)
 
 
 def catalog(engine: Engine) -> dict[str, Any]:
@@ -220,31 +253,33 @@ def catalog(engine: Engine) -> dict[str, Any]:
     site = config.site
     devices = config.devices()
     day = engine.state.business_day
-    return {
-        "v": VERSION,
-        "site": {"id": site.id, "name": site.name, "tz": site.tz},
-        "business_day": day.isoformat() if day else None,
-        "departments": [
-            {"code": d.code, "name_zh": d.name_zh, "name_en": d.name_en, "prefix": d.prefix}
+    return m.Catalog(
+        site=m.Site(id=site.id, name=site.name, tz=site.tz),
+        business_day=day.isoformat() if day else None,
+        departments=tuple(
+            m.Department(code=d.code, name_zh=d.name_zh, name_en=d.name_en, prefix=d.prefix)
             for d in config.departments
-        ],
-        "services": [catalog_service(engine, s) for s in config.services],
-        "windows": [
-            {
-                **window_object(w),
-                "no": w.no,
-                "evaluator": config.evaluator_of(w.id),
-                "clerks": list(w.clerks),
-                # Extension: the roster with names (never a keypad code or PIN hash).
-                "roster": [roster_entry(config, c) for c in w.clerks],
-                "tiers": [list(tier) for tier in w.tiers],
-                "services": w.services,
-            }
+        ),
+        services=tuple(service_message(engine, s) for s in config.services),
+        windows=tuple(
+            m.CatalogWindow(
+                id=w.id,
+                name=w.name,
+                area=w.area,
+                no=w.no,
+                evaluator=config.evaluator_of(w.id),
+                clerks=tuple(w.clerks),
+                roster=tuple(roster_entry(config, c) for c in w.clerks),
+                tiers=tuple(tuple(tier) for tier in w.tiers),
+                services=tuple(w.services),
+            )
             for w in config.windows
-        ],
-        "devices": {
-            key: devices[key]
-            for key in ("kiosks", "displays", "evaluators", "bridges", "operators")
-        },
-        "notice": engine.state.notice,
-    }
+        ),
+        devices=m.CatalogDevices(
+            **{
+                key: tuple(devices[key])
+                for key in ("kiosks", "displays", "evaluators", "bridges", "operators")
+            }
+        ),
+        notice=engine.state.notice,
+    ).to_json()

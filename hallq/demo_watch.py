@@ -24,7 +24,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from contract import topics
+from contract import messages, topics
 from contract.hall_clock import parse_clock
 from contract.transport import Message
 from hall.config import HallConfig
@@ -105,24 +105,47 @@ class Watch:
     def on_call(self, topic: str, event: dict[str, Any] | None) -> None:
         if not event:
             return
+        call = messages.read_or_warn(messages.CallMessage, event)
+        if call is not None:
+            name = call.window.name or call.window.id
+            self._show_call(
+                call.at,
+                call.ticket.number,
+                f"{name} ({call.window.area})" if call.window.area else name,
+                call.recall,
+                call.ticket.service,
+                call.ticket.issued_at,
+            )
+            return
+        # Not the contract's shape (an older or foreign sender): show what it has.
         ticket = event.get("ticket") or {}
-        window = event.get("window") or {}
-        at = hall_time(event.get("at"))
-        self._heard(event.get("at"))
-        number = ticket.get("number", "?")
-        where = window.get("name") or window.get("id", "?")
-        if window.get("area"):
-            where = f"{where} ({window['area']})"
-        recall = int(event.get("recall") or 0)
+        place = event.get("window") or {}
+        where = place.get("name") or place.get("id", "?")
+        if place.get("area"):
+            where = f"{where} ({place['area']})"
+        self._show_call(
+            event.get("at"),
+            ticket.get("number", "?"),
+            where,
+            int(event.get("recall") or 0),
+            str(ticket.get("service", "")),
+            ticket.get("issued_at"),
+        )
+
+    def _show_call(
+        self, at: Any, number: str, where: str, recall: int, service_code: str, issued_at: Any
+    ) -> None:
+        self._heard(at)
+        when = hall_time(at)
         if recall:
-            self.line(at, "recall", f"{number} -> {where}, {_ordinal(recall + 1)} time")
+            self.line(when, "recall", f"{number} -> {where}, {_ordinal(recall + 1)} time")
             return
         self.calls += 1
-        service = self.config.service(str(ticket.get("service", "")))
-        name = service.name_zh if service else str(ticket.get("service", ""))
-        waited = _minutes_between(ticket.get("issued_at"), event.get("at"))
+        service = self.config.service(service_code)
+        name = service.name_zh if service else service_code
+        waited = _minutes_between(issued_at, at)
         tail = f"   waited {waited} min" if waited is not None else ""
-        self.line(at, "call", f"{number:<6} -> {where:<14} {name}{tail}")
+        self.line(when, "call", f"{number:<6} -> {where:<14} {name}{tail}")
 
     # -- queues
     def on_queues(self, topic: str, value: dict[str, Any] | None) -> None:
@@ -163,7 +186,11 @@ class Watch:
         window = topics.parse_window(self.site, topic)
         if window is None:
             return
-        status = str(value.get("status")) if value else "closed"
+        if not value:
+            status = "closed"  # a cleared state
+        else:
+            state = messages.read_or_warn(messages.WindowStateMessage, value)
+            status = state.status if state is not None else str(value.get("status"))
         with self._lock:
             self.windows[window] = status
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from contract import topics
+from contract import messages, topics
 from hardware.bridges.common import BridgeSetup, HallLink, Health, bus_port, run_cli
 from hardware.led.driver import led_bus_for
 from hardware.led.presenter import BoardText, WindowBoard
@@ -114,13 +114,17 @@ class LedBridge:
             self._draw()
 
     def _apply(self, window: str, state: dict[str, Any] | None, now: float) -> None:
+        # Read through the contract's type (a state outside it is logged, naming the field, and
+        # the board shows what it can of it); a cleared state is {}: the board says "closed".
+        typed = messages.read_or_warn(messages.WindowStateMessage, state) if state else None
+        view = typed.to_json() if typed is not None else (state or {})
         for address in self.window_boards.get(window, []):
-            wanted = self.boards[address].on_state(state or {}, now)
+            wanted = self.boards[address].on_state(view, now)
             log.info(
                 "%s: window %s is %s: board %d -> %r (%s)",
                 self.bridge_id,
                 window,
-                (state or {}).get("status", "?"),
+                view.get("status", "?"),
                 address,
                 wanted.text,
                 wanted.mode.value,
