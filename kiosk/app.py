@@ -133,75 +133,97 @@ def _page_size(portrait: bool, large: bool) -> int:
     return 4 if large else 12
 
 
-class KioskStartError(Exception):
-    """A kiosk that cannot start: the message says what to fix."""
-
-
 def prepare(
-    config_path: str,
-    kiosk_id: str,
+    setup: Any,
+    client: Any,
     *,
     portrait: bool,
     windowed: bool,
     on_started: Callable[[Any], None] | None = None,
     printer_poll: float | None = None,
-) -> tuple[Any, Any]:
-    """The app and its client for kiosk `kiosk_id` of the hall config at `config_path`."""
-    from contract.client import HallClient
-    from contract.mqtt_url import BrokerUrlError, broker_address
-    from hall.config import ConfigError, load_config
-
-    try:
-        config = load_config(Path(config_path))
-        address = broker_address(config.broker)
-    except (ConfigError, BrokerUrlError) as exc:
-        raise KioskStartError(str(exc)) from None
-    kiosk = next((k for k in config.kiosks if k.id == kiosk_id), None)
-    if kiosk is None:
-        raise KioskStartError(f"no kiosk {kiosk_id!r} in {config_path}: add it under [[kiosks]]")
+) -> Any:
+    """The app of the kiosk `setup` (kiosk/setup.py) on `client`."""
     kivy_environment(windowed, (1080, 1920) if portrait else (1920, 1080))
-    client = HallClient.connect(address, config.site.id, "kiosk", kiosk_id, wait=None)
 
     def device(presenter: Any, dispatch: Callable[[Callable[[], None]], None]) -> Any:
-        from kiosk.device import KioskDevice
+        from kiosk.device import PRINTER_POLL, KioskDevice
 
         printer = None
-        if kiosk.printer is not None:
+        if setup.printer is not None:
             from hardware.printer.printer import TicketPrinter
 
-            printer = TicketPrinter(kiosk.printer, device_id=kiosk.id)
-        poll = {} if printer_poll is None else {"printer_poll": printer_poll}
+            printer = TicketPrinter(setup.printer, device_id=setup.kiosk_id)
         return KioskDevice(
-            client, presenter, dispatch, printer, ticket_url=config.site.ticket_url, **poll
+            client,
+            presenter,
+            dispatch,
+            printer,
+            ticket_url=setup.ticket_url,
+            printer_poll=PRINTER_POLL if printer_poll is None else printer_poll,
         )
 
-    app = build_app(
-        device, portrait=portrait, allow_priority=kiosk.allow_priority, on_started=on_started
+    return build_app(
+        device,
+        portrait=portrait,
+        allow_priority=setup.allow_priority,
+        languages=setup.languages,
+        on_started=on_started,
     )
-    return app, client
+
+
+def connect(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The kiosk's setup and client: from its env file and the hall's settings topic, or (the demo,
+    tests) from a hall config file."""
+    from contract.client import HallClient
+    from kiosk.setup import setup_from_config, wait_for_settings
+
+    if args.config:
+        setup, address = setup_from_config(Path(args.config), args.id)
+        client = HallClient.connect(address, setup.site, "kiosk", setup.kiosk_id, wait=None)
+        return setup, client
+    from contract.device_env import device_env
+
+    env = device_env(Path(args.env) if args.env else None, args.id)
+    client = HallClient.connect(env.address, env.site, "kiosk", env.device_id, wait=None)
+    cache = Path(args.cache) if args.cache else env.cache_dir
+    try:
+        return wait_for_settings(client, env.device_id, cache), client
+    except BaseException:
+        client.close()
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hallq kiosk", description=__doc__)
-    parser.add_argument("--id", required=True, help="the kiosk's id in the hall config")
-    parser.add_argument("--config", required=True, help="the hall config")
+    parser.add_argument("--id", help="the kiosk's id (default: HALLQ_DEVICE_ID of its env file)")
+    parser.add_argument("--env", help="the kiosk's env file of `hallq broker-config`")
+    parser.add_argument(
+        "--cache", help="where to keep its last settings (default: HALLQ_CACHE_DIR)"
+    )
+    parser.add_argument(
+        "--config", help="read the kiosk's section from this hall config (the demo)"
+    )
     shape = parser.add_mutually_exclusive_group()
     shape.add_argument("--portrait", action="store_true", help="1080x1920 (the default)")
     shape.add_argument("--landscape", action="store_true", help="1920x1080")
     parser.add_argument("--windowed", action="store_true", help="a window instead of full screen")
     args = parser.parse_args(argv)
+    if args.config and not args.id:
+        parser.error("--config needs --id")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from contract.device_env import DeviceEnvError
+    from kiosk.setup import KioskSetupError
+
     try:
-        app, client = prepare(
-            args.config, args.id, portrait=not args.landscape, windowed=args.windowed
-        )
-    except KioskStartError as exc:
+        setup, client = connect(args)
+    except (DeviceEnvError, KioskSetupError, ValueError) as exc:
         print(f"hallq kiosk: {exc}", file=sys.stderr)
         return 2
+    log.info("kiosk %s: settings from the %s", setup.kiosk_id, setup.source)
     try:
-        app.run()
+        prepare(setup, client, portrait=not args.landscape, windowed=args.windowed).run()
     finally:
         client.close()
     return 0

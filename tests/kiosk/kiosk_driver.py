@@ -205,15 +205,20 @@ def main() -> int:
     }
 
     from kiosk.app import build_app, kivy_environment, prepare
+    from kiosk.setup import setup_from_config
 
     def started(app: Any) -> None:
         play(app, steps, out, result)
 
     client = None
     if args.config:
-        app, client = prepare(
-            args.config,
-            args.id,
+        from contract.client import HallClient
+
+        setup, address = setup_from_config(Path(args.config), args.id)
+        client = HallClient.connect(address, setup.site, "kiosk", setup.kiosk_id, wait=None)
+        app = prepare(
+            setup,
+            client,
             portrait=not args.landscape,
             windowed=True,
             on_started=started,
