@@ -9,7 +9,7 @@ screen) multiplies every size and switches to yellow on black.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from kivy.graphics import Color, Rectangle
@@ -76,6 +76,21 @@ def _paint(widget: Widget, rgba: tuple[float, float, float, float]) -> None:
     widget.bind(pos=follow, size=follow)
 
 
+def _tile_text(tile: Tile, theme: Theme) -> str:
+    return (
+        f"[b]{tile.name}[/b]\n[size={int(theme.px(32))}]{tile.waiting}   "
+        f"{tile.wait or tile.state}[/size]"
+    )
+
+
+def _shape(view: KioskView) -> KioskView:
+    """The view with its tiles' figures left out: what decides which widgets there are."""
+    return replace(
+        view,
+        tiles=tuple(replace(t, waiting="", wait="", state="", can_issue=True) for t in view.tiles),
+    )
+
+
 class KioskRoot(BoxLayout):  # type: ignore[misc]
     """The whole screen. `render` is called by the app whenever the view changed."""
 
@@ -85,6 +100,7 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
         self.portrait = portrait
         self.on_change: Callable[[], None] = lambda: None  # the app re-renders after a tap
         self.shown: KioskView | None = None
+        self.tile_buttons: dict[str, Button] = {}
 
     # -- building blocks
     def _label(
@@ -141,8 +157,19 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
     def render(self, view: KioskView) -> None:
         if view == self.shown:
             return
-        self.shown = view
         theme = LARGE if view.large else NORMAL
+        if self.shown is not None and _shape(view) == _shape(self.shown):
+            # Only the figures on the tiles moved (queues arrive every second): change their
+            # text in place. Rebuilding would drop a touch that lands before the new layout.
+            for tile in view.tiles:
+                button = self.tile_buttons.get(tile.code)
+                if button is not None:
+                    button.text = _tile_text(tile, theme)
+                    button.background_color = theme.tile if tile.can_issue else theme.tile_off
+            self.shown = view
+            return
+        self.shown = view
+        self.tile_buttons = {}
         self.clear_widgets()
         self.canvas.before.clear()
         _paint(self, theme.background)
@@ -188,9 +215,8 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
         grid = GridLayout(cols=cols, spacing=18, padding=18, size_hint_y=None)
         grid.bind(minimum_height=grid.setter("height"))
         for tile in tiles:
-            words = f"[b]{tile.name}[/b]\n[size={int(theme.px(32))}]{tile.waiting}   {tile.wait or tile.state}[/size]"
             button = self._button(
-                words,
+                _tile_text(tile, theme),
                 46,
                 theme,
                 partial(action, tile.code),
@@ -201,6 +227,7 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
                 markup=True,
             )
             grid.add_widget(button)
+            self.tile_buttons[tile.code] = button
         scroll = ScrollView(do_scroll_x=False, bar_width=14)
         scroll.add_widget(grid)
         return scroll

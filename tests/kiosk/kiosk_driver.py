@@ -148,6 +148,11 @@ def play(app: Any, steps: list[list[Any]], out: Path, result: dict[str, Any]) ->
             else:
                 Clock.schedule_once(lambda _dt: step(index, waited + 0.1), 0.1)
             return
+        if kind == "repeat":  # ["repeat", n, [steps...]]: the steps n times (benches)
+            count, body = int(args[0]), list(args[1])
+            steps[index : index + 1] = body * count
+            step(index)
+            return
         if kind == "mark":
             (out / "marks").mkdir(exist_ok=True)
             (out / "marks" / f"{args[0]}.json").write_text(
@@ -160,12 +165,16 @@ def play(app: Any, steps: list[list[Any]], out: Path, result: dict[str, Any]) ->
                 result["errors"].append(str(exc))
                 step(len(steps))
                 return
+            if tuple(button.size) == (100, 100):  # made this frame, not laid out yet: next one
+                Clock.schedule_once(lambda _dt: step(index, waited + 0.05), 0.05)
+                return
             x, y = button.to_window(*button.center)
             for _ in range(2 if kind == "double_tap" else 1):
                 touch = UnitTestTouch(x, y)
                 touch.touch_down()
                 touch.touch_up()
             result["taps"].append(args[0])
+            result["tap_times"].append(time.time())
         elif kind == "shot":
             # Draw what changed, several frames, then read the window: a screenshot taken in the
             # frame of a change shows an earlier frame.
@@ -179,6 +188,13 @@ def play(app: Any, steps: list[list[Any]], out: Path, result: dict[str, Any]) ->
         Clock.schedule_once(lambda _dt: step(index + 1), 0.05)
 
     Clock.schedule_once(lambda _dt: step(0), 1.5)  # the first frames take ~1.2 s on llvmpipe
+
+
+def resident_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):  # the peak resident set
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def main() -> int:
@@ -202,12 +218,20 @@ def main() -> int:
         "errors": [],
         "trace": [],
         "numbers": [],
+        "tap_times": [],
+        "started": time.time(),
     }
 
     from kiosk.app import build_app, kivy_environment, prepare
     from kiosk.setup import setup_from_config
 
     def started(app: Any) -> None:
+        from kivy.core.window import Window
+
+        def first_frame(*_: Any) -> None:
+            result.setdefault("first_frame", time.time())
+
+        Window.bind(on_flip=first_frame)
         play(app, steps, out, result)
 
     client = None
@@ -242,6 +266,7 @@ def main() -> int:
         if client is not None:
             client.close()
     result["seconds"] = time.monotonic() - begun
+    result["rss_mb"] = resident_mb()
     (out / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
     return 1 if result["errors"] else 0
 
