@@ -28,6 +28,8 @@ bench: setup
 	$(PY) bench/engine.py
 	$(PY) bench/print.py
 	$(PY) bench/latency.py
+	$(PY) bench/voice.py
+	$(PY) bench/display.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis artifacts

@@ -20,7 +20,7 @@ ERROR_CODES = frozenset(
         "service_closed", "outside_hours", "quota_reached", "appointment_required",
         "unknown_booking", "booking_used", "booking_wrong_day", "reprint_limit", "queue_empty",
         "wrong_pin", "not_logged_in", "already_logged_in", "window_paused", "no_current_ticket",
-        "invalid_transition", "recall_limit", "not_rateable", "already_rated",
+        "invalid_transition", "recall_limit", "not_rateable", "already_rated", "expired",
     }
 )  # fmt: skip
 

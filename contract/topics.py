@@ -1,4 +1,4 @@
-"""Every MQTT topic name of the contract (PROTOCOL.md "Topics"), built in this one module."""
+"""Every MQTT topic name of the contract (docs/protocol.md "Topics"), built in this one module."""
 
 from __future__ import annotations
 
@@ -161,3 +161,24 @@ def parse_window(site: str, topic: str) -> str | None:
     if len(parts) == 5 and parts[0] == ROOT and parts[1] == site and parts[2] == "window":
         return parts[3]
     return None
+
+
+def is_retained(site: str, topic: str) -> bool:
+    """Whether `topic` of this site is retained state (docs/protocol.md "What the hall publishes"):
+    the device client keeps its latest value for every later subscriber."""
+    parts = topic.split("/")
+    if len(parts) < 3 or parts[0] != ROOT or parts[1] != site:
+        return False
+    rest = parts[2:]
+    if len(rest) == 1:
+        return rest[0] in ("board", "catalog", "queues", "clock", "stats", "alarms")
+    if len(rest) == 2:
+        return rest[0] == "status"
+    if len(rest) == 3:
+        return (rest[0], rest[2]) in {
+            ("window", "state"),
+            ("window", "rating"),
+            ("device", "health"),
+            ("device", "settings"),
+        }
+    return False

@@ -2,7 +2,9 @@
 
 `PahoTransport` is the real one (paho-mqtt 2.x); `LoopbackTransport` moves messages in memory, with
 the same topic matching and retained messages, for unit tests. Connection state is honest: `connected`
-is true only between an accepted CONNACK and the next disconnect.
+is true only between an accepted CONNACK and the next disconnect. Both keep what is published while
+disconnected and send it, in order, after the next (re)connect; the Delivery a publish returns says
+when the broker acknowledged it, whenever that is (paho: followed by message id, from on_publish).
 
 Callbacks run in paho's network thread: they must be quick and must not raise (a raise is caught and
 logged here, so one bad handler never takes the connection down).
@@ -10,7 +12,6 @@ logged here, so one bad handler never takes the connection down).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
 import ssl
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 ONLINE = b"online"
 OFFLINE = b"offline"
+MID_TRIES = 8  # publish attempts while paho's next message ids are held by older messages
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,13 @@ class Message:
 
 MessageCallback = Callable[[Message], None]
 ConnectListener = Callable[[], None]
+DisconnectListener = Callable[[str], None]  # the reason: a lost connection or a failed attempt
 
 
 class Delivery(Protocol):
-    """What a publish returns: whether the broker has acknowledged it (QoS 0: once handed over)."""
+    """What a publish returns: whether the broker has acknowledged it (QoS 0: once handed over).
+    Never raises: a publish made while disconnected stays queued and is acknowledged after the
+    reconnect, like any other."""
 
     def is_published(self) -> bool: ...
 
@@ -65,13 +70,33 @@ class Transport(Protocol):
         self, topic_filter: str, callback: MessageCallback, qos: int = 1, wait: float | None = None
     ) -> None: ...
 
+    def unsubscribe(self, topic_filter: str, callback: MessageCallback) -> None: ...
+
     def add_connect_listener(self, listener: ConnectListener) -> None: ...
+
+    def add_disconnect_listener(self, listener: DisconnectListener) -> None: ...
 
     def wait_ready(self, timeout: float) -> bool: ...
 
 
 def _as_bytes(payload: bytes | str) -> bytes:
     return payload.encode("utf-8") if isinstance(payload, str) else payload
+
+
+class Publication:
+    """A Delivery acknowledged by its message id, whenever the acknowledgement comes (set from
+    the network thread, read from any)."""
+
+    __slots__ = ("_acknowledged",)
+
+    def __init__(self) -> None:
+        self._acknowledged = False
+
+    def acknowledge(self) -> None:
+        self._acknowledged = True
+
+    def is_published(self) -> bool:
+        return self._acknowledged
 
 
 @dataclass
@@ -87,6 +112,16 @@ class _Subscriptions:
             new = topic_filter not in self.by_filter
             self.by_filter.setdefault(topic_filter, []).append((callback, qos))
             return new
+
+    def remove(self, topic_filter: str, callback: MessageCallback) -> bool:
+        """Unregister; True if the filter has no callback left (it must be unsubscribed)."""
+        with self.lock:
+            callbacks = self.by_filter.get(topic_filter, [])
+            callbacks[:] = [(cb, q) for cb, q in callbacks if cb is not callback]
+            if callbacks or topic_filter not in self.by_filter:
+                return False
+            del self.by_filter[topic_filter]
+            return True
 
     def filters(self) -> list[tuple[str, int]]:
         with self.lock:
@@ -127,12 +162,22 @@ class PahoTransport:
         self.status_topic = status_topic
         self._subs = _Subscriptions()
         self._listeners: list[ConnectListener] = []
+        self._disconnect_listeners: list[DisconnectListener] = []
         self._connected = threading.Event()
         self._ready = threading.Event()  # connected and the (re)subscription acknowledged
         self._ack_lock = threading.Lock()
         self._acked: set[int] = set()
         self._ack_events: dict[int, threading.Event] = {}
         self._resubscribe_mid: int | None = None
+        # Publishes are followed by message id (on_publish), not by paho's MQTTMessageInfo, whose
+        # is_published() raises for good once a publish was made while disconnected.
+        self._mid_lock = threading.Lock()
+        self._by_mid: dict[int, Publication] = {}
+        self._acked_early: set[int] = set()  # acknowledged before publish() registered the mid
+        # Held back while not ready: paho sends a publish made between the TCP connect and the
+        # CONNACK at once, ahead of the older ones it resends after the CONNACK (out of order).
+        self._send_lock = threading.Lock()
+        self._backlog: list[tuple[str, bytes, int, bool, Publication]] = []
         self._stopping = False
         self._last_fail_log = -1e9
         protocol = MQTTProtocolVersion.MQTTv5 if mqtt5 else MQTTProtocolVersion.MQTTv311
@@ -155,6 +200,7 @@ class PahoTransport:
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
         self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_publish = self._on_publish
 
     # -- the interface
     @property
@@ -177,9 +223,11 @@ class PahoTransport:
         """Say `offline` (retained), disconnect cleanly (so the will is not sent) and stop the loop."""
         self._stopping = True
         if self.status_topic is not None and self.connected:
-            info = self._client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
-            with contextlib.suppress(RuntimeError, ValueError):
-                info.wait_for_publish(2.0)
+            offline = Publication()
+            self._hand_over(self.status_topic, OFFLINE, 1, True, offline)
+            deadline = time.monotonic() + 2.0
+            while not offline.is_published() and self.connected and time.monotonic() < deadline:
+                time.sleep(0.005)
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()
@@ -188,8 +236,54 @@ class PahoTransport:
     def publish(
         self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False
     ) -> Delivery:
-        # While disconnected paho keeps QoS 1 messages and sends them after the reconnect.
-        return self._client.publish(topic, _as_bytes(payload), qos=qos, retain=retain)
+        """Send now if ready, else hold it (in order) until the next (re)connect is ready. The
+        Delivery says when the broker acknowledged it, however many reconnects that takes."""
+        publication, data = Publication(), _as_bytes(payload)
+        with self._send_lock:
+            if self._ready.is_set() and not self._backlog:
+                self._hand_over(topic, data, qos, retain, publication)
+            else:
+                self._backlog.append((topic, data, qos, retain, publication))
+        return publication
+
+    def _hand_over(
+        self, topic: str, data: bytes, qos: int, retain: bool, publication: Publication
+    ) -> None:
+        """To paho, which keeps a QoS 1 message until acknowledged and resends it after a
+        reconnect; the acknowledgement comes to on_publish under the message id given here."""
+        for _ in range(MID_TRIES):
+            info = self._client.publish(topic, data, qos=qos, retain=retain)
+            # QUEUE_SIZE with an unlimited queue: the id is still held by an older message.
+            if info.rc != mqtt.MQTT_ERR_QUEUE_SIZE:
+                break
+        kept = info.rc == mqtt.MQTT_ERR_SUCCESS or (qos > 0 and info.rc == mqtt.MQTT_ERR_NO_CONN)
+        if not kept:
+            log.error(
+                "%s: paho did not take a message for %s: %s",
+                self.client_id,
+                topic,
+                mqtt.error_string(info.rc),
+            )
+            return
+        with self._mid_lock:
+            if info.mid in self._acked_early:
+                self._acked_early.discard(info.mid)
+                publication.acknowledge()
+            else:
+                self._by_mid[info.mid] = publication
+
+    def _send_backlog_and_be_ready(self) -> None:
+        """What was published while not ready, in order, after what paho resends itself (it did
+        at the CONNACK, before the SUBACK that makes us ready); publishes go straight out after.
+        A client with no subscription is ready at the CONNACK, before paho's resends: its held
+        messages may then overtake those (the hall and every device subscribe)."""
+        with self._send_lock:
+            backlog, self._backlog = self._backlog, []
+            for topic, data, qos, retain, publication in backlog:
+                self._hand_over(topic, data, qos, retain, publication)
+            self._ready.set()
+        if backlog:
+            log.info("%s: sent %d message(s) held while disconnected", self.client_id, len(backlog))
 
     def subscribe(
         self, topic_filter: str, callback: MessageCallback, qos: int = 1, wait: float | None = None
@@ -205,9 +299,26 @@ class PahoTransport:
         if wait is not None and not self._wait_ack(mid, wait):
             raise TimeoutError(f"{self.client_id}: no SUBACK for {topic_filter} within {wait} s")
 
+    def unsubscribe(self, topic_filter: str, callback: MessageCallback) -> None:
+        """Remove a callback; the last one of a filter unsubscribes it at the broker."""
+        if self._subs.remove(topic_filter, callback) and self.connected:
+            self._client.unsubscribe(topic_filter)
+
     def add_connect_listener(self, listener: ConnectListener) -> None:
         """Called (in the network thread) after every successful (re)connect and resubscription."""
         self._listeners.append(listener)
+
+    def add_disconnect_listener(self, listener: DisconnectListener) -> None:
+        """Called (in the network thread) with the reason when the connection is lost, and after
+        every attempt that failed (paho keeps trying with backoff); not after stop()."""
+        self._disconnect_listeners.append(listener)
+
+    def _tell_disconnected(self, reason: str) -> None:
+        for listener in list(self._disconnect_listeners):
+            try:
+                listener(reason)
+            except Exception:
+                log.exception("%s: disconnect listener failed", self.client_id)
 
     def wait_ready(self, timeout: float) -> bool:
         return self._ready.wait(timeout)
@@ -268,13 +379,14 @@ class PahoTransport:
                 reason_code,
             )
             self._connected.clear()
+            self._tell_disconnected(f"refused by the broker: {reason_code}")
             return
         self._set_nodelay(client.socket())
         self._connected.set()
         self._last_fail_log = -1e9
         log.info("%s: connected to %s", self.client_id, self.address.redacted())
         if self.status_topic is not None:
-            client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+            self._hand_over(self.status_topic, ONLINE, 1, True, Publication())
         filters = self._subs.filters()
         if filters:
             result, mid = client.subscribe(filters)
@@ -284,8 +396,9 @@ class PahoTransport:
         self._after_ready()
 
     def _set_nodelay(self, sock: Any) -> None:
-        """Nagle's algorithm otherwise holds small packets 40-80 ms (STACK-NOTES). `sock` is a
-        plain socket, or under TLS an object that wraps one (it has setsockopt too)."""
+        """Nagle's algorithm otherwise holds small packets 40-80 ms (a round trip took 88 ms without
+        it, 0.7 ms with it). `sock` is a plain socket, or under TLS an object that wraps one (it has
+        setsockopt too)."""
         if sock is None or not hasattr(sock, "setsockopt"):
             return
         try:
@@ -295,7 +408,7 @@ class PahoTransport:
 
     def _after_ready(self) -> None:
         self._resubscribe_mid = None
-        self._ready.set()
+        self._send_backlog_and_be_ready()
         for listener in list(self._listeners):
             try:
                 listener()
@@ -319,6 +432,8 @@ class PahoTransport:
             log.warning(
                 "%s: lost the broker (%s); reconnecting with backoff", self.client_id, reason_code
             )
+        if not self._stopping:
+            self._tell_disconnected(f"lost the broker: {reason_code}" if was else str(reason_code))
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         # Said once, then every 30 s while it lasts: an operator must see that the broker is away.
@@ -330,17 +445,26 @@ class PahoTransport:
                 self.client_id,
                 self.address.redacted(),
             )
+        self._tell_disconnected(f"cannot reach the broker {self.address.redacted()}")
+
+    def _on_publish(
+        self, client: mqtt.Client, userdata: Any, mid: int, reason_code: ReasonCode, properties: Any
+    ) -> None:
+        # Called with paho's message lock held: take only our own small lock here.
+        if reason_code.is_failure:  # MQTT 5: the broker refused it (under 3.1.1 it cannot say)
+            log.warning("%s: the broker refused message %d: %s", self.client_id, mid, reason_code)
+        with self._mid_lock:
+            publication = self._by_mid.pop(mid, None)
+            if publication is None:
+                self._acked_early.add(mid)
+        if publication is not None:
+            publication.acknowledge()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self._subs.dispatch(Message(msg.topic, bytes(msg.payload), bool(msg.retain)))
 
 
 # -- in memory
-class _Delivered:
-    def is_published(self) -> bool:
-        return True
-
-
 class LoopbackBroker:
     """An in-memory broker for unit tests: topic matching as paho does it, retained messages, wills."""
 
@@ -394,22 +518,42 @@ class LoopbackTransport:
         self.status_topic = status_topic
         self._subs = _Subscriptions()
         self._listeners: list[ConnectListener] = []
+        self._disconnect_listeners: list[DisconnectListener] = []
         self._connected = False
+        # As paho: a publish while disconnected is kept, unacknowledged, and sent in order after
+        # the next start(); so is one made while those are being sent.
+        self._held_lock = threading.Lock()
+        self._held: list[tuple[Message, Publication]] = []
+        self._sending_held = False
 
     @property
     def connected(self) -> bool:
         return self._connected
 
     def start(self, wait: float | None = None) -> None:
-        self._connected = True
+        with self._held_lock:  # publishes wait behind the held ones from now on
+            self._connected = self._sending_held = True
         self.broker.attach(self)
         if self.status_topic is not None:
             self.broker.publish(Message(self.status_topic, ONLINE, True))
         for topic_filter, _ in self._subs.filters():
             for message in self.broker.retained_for(topic_filter):
                 self._subs.dispatch(message)
+        self._send_held()
         for listener in list(self._listeners):
             listener()
+
+    def _send_held(self) -> None:
+        while True:
+            with self._held_lock:
+                held, self._held = self._held, []
+                if not held or not self._connected:
+                    self._held[:0] = held
+                    self._sending_held = False
+                    return
+            for message, publication in held:
+                self.broker.publish(message)
+                publication.acknowledge()
 
     def stop(self) -> None:
         if self._connected and self.status_topic is not None:
@@ -418,9 +562,13 @@ class LoopbackTransport:
 
     def kill(self) -> None:
         """An abnormal disconnect: the broker publishes the last will."""
+        was = self._connected
         self._drop()
         if self.status_topic is not None:
             self.broker.publish(Message(self.status_topic, OFFLINE, True))
+        if was:
+            for listener in list(self._disconnect_listeners):
+                listener("lost the broker")
 
     def _drop(self) -> None:
         self._connected = False
@@ -429,24 +577,33 @@ class LoopbackTransport:
     def publish(
         self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False
     ) -> Delivery:
-        if not self._connected:
-            raise ConnectionError(f"{self.client_id}: not connected")
-        self.broker.publish(Message(topic, _as_bytes(payload), retain))
-        return _Delivered()
+        message, publication = Message(topic, _as_bytes(payload), retain), Publication()
+        with self._held_lock:
+            if not self._connected or self._sending_held:
+                self._held.append((message, publication))
+                return publication
+        self.broker.publish(message)
+        publication.acknowledge()
+        return publication
 
     def subscribe(
         self, topic_filter: str, callback: MessageCallback, qos: int = 1, wait: float | None = None
     ) -> None:
-        self._subs.add(topic_filter, callback, qos)
-        if self._connected:
+        # As PahoTransport: only a filter new to this connection is subscribed at the broker, and
+        # the broker's retained messages then go to every callback whose filter matches them.
+        new = self._subs.add(topic_filter, callback, qos)
+        if new and self._connected:
             for message in self.broker.retained_for(topic_filter):
-                try:
-                    callback(message)
-                except Exception:
-                    log.exception("message handler failed on %s", message.topic)
+                self._subs.dispatch(message)
+
+    def unsubscribe(self, topic_filter: str, callback: MessageCallback) -> None:
+        self._subs.remove(topic_filter, callback)
 
     def add_connect_listener(self, listener: ConnectListener) -> None:
         self._listeners.append(listener)
+
+    def add_disconnect_listener(self, listener: DisconnectListener) -> None:
+        self._disconnect_listeners.append(listener)
 
     def wait_ready(self, timeout: float) -> bool:
         return self._connected

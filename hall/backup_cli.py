@@ -1,5 +1,10 @@
 """`hallq backup --data DIR --to FILE`: a consistent copy of a hall's store, also while it runs.
 
+`hallq backup --data DIR --into FOLDER --keep DAYS` is the nightly form (deploy/systemd's
+hallq-backup.timer): the copy goes to FOLDER/hall-YYYY-MM-DD.sqlite3 (today's date on this
+machine; a second run the same day replaces it), and the dated copies older than DAYS days are
+deleted. Restore steps: docs/deploying.md "Backups".
+
 SQLite's online backup API copies every page under one read transaction; in WAL mode that neither
 stops nor waits for the running hall server, and the copy is the store as of one commit: never half
 of a batch. The copy is a single file (no -wal sidecar): put it in an empty data folder as
@@ -11,14 +16,18 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sqlite3
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 from hall.store import BUSY_TIMEOUT_MS, StorageError, copy_database, db_path
 
 log = logging.getLogger(__name__)
+
+DATED = re.compile(r"^hall-(\d{4}-\d{2}-\d{2})\.sqlite3$")  # what --into writes and --keep prunes
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,8 +42,42 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("HALLQ_DATA_DIR"),
         help="the hall's data folder (default: $HALLQ_DATA_DIR)",
     )
-    parser.add_argument("--to", required=True, help="the file to write the copy to")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--to", help="the file to write the copy to")
+    where.add_argument(
+        "--into",
+        help="a folder: the copy goes to FOLDER/hall-YYYY-MM-DD.sqlite3 (today's date)",
+    )
+    parser.add_argument(
+        "--keep",
+        type=int,
+        metavar="DAYS",
+        help="with --into: delete the dated copies older than DAYS days (today's counts as one)",
+    )
     return parser
+
+
+def dated_copy(folder: Path, day: date) -> Path:
+    return folder / f"hall-{day.isoformat()}.sqlite3"
+
+
+def prune(folder: Path, today: date, keep_days: int) -> list[Path]:
+    """Delete the dated copies in `folder` from before the last `keep_days` days; returns them.
+    Only files named as --into names them are touched: anything else in the folder stays."""
+    oldest_kept = today - timedelta(days=keep_days - 1)
+    removed = []
+    for path in sorted(folder.iterdir()):
+        match = DATED.match(path.name)
+        if match is None:
+            continue
+        try:
+            day = date.fromisoformat(match.group(1))
+        except ValueError:
+            continue
+        if day < oldest_kept:
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def backup(data_dir: Path, dest: Path) -> dict[str, int]:
@@ -69,10 +112,20 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data:
         print("hallq backup: give --data DIR (or set HALLQ_DATA_DIR)", file=sys.stderr)
         return 2
+    if args.keep is not None and (args.into is None or args.keep < 1):
+        print(
+            "hallq backup: --keep DAYS goes with --into FOLDER, and DAYS is 1 or more",
+            file=sys.stderr,
+        )
+        return 2
     started = time.monotonic()
-    dest = Path(args.to)
+    today = date.today()
+    dest = Path(args.to) if args.to else dated_copy(Path(args.into), today)
     try:
+        # Written under a temporary name and renamed (copy_database): a copy cut short (a full
+        # disk) never takes a dated name, and the copies are pruned only after a good one.
         counts = backup(Path(args.data), dest)
+        removed = prune(dest.parent, today, args.keep) if args.keep is not None else []
     except (StorageError, OSError) as exc:
         print(f"hallq backup: {exc}", file=sys.stderr)
         return 1
@@ -82,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{counts['events']} events, {counts['answers']} stored answers, "
         f"{counts['outbox']} unpublished calls, {counts['snapshots']} snapshots"
     )
+    for path in removed:
+        print(f"hallq backup: removed {path} (older than {args.keep} days)")
     return 0
 
 

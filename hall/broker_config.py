@@ -7,7 +7,7 @@ It writes into DIR:
 - `passwd`: the same passwords hashed in Mosquitto's `$7$` format (PBKDF2-SHA512), which the
   installed Mosquitto 2.0 reads; an existing hash is kept while it still matches, so a run that
   changes nothing rewrites nothing.
-- `acl`: per account exactly what PROTOCOL.md "Conventions" grants its class (see `grants_for`).
+- `acl`: per account exactly what docs/protocol.md "Conventions" grants its class (see `grants_for`).
 - `env/{id}.env` (mode 0600): `HALLQ_MQTT_URL` with the account's user name and password,
   `HALLQ_MQTT_CA`, `HALLQ_SITE`, `HALLQ_DEVICE_ID` and `HALLQ_DEVICE_CLASS` (contract/device_env.py):
   all a device machine needs besides the hall CA certificate; the file a systemd unit names as its
@@ -133,13 +133,14 @@ def hall_grants(site: str) -> list[Grant]:
         topics.alarm(site),
         topics.clock(site),
         topics.all_device_settings(site),
+        topics.stats(site),
         topics.status(site, HALL_USER),
     ]
     return [Grant("read", f"{topics.root(site)}/#"), *(Grant("write", t) for t in writes)]
 
 
 def grants_for(config: HallConfig, device: str) -> list[Grant]:
-    """What the contract grants this device of the config (PROTOCOL.md "Conventions")."""
+    """What the contract grants this device of the config (docs/protocol.md "Conventions")."""
     site = config.site.id
     device_class = config.device_class(device)
     grants = _device_basics(site, device)
@@ -154,6 +155,7 @@ def grants_for(config: HallConfig, device: str) -> list[Grant]:
             Grant("read", topics.queues(site)),
             Grant("read", topics.board(site)),
             Grant("read", topics.calls(site)),
+            Grant("read", topics.stats(site)),  # extension: the day's figures
         ]
     elif device_class == "evaluator":
         evaluator = config.evaluator(device)
@@ -169,6 +171,8 @@ def grants_for(config: HallConfig, device: str) -> list[Grant]:
             Grant("read", topics.calls(site)),
             Grant("read", topics.queues(site)),
             Grant("read", topics.all_window_states(site)),
+            Grant("read", topics.stats(site)),  # extension: the sunshine page
+            Grant("read", topics.device_settings(site, device)),  # its layout, from the hall
         ]
     elif device_class == "bridge":  # acts for the windows its config names, and no other
         bridge = next(b for b in config.bridges if b.id == device)
@@ -186,6 +190,15 @@ def grants_for(config: HallConfig, device: str) -> list[Grant]:
             Grant("read", topics.all_window_ratings(site)),
             Grant("read", topics.all_status(site)),
             Grant("read", topics.all_health(site)),
+            Grant("read", topics.stats(site)),  # extension: the day's figures
+        ]
+    elif (
+        device_class == "announcer"
+    ):  # reads only: the calls it speaks, the board it catches up from
+        grants += [
+            Grant("read", topics.calls(site)),
+            Grant("read", topics.board(site)),
+            Grant("read", topics.device_settings(site, device)),
         ]
     else:
         raise ValueError(f"{device!r} is no device of the config")

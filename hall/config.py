@@ -125,10 +125,33 @@ class Kiosk(Strict):
     printer: PrinterConfig | None = None
 
 
+class DisplayPages(Strict):
+    """The hall screen's page schedule: the hall page, then the sunshine page (公示) for
+    `sunshine_seconds` after every `hall_seconds`; 0 sunshine seconds: never."""
+
+    hall_seconds: int = Field(default=60, ge=5)
+    sunshine_seconds: int = Field(default=0, ge=0)
+
+
 class Display(Strict):
+    """A screen (`hallq display --id ID`): a hall screen (综合屏) or one window's screen (窗口屏).
+    The hall publishes this section to the display on its `device/{id}/settings` topic."""
+
     id: DeviceId
     name: str = ""
     windows: list[DeviceId] = []  # a window display shows these; empty: the whole hall
+    kind: Literal["hall", "window"] = "hall"
+    orientation: Literal["landscape", "portrait"] = "landscape"
+    areas: list[
+        str
+    ] = []  # a hall screen shows only the windows of these areas (floors); empty: all
+    window: DeviceId | None = None  # the window a window screen shows
+    pages: DisplayPages = DisplayPages()
+    languages: list[Literal["zh", "en"]] = ["zh"]  # the first is the screen's language
+    slogan: str = "欢迎光临"  # a window screen's idle text while the window is closed
+    keepalive: int = Field(
+        default=10, ge=2, le=600
+    )  # seconds: a hung link shows within 1.5 of them
 
 
 class Evaluator(Strict):
@@ -148,6 +171,19 @@ class Operator(Strict):
     name: str = ""
 
 
+class Announcer(Strict):
+    """A speaker group's announcer (`hallq announcer`): calls of the windows of its areas, spoken."""
+
+    id: DeviceId
+    name: str = ""
+    areas: list[str] = []  # the windows' `area`s it serves; empty: every window of the hall
+    languages: list[str] = Field(default=["zh"], min_length=1)  # said in turn, each a clip set
+    repeat: int = Field(default=1, ge=1, le=5)  # how many times each call is said
+    chime: bool = True  # a chime before each announcement
+    backend: Literal["clips", "espeak"] = "clips"
+    clips: str | None = None  # the hall's clip folder (one sub-folder a language); none: shipped
+
+
 class HallConfig(Strict):
     site: Site
     limits: Limits = Limits()
@@ -162,6 +198,7 @@ class HallConfig(Strict):
     evaluators: list[Evaluator] = []
     bridges: list[Bridge] = []
     operators: list[Operator] = []
+    announcers: list[Announcer] = []
 
     # Lookups by id; filled once after validation (the model is frozen, so they never go stale).
     def model_post_init(self, __context: Any) -> None:
@@ -206,10 +243,11 @@ class HallConfig(Strict):
             "displays": [d.id for d in self.displays],
             "bridges": [b.id for b in self.bridges],
             "operators": [o.id for o in self.operators],
+            "announcers": [a.id for a in self.announcers],
         }
 
     def device_class(self, device_id: str) -> str | None:
-        """'kiosk', 'window', 'evaluator', 'display', 'bridge' or 'operator'."""
+        """'kiosk', 'window', 'evaluator', 'display', 'bridge', 'operator' or 'announcer'."""
         for plural, ids in self.devices().items():
             if device_id in ids:
                 return plural[:-1]
@@ -326,7 +364,8 @@ def cross_check(config: HallConfig) -> list[str]:
     )
     # A device's id is its MQTT username: unique across every class, and never the hall's own.
     device_keys: list[tuple[str, str]] = []
-    for section in ("windows", "kiosks", "displays", "evaluators", "bridges", "operators"):
+    sections = ("windows", "kiosks", "displays", "evaluators", "bridges", "operators", "announcers")
+    for section in sections:
         device_keys += [
             (f"{section}[{i}].id", d.id) for i, d in enumerate(getattr(config, section))
         ]
@@ -376,12 +415,26 @@ def cross_check(config: HallConfig) -> list[str]:
             )
         else:
             evaluated[e.window] = i
+    areas = {w.area for w in config.windows}
     for i, d in enumerate(config.displays):
         for j, wid in enumerate(d.windows):
             if wid not in windows:
                 problems.append(
                     f"displays[{i}].windows[{j}]: unknown window {wid!r}{_suggest(wid, windows)}"
                 )
+        for j, area in enumerate(d.areas):
+            if area not in areas:
+                problems.append(
+                    f"displays[{i}].areas[{j}]: no window is in area {area!r}{_suggest(area, areas)}"
+                )
+        if d.kind == "window" and d.window is None:
+            problems.append(
+                f"displays[{i}].window: a window screen names its window: add window = ID"
+            )
+        elif d.window is not None and d.window not in windows:
+            problems.append(
+                f"displays[{i}].window: unknown window {d.window!r}{_suggest(d.window, windows)}"
+            )
     for i, b in enumerate(config.bridges):
         for j, wid in enumerate(b.windows):
             if wid not in windows:
@@ -399,6 +452,18 @@ def cross_check(config: HallConfig) -> list[str]:
                     problems.append(
                         f"bridges[{i}].bus.{mine}[{j}].window: {unit.window!r} is not one of this bridge's windows: add it to bridges[{i}].windows"
                     )
+    areas = {w.area for w in config.windows}
+    for i, a in enumerate(config.announcers):
+        for j, area in enumerate(a.areas):
+            if area not in areas:
+                problems.append(
+                    f"announcers[{i}].areas[{j}]: no window is in area {area!r}"
+                    f"{_suggest(area, areas)}: the areas are {', '.join(sorted(areas))}"
+                )
+        problems += _duplicates(
+            ((f"announcers[{i}].languages[{j}]", lang) for j, lang in enumerate(a.languages)),
+            "language",
+        )
     for i, s in enumerate(config.services):
         if s.cap is not None and s.cap_warn is not None and s.cap_warn > s.cap:
             problems.append(

@@ -1,4 +1,4 @@
-"""The kiosk's ops: issue a ticket, reprint one, ask about one (PROTOCOL.md "Kiosk ops")."""
+"""The kiosk's ops: issue a ticket, reprint one, ask about one (docs/protocol.md "Kiosk")."""
 
 from __future__ import annotations
 
@@ -36,6 +36,11 @@ LANGS = ("zh", "en")
 
 def issue(engine: Engine, cmd: IssueTicket, clock: Now) -> Handled:
     check_kiosk(engine, cmd.kiosk)
+    if cmd.deadline is not None and clock.dt > cmd.deadline:
+        # The kiosk has told the visitor that no ticket came: issuing one now would be lost.
+        raise HallError(
+            "expired", "取号请求已过期，请重新取号", "the request arrived after its deadline"
+        )
     service = known_service(engine, cmd.service)
     if cmd.priority not in PRIORITIES or cmd.lang not in LANGS:
         raise HallError("invalid_request", "请求格式有误", "priority or lang is not valid")

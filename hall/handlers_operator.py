@@ -1,6 +1,6 @@
 """The evaluator's and the operator's ops, bookings included, and the service's two timers.
 
-PROTOCOL.md "Evaluator ops" and "Operator ops": a rating of a ticket just done; an operator's
+docs/protocol.md "Evaluator" and "Operator": a rating of a ticket just done; an operator's
 cancel, force_logout, service (open/close, cap), notice, booking_add and booking_cancel.
 `Rollover` and `ExpireRatings` come from the service's timers, not from a device.
 """

@@ -1,4 +1,4 @@
-"""The window terminal's ops (PROTOCOL.md "Window ops"): log in and out, call, serve, hand on, pause.
+"""The window terminal's ops (docs/protocol.md "Window"): log in and out, call, serve, hand on, pause.
 
 The lifecycle: `call_next`/`call`/`unhold`/`logout` close the current ticket as done first; `finish`
 takes a called or serving ticket; `no_show` and `recall` only a called one; `pause` needs no current

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
 from hall.policy import QueueIndex
@@ -41,6 +41,7 @@ class IssueTicket:
     priority: Priority = "normal"
     appointment: str | None = None
     lang: Lang = "zh"
+    deadline: datetime | None = None  # on the hall's clock: refused `expired` when it arrives later
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Who is called next: the waiting tickets indexed per service and per window, and the call policy.
 
-The policy (PROTOCOL.md "Window ops", issue #2): tickets transferred to this window first; then the
+The policy (docs/protocol.md "Window", issue #2): tickets transferred to this window first; then the
 window's tiers in order, the first tier with a waiting ticket; within that tier, appointments whose slot
 has come (earliest slot first), then priority tickets, then the oldest (appointments checked in before
 their slot wait among the walk-ins). "Oldest" is the hall-wide issue order, which a transferred or

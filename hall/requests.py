@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from contract.protocol import VERSION, encodable, valid_request_id
@@ -153,7 +154,25 @@ def _issue(device: str, data: dict[str, Any]) -> Command:
         priority=_choice(data, "priority", ("normal", "priority")),
         appointment=_text(data, "appointment", required=False),
         lang=_choice(data, "lang", ("zh", "en")),
+        deadline=_moment(data, "deadline"),
     )
+
+
+def _moment(data: dict[str, Any], key: str) -> datetime | None:
+    """An optional ISO 8601 time with its offset (2026-11-26T09:03:12+08:00)."""
+    value = data.get(key)
+    if value is None:
+        return None
+    form = "ISO 8601 with an offset, e.g. 2026-11-26T09:03:12+08:00"
+    if not isinstance(value, str) or len(value) > 40:
+        raise _Invalid(f"{key} 应为带时区的时间", f"{key} must be {form}")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _Invalid(f"{key} 应为带时区的时间", f"{key} must be {form}") from None
+    if moment.tzinfo is None:
+        raise _Invalid(f"{key} 应为带时区的时间", f"{key} must be {form}")
+    return moment
 
 
 def _reprint(device: str, data: dict[str, Any]) -> Command:

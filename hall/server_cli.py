@@ -3,7 +3,9 @@
 The broker is the config's `[broker]`, overridden by HALLQ_MQTT_URL / HALLQ_MQTT_CA; the store's
 folder is `--data` or HALLQ_DATA_DIR; the clock is `--clock` or HALLQ_CLOCK (a demo runs the hall's
 day fast: `2026-11-26T09:00+08:00x60`). SIGTERM or SIGINT stops it cleanly: the batch in hand is
-finished, `status/hall` says `offline`. A config it cannot use is reported plainly, with exit code 2.
+finished, `status/hall` says `offline`. A config it cannot use is reported plainly, with exit code 2;
+a fault of its worker that repeats for 30 s ends it with exit code 3 (the store closed; systemd
+restarts it).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ LOG_ENV = "HALLQ_LOG_LEVEL"
 # interpreter's switch interval (5 ms by default): the p99 of a call to a screen. 0.5 ms makes the
 # hand-over prompt (bench/latency.py).
 SWITCH_INTERVAL = 0.0005
+FAULT_EXIT = 3  # a fault of the worker repeated for 30 s (HallService.fatal): restart the server
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -121,13 +124,22 @@ def main(argv: list[str] | None = None) -> int:
     log.info("hall %s: broker %s, data %s, clock %r", site, address.redacted(), data, clock)
     try:
         service.start()
-        while not stopping.wait(1.0):
+        while not stopping.wait(1.0) and service.fatal is None:
             pass
     finally:
-        service.stop()
-        core.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        try:
+            service.stop()
+        finally:
+            core.close()  # whatever happened before: the next hall process opens the store
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    if service.fatal is not None:
+        print(
+            f"hallq server: exiting with status {FAULT_EXIT}: {service.fatal} (a supervisor "
+            "restarts the server; the store recovers as after a crash)",
+            file=sys.stderr,
+        )
+        return FAULT_EXIT
     return 0
 
 

@@ -31,6 +31,7 @@ from hall.config import HallConfig
 from hall.core import Changes, HallCore, Incoming, Outcome
 from hall.device_settings import DeviceSettingsPublisher
 from hall.model import QuotaWarning
+from hall.stats import stats as stats_view
 from hall.store import OutboxMessage, StorageError
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,11 @@ HANDOVER = 0.0002  # seconds the worker pauses after handing answers and calls t
 BURST_LOOK = 0.001  # seconds a worker waits after a batch of several for more of the burst
 EDGE_MARGIN = 0.5  # hall seconds after an opening or closing at which `queues` goes out again
 CLOCK_INTERVAL = 60.0  # seconds between `clock` messages (also sent at every (re)connect)
+ACK_POLL = 0.1  # seconds between looks at the acknowledgements while calls wait for them
+FAULT_BACKOFF = 0.1  # seconds the worker pauses after a failed step
+FAULT_GAP = 5.0  # seconds without a repeat after which a worker fault is over (its alarm cleared)
+FAULT_LIMIT = 30.0  # seconds a worker fault may go on repeating before the server gives up
+FAULT_LOG_EVERY = 10.0  # seconds between the log lines of a fault that goes on repeating
 
 
 def clock_speed(clock: Clock) -> float:
@@ -94,6 +100,27 @@ class Pending:
 _WAKE = ("", b"")  # queue item that only wakes the worker
 
 
+def fault_name(exc: BaseException) -> str:
+    """What a worker fault is, in one line: the exception and where it was raised."""
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        where = f" at {tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}"
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}{where}" if text else f"{type(exc).__name__}{where}"
+
+
+@dataclass
+class _Fault:
+    first: float
+    last: float
+    count: int = 1
+    logged: float = 0.0
+    alarmed: bool = False
+
+
 class HallService:
     """Serves every request topic of the site through the core, publishes what the core committed."""
 
@@ -106,6 +133,8 @@ class HallService:
         queues_interval: float = QUEUES_INTERVAL,
         tick_interval: float = TICK_INTERVAL,
         on_batch: Callable[[int], None] | None = None,
+        fault_gap: float | None = None,
+        fault_limit: float | None = None,
     ) -> None:
         self.core = core
         self.config = core.config
@@ -137,6 +166,10 @@ class HallService:
         self._ignored_logged = -1e9
         self._started = int(time.time())
         self.device_settings = DeviceSettingsPublisher(core.config, transport)
+        self.fault_gap = FAULT_GAP if fault_gap is None else fault_gap
+        self.fault_limit = FAULT_LIMIT if fault_limit is None else fault_limit
+        self._faults: dict[str, _Fault] = {}  # worker faults seen lately, by fault_name
+        self.fatal: str | None = None  # set when a fault repeated for fault_limit: the worker quit
 
     # -- life cycle
     def start(self) -> None:
@@ -149,18 +182,25 @@ class HallService:
         log.info("hall %s: serving %s", self.site, topics.all_requests(self.site))
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Finish the batch in hand, then say `offline` and disconnect."""
+        """Finish the batch in hand, then say `offline` and disconnect. Never raises: whatever
+        failed before, the caller goes on to close the store."""
         self._stop.set()
         self._inbox.put(_WAKE)
         if self._worker is not None:
             self._worker.join(timeout)
         # Let the broker acknowledge the last calls, so a clean stop leaves the outbox empty.
-        deadline = time.monotonic() + min(timeout, 2.0)
-        while self._in_flight and self.transport.connected and time.monotonic() < deadline:
+        try:
+            deadline = time.monotonic() + min(timeout, 2.0)
+            while self._in_flight and self.transport.connected and time.monotonic() < deadline:
+                self._collect_acknowledged()
+                time.sleep(0.01)
             self._collect_acknowledged()
-            time.sleep(0.01)
-        self._collect_acknowledged()
-        self.transport.stop()
+        except Exception:
+            log.exception("hall %s: stopping: could not note the acknowledged calls", self.site)
+        try:
+            self.transport.stop()
+        except Exception:
+            log.exception("hall %s: stopping: could not disconnect cleanly", self.site)
         log.info(
             "hall %s: stopped after %d requests in %d batches",
             self.site,
@@ -192,15 +232,84 @@ class HallService:
         while not self._stop.is_set():
             try:
                 self._step()
-            except Exception:  # never die: log, back off a little, go on
-                log.exception("hall %s: worker step failed; carrying on", self.site)
-                time.sleep(0.1)
+            except Exception as exc:  # never die: note it, back off a little, go on
+                if self._fault(exc):
+                    return
+                time.sleep(FAULT_BACKOFF)
+            else:
+                if self._faults:
+                    self._faults_over()
+
+    def _fault(self, exc: Exception) -> bool:
+        """Log a new fault in full; a repeat raises the `worker_fault` alarm and is logged once
+        every FAULT_LOG_EVERY s. True when it has repeated for fault_limit: give up (the server
+        exits with status 3, a supervisor restarts it, the store recovers as after a crash)."""
+        name, now = fault_name(exc), time.monotonic()
+        fault = self._faults.get(name)
+        if fault is None or now - fault.last > self.fault_gap:
+            self._faults[name] = _Fault(first=now, last=now, logged=now)
+            log.exception("hall %s: worker step failed; carrying on", self.site)
+            return False
+        fault.count, fault.last = fault.count + 1, now
+        if now - fault.first >= self.fault_limit:
+            self.fatal = f"the worker fault {name!r} repeated for {now - fault.first:.0f} s"
+            log.critical("hall %s: %s: giving up", self.site, self.fatal)
+            return True
+        if not fault.alarmed:
+            fault.alarmed = True
+            log.error(
+                "hall %s: worker fault repeats: %s (alarm worker_fault; the server exits if it "
+                "goes on for %.0f s)",
+                self.site,
+                name,
+                self.fault_limit,
+            )
+            self._fault_alarm(name, cleared=False)
+        elif now - fault.logged >= FAULT_LOG_EVERY:
+            fault.logged = now
+            log.error(
+                "hall %s: worker fault still repeating (%d times in %.0f s): %s",
+                self.site,
+                fault.count,
+                now - fault.first,
+                name,
+            )
+        return False
+
+    def _faults_over(self) -> None:
+        """After a step that went through: the faults not seen for fault_gap are over."""
+        now = time.monotonic()
+        for name, fault in list(self._faults.items()):
+            if now - fault.last > self.fault_gap:
+                del self._faults[name]
+                if fault.alarmed:
+                    log.warning(
+                        "hall %s: worker fault over after %d times: %s",
+                        self.site,
+                        fault.count,
+                        name,
+                    )
+                    self._fault_alarm(name, cleared=True)
+
+    def _fault_alarm(self, name: str, cleared: bool) -> None:
+        text = (
+            f"叫号系统内部故障已恢复 (the hall's worker fault is over): {name}"
+            if cleared
+            else f"叫号系统内部故障 (the hall's worker keeps failing): {name}"
+        )
+        try:
+            self._alarm("worker_fault", "critical", text, cleared, subject="hall")
+        except Exception:
+            log.exception("hall %s: could not publish the worker_fault alarm", self.site)
 
     def _step(self) -> None:
         timeout = max(0.0, min(self._next_tick, self._queues_due()) - time.monotonic())
+        # While calls wait for the broker's acknowledgement, look again soon: the outbox drains
+        # promptly after a reconnect.
+        timeout = min(timeout, ACK_POLL if self._in_flight else 1.0)
         items: list[tuple[str, bytes]] = []
         with contextlib.suppress(queue.Empty):
-            items.append(self._inbox.get(timeout=min(timeout, 1.0)))
+            items.append(self._inbox.get(timeout=timeout))
         # Drain: whatever arrived together is committed together.
         while len(items) < self.max_batch:
             try:
@@ -219,7 +328,9 @@ class HallService:
                 self._publish_outcome(self.core.tick())
                 if time.monotonic() >= self._next_clock:
                     self._pending.clock = True
-            if self._defer_retained(len(batch)):
+            if not self.transport.connected:
+                pass  # retained state is all published again at the (re)connect: hold nothing
+            elif self._defer_retained(len(batch)):
                 log.debug("hall %s: retained state deferred: requests are waiting", self.site)
             else:
                 retained = time.perf_counter()
@@ -439,6 +550,8 @@ class HallService:
         if pending.clock:
             self._retain(topics.clock(self.site), clock_payload(self.core.clock))
             self._next_clock = time.monotonic() + CLOCK_INTERVAL
+            # `stats` rides with the clock: at start, after a reconnect, then once a minute.
+            self._retain(topics.stats(self.site), dumps(stats_view(engine, now)))
         queues_now = time.monotonic() >= self._queues_due()
         if queues_now:
             self._retain(topics.queues(self.site), dumps(engine.queues(now)))

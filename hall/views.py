@@ -278,7 +278,14 @@ def catalog(engine: Engine) -> dict[str, Any]:
         devices=m.CatalogDevices(
             **{
                 key: tuple(devices[key])
-                for key in ("kiosks", "displays", "evaluators", "bridges", "operators")
+                for key in (
+                    "kiosks",
+                    "displays",
+                    "evaluators",
+                    "bridges",
+                    "operators",
+                    "announcers",
+                )
             }
         ),
         notice=engine.state.notice,

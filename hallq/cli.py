@@ -22,12 +22,17 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "hall.broker_config",
         "write Mosquitto passwords, ACLs and device credentials",
     ),
+    "display": ("display.app", "a hall screen or a window screen (Kivy, full screen)"),
     "demo": ("hallq.demo", "run the whole demo hall on this machine"),
     "kiosk": ("kiosk.app", "the ticket kiosk (Kivy touchscreen)"),
     "printer-emulator": ("hardware.emulators.printer_cli", "an emulated ESC/POS ticket printer"),
     "led-emulator": ("hardware.emulators.led_cli", "an emulated bus of window LED boards"),
     "keypad-emulator": ("hardware.emulators.keypad_cli", "an emulated bus of caller keypads"),
     "led-bridge": ("hardware.bridges.led_bridge", "drive window LED boards from the hall's state"),
+    "announcer": (
+        "voice.announcer_cli",
+        "say the hall's calls on the speakers (or into WAV files)",
+    ),
     "keypad-bridge": (
         "hardware.bridges.keypad_bridge",
         "turn caller keypad keys into window requests",

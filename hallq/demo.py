@@ -6,11 +6,14 @@ It starts, each as its own process with its own log in DIR/logs/:
 - a private Mosquitto (the system's binary) on two free loopback ports, configured by
   `hallq broker-config` (passwords, ACL, one credentials file per device): the hall server on the
   plain loopback listener, every device through TLS with the demo's own CA;
-- the hall server on the example hall, its clock running from the opening of the next working day
-  of the hall's calendar at --speed times real time (the demo does not depend on the real hour);
+- the hall server on the example hall, its clock running from today's opening (a working day not
+  yet over) or the next working day's, by the hall's calendar, at --speed times real time (the
+  demo does not depend on the real hour);
 - for every LED bridge of the config, an emulated bus of LED boards and the LED bridge; for every
   keypad bridge, an emulated keypad bus and the keypad bridge (each bus on a pty of the demo);
 - an emulated ticket printer and a kiosk of the demo's own that prints on it now and then;
+- an announcer (`hallq announcer`) for the speakers of the first floor, writing each call it says,
+  in Mandarin and English, as a WAV file under DIR/wav/ (no sound device needed);
 - `hallq simulate`: visitors taking tickets at the kiosks, clerks calling and serving them at
   every window, visitors rating them; each device connected with its own credentials;
 - an operator's view of the hall that prints what happens, one line per event.
@@ -39,6 +42,7 @@ from typing import IO
 
 from contract.device_env import read_env_file
 from hall.config import ConfigError, HallConfig
+from hallq import demo_report as report
 from hallq import demo_setup as setup
 from hallq.demo_console import Console, DeviceLines
 from hallq.demo_keypad import KeypadPlayer
@@ -107,6 +111,8 @@ class Demo:
         assert self.console is not None
         if HALL_ONLINE in line:
             self.hall_online.set()
+        if self.keypad is not None:
+            self.keypad.heard(line)
         self.console.heard(line)
         if line.strip():
             self.console.say(line)
@@ -195,6 +201,22 @@ class Demo:
                 self.supervisor.start(bridge_spec),
                 f"{bridge.kind} bridge for {len(bridge.windows)} windows",
             )
+        for announcer in config.announcers:
+            wav = self.paths.wav / announcer.id
+            spec = Spec(
+                announcer.id,
+                self.python(
+                    "hallq", "announcer", "--id", announcer.id, "--config", str(hall),
+                    "--wav-dir", str(wav), "--state-dir", str(self.paths.data),
+                ),
+                env=self.device_env(announcer.id),
+            )  # fmt: skip
+            areas = ", ".join(announcer.areas) or "every area"
+            self.started(
+                self.supervisor.start(spec),
+                f"announcer for {areas} in {'+'.join(announcer.languages)}: its calls as WAV "
+                f"files in {os.path.relpath(wav)}",
+            )
         printer = Spec(
             "printer-emulator",
             self.python(
@@ -260,6 +282,30 @@ class Demo:
             on_line=self.on_kiosk_line,
         )
         self.started(self.supervisor.start(kiosk), "a kiosk that prints its tickets")
+        self.start_screens(wired)
+
+    def start_screens(self, wired: setup.WiredHall) -> None:
+        """One hall screen and one window screen: in windows where there is a display, else each
+        saves a screenshot into screens/ every 15 s (SDL draws offscreen)."""
+        headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        folder = self.paths.root / "screens"
+        for kind, size in (("hall", "1280x720"), ("window", "960x540")):
+            screen = next((d for d in wired.config.displays if d.kind == kind), None)
+            if screen is None:
+                continue
+            # Niced: on a small machine the screens must not slow the hall they show.
+            argv = ["nice", "-n", "10"]
+            argv += self.python("hallq", "display", "--id", screen.id, "--config", str(wired.path))
+            argv += ["--size", size]
+            if headless:
+                argv += ["--screenshot-dir", str(folder), "--screenshot-every", "15"]
+            env = {**self.device_env(screen.id), "KIVY_HOME": str(self.paths.root / "kivy")}
+            what = f"{kind} screen " + (
+                f"(no display: screenshot in {os.path.relpath(folder)}/{screen.id}.png)"
+                if headless
+                else "in a window"
+            )
+            self.started(self.supervisor.start(Spec(f"display-{screen.id}", argv, env=env)), what)
 
     # -- running
     def run(self) -> int:
@@ -303,7 +349,7 @@ class Demo:
         config = self.config = wired.config
         clerk = setup.keypad_clerk(config)
         self.keypad = KeypadPlayer(clerk, self.speed) if clerk is not None else None
-        start = setup.next_working_morning(config, datetime.now(config.site.zone))
+        start = setup.demo_start(config, datetime.now(config.site.zone))
         spec = setup.clock_spec(start, self.speed)
         self.console = console = Console(start, self.speed)
         self.device_lines = DeviceLines(console, clerk)
@@ -320,9 +366,12 @@ class Demo:
             f"hallq demo: {config.site.name} ({config.site.id}): {len(config.windows)} windows, "
             f"{len(config.services)} services, {len(counts['kiosks'])} kiosks"
         )
+        today = start.date() == datetime.now(config.site.zone).date()
         console.say(
             f"  hall clock from {start:%a %Y-%m-%d %H:%M} ({config.site.tz}), "
-            f"{self.speed:g}x real time (the next working morning of its calendar)"
+            f"{self.speed:g}x real time ("
+            + ("today's opening" if today else "the next working morning of its calendar")
+            + ")"
         )
         console.say(f"  folder {os.path.relpath(paths.root)}")
         code = 0
@@ -369,8 +418,6 @@ class Demo:
                 setup.WATCH_ID,
                 "--clock",
                 spec,
-                "--origin",
-                f"{time.time():.3f}",
             ),
             env=self.device_env(setup.WATCH_ID),
             on_line=self.on_watch_line,
@@ -466,13 +513,22 @@ class Demo:
             for child, how in self.supervisor.stop(phase):
                 ended.append(f"{child.name} {how}")
         if console is not None:
+            if self.config is not None:
+                console.say("hallq demo: the hall's day, as the hall server recorded it:")
+                for line in report.summary(report.read_day(self.paths.data), self.config):
+                    console.say(f"    {line}")
             summary = self.simulate_summary()
-            if summary:
-                console.say("hallq demo: the simulated visitors and clerks:")
+            if summary and self.args.details:
+                console.say("hallq demo: the simulation's own figures (for developers):")
                 for line in summary:
                     console.say(f"    {line.strip()}")
             console.say(f"hallq demo: stopped: {', '.join(ended)}")
             console.say(f"hallq demo: the logs are in {self.paths.logs}/")
+            if summary and not self.args.details:
+                console.say(
+                    "hallq demo: answer times and refusals: hallq demo --details, or the end "
+                    f"of {os.path.relpath(self.paths.log('simulate'))}"
+                )
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -500,6 +556,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "its store and logs, keeps its CA and passwords)",
     )
     parser.add_argument("--seed", type=int, help="random seed of the simulated visitors")
+    parser.add_argument(
+        "--details",
+        action="store_true",
+        help="at the end, also the simulation's figures for developers (answer times, refusals)",
+    )
     args = parser.parse_args(argv)
     if not args.speed > 0:
         parser.error("--speed must be above 0")

@@ -24,6 +24,14 @@ class KeypadPlayer:
         self.speed = speed
         self.next: float | None = None  # monotonic time of its next key press
         self.logged_in = False
+        # Keys typed before the bridge opened its port are lost (opening a port flushes what
+        # waits in it): the clerk starts once the bridge reported its bus `ok`.
+        self.bus_ok = False
+
+    def heard(self, line: str) -> None:
+        """A line of the operator's view: the bridge's bus health among them."""
+        if f"{self.clerk.bridge}: bus ok" in line:
+            self.bus_ok = True
 
     def services(self, config: HallConfig) -> list[str]:
         """What the demo kiosk's visitors come for: the keypad clerk's services that no simulated
@@ -41,7 +49,7 @@ class KeypadPlayer:
     def press_keys(self, children: Iterable[Child], console: Console) -> None:
         """The clerk's next keys, when due: log in first, then "call"."""
         clerk, due = self.clerk, self.next
-        if due is None or time.monotonic() < due:
+        if due is None or time.monotonic() < due or not self.bus_ok:
             return
         emulator = next((c for c in children if c.name == f"{clerk.bridge}-emulator"), None)
         if emulator is None or not emulator.running:

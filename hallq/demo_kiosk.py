@@ -7,7 +7,8 @@ No screen (the Kivy kiosk is a separate program): it connects as its kiosk with 
 `queues`), issues a ticket and prints it through the kiosk's real printer code
 (hardware/printer) on the printer the config names, in the demo the emulated one on a pty, which
 saves each ticket as a PNG. It reports its printer on device/{id}/health, as a kiosk does, and
-prints one line per ticket.
+prints one line per ticket. Its pending `issue` is journalled (`--journal`, by default next to the
+config): a kiosk restarted between a tap and the answer prints the ticket the hall issued for it.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import logging
 import random
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from contract import topics
-from contract.client import HallClient, RequestError
+from contract.client import HallClient, RequestError, RequestFuture
 from hall.config import HallConfig
 from hallq.demo_common import hall_time, load_config_and_broker, stop_on_signals
 
@@ -47,6 +49,7 @@ class DemoKiosk:
         self.printer = TicketPrinter(kiosk.printer, device_id=kiosk_id)
         self.rng = random.Random(seed)
         self._lock = threading.Lock()
+        self._printing = threading.Lock()  # a resumed ticket may come while a tap is printed
         self.can_issue: list[str] = []
         self.prefer = set(prefer or [])  # services its visitors come for, when open
         self.printed = 0
@@ -78,10 +81,23 @@ class DemoKiosk:
             return  # closed (lunch, evening) or no queues yet
         code = self.rng.choice(choices)
         try:
-            ticket = self.client.request("issue", service=code)["ticket"]
+            ticket = self.client.submit("issue", service=code).result()["ticket"]
         except RequestError as exc:
             self.say("--:--:--", f"issue {code}: {exc}")
             return
+        with self._printing:
+            self.print_ticket(ticket, code)
+
+    def on_resumed(self, future: RequestFuture) -> None:
+        """The answer to a tap made before a restart (or that timed out): print its ticket."""
+        try:
+            ticket = future.result()["ticket"]
+        except RequestError:
+            return  # refused (`expired`): nothing was issued for that tap
+        with self._printing:
+            self.print_ticket(ticket, str(ticket.get("service")))
+
+    def print_ticket(self, ticket: dict[str, Any], code: str) -> None:
         service = self.config.service(str(ticket.get("service")))
         department = self.config.department(service.department) if service else None
         at = hall_time(ticket.get("issued_at"))
@@ -123,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SERVICE",
         help="a service its visitors come for while it can issue (repeatable; default: any)",
     )
+    parser.add_argument(
+        "--journal", help="folder of its pending tickets (default: ID-pending next to the config)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     loaded = load_config_and_broker(args.config, "demo kiosk")
@@ -131,9 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     config, address = loaded
     stopping = stop_on_signals()
     site = config.site.id
-    client = HallClient.connect(address, site, "kiosk", args.id, wait=None)
+    journal = Path(args.journal or Path(args.config).resolve().parent / f"{args.id}-pending")
+    client = HallClient.connect(address, site, "kiosk", args.id, wait=None, journal=journal)
     try:
         kiosk = DemoKiosk(config, args.id, client, args.seed, args.prefer)
+        client.on_resumed_answer(kiosk.on_resumed)
         client.subscribe_json(topics.queues(site), kiosk.on_queues)
         # The first ticket soon after the hall opens, then one every `--every` seconds.
         wait = min(3.0, args.every)

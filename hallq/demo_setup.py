@@ -1,8 +1,9 @@
 """What `hallq demo` prepares before it starts anything: the folder, the hall's clock, the wired
 config and the broker's files.
 
-- The clock: the hall runs from the opening of the next working day of its own calendar (09:00 on
-  the example halls), so the demo shows calls whatever the real hour and day.
+- The clock: the hall runs from today's opening when today is a working day of its own calendar
+  that is not over yet, else from the opening of the next working day (09:00 on the example
+  halls), so the demo shows a morning's calls whatever the real hour and day.
 - The config: the example hall as it is, with each hardware bus moved to a pseudo-terminal in the
   demo folder (the emulators make them), plus two devices of the demo's own: an operator that
   watches the hall (`demo-watch`) and a kiosk with the emulated printer (`demo-kiosk`). The
@@ -35,6 +36,7 @@ DEFAULT_CONFIG = ROOT / "deploy" / "examples" / "prefecture-hall.toml"
 MAKE_CA = ROOT / "broker_config" / "make-ca.sh"
 
 WATCH_ID = "demo-watch"  # the operator account the demo's event printer connects with
+ANNOUNCER_ID = "demo-speakers"  # the speakers of the first floor, saying calls into WAV files
 KIOSK_ID = "demo-kiosk"  # the kiosk that prints on the emulated printer
 OPENING_FALLBACK = time(9, 0)
 LOOKAHEAD_DAYS = 366
@@ -73,6 +75,10 @@ class DemoPaths:
         return self.root / "tickets"
 
     @property
+    def wav(self) -> Path:  # the announcers' WAV files (no sound device on a demo machine)
+        return self.root / "wav"
+
+    @property
     def hall_config(self) -> Path:
         return self.root / "hall.toml"
 
@@ -90,7 +96,7 @@ class DemoPaths:
         """Make the folder, and clear what a previous run left that must not carry over (the
         store, the broker's retained state, logs, links, tickets). The CA and the passwords stay."""
         self.root.mkdir(parents=True, exist_ok=True)
-        for folder in (self.logs, self.data, self.broker_data, self.dev, self.tickets):
+        for folder in (self.logs, self.data, self.broker_data, self.dev, self.tickets, self.wav):
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
 
@@ -119,6 +125,19 @@ def next_working_morning(config: HallConfig, now: datetime) -> datetime:
     )
 
 
+def demo_start(config: HallConfig, now: datetime) -> datetime:
+    """Where the demo's clock starts: today's opening when today is a working day of the hall's
+    calendar whose hours are not over yet (so a run in the morning, or at lunch, shows today),
+    else the next working morning."""
+    local = now.astimezone(config.site.zone)
+    today = local.date()
+    if config.calendar.is_working_day(today):
+        spans = spans_on(config.calendar, config.calendar.hours, today)
+        if spans and local.time() < max(span.end for span in spans):
+            return datetime.combine(today, opening_of(config, today), tzinfo=config.site.zone)
+    return next_working_morning(config, now)
+
+
 def clock_spec(start: datetime, speed: float) -> str:
     """`hallq server --clock`: the start with its offset and the speed (`...T09:00+08:00x10`)."""
     return f"{start.isoformat(timespec='minutes')}x{speed:g}"
@@ -135,6 +154,12 @@ def wire(raw: dict[str, Any], paths: DemoPaths) -> dict[str, Any]:
         if isinstance(bridge.get("bus"), dict):
             bridge["bus"]["port"] = str(paths.dev / bridge["id"])
     data.setdefault("operators", []).append({"id": WATCH_ID, "name": "hallq demo 事件窗"})
+    if not data.get("announcers"):  # the speakers of the first window's floor, in two languages
+        area = next((w.get("area", "") for w in data.get("windows", [])), "")
+        data["announcers"] = [
+            {"id": ANNOUNCER_ID, "name": "hallq demo 广播", "areas": [area] if area else [],
+             "languages": ["zh", "en"]}
+        ]  # fmt: skip
     data.setdefault("kiosks", []).append(
         {
             "id": KIOSK_ID,

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from contract import messages, topics
+from contract.calls import CallSequence
 from contract.hall_clock import parse_clock
 from contract.transport import Message
 from hall.config import HallConfig
@@ -67,17 +68,34 @@ class Watch:
         self._last_queues_at: datetime | None = None
         self.speed: float | None = None  # of the hall's clock, once known
         self._anchor: tuple[datetime, float] | None = None  # the hall's time, at this unix time
+        # The hall's start time while nothing from the hall has told its clock yet (the demo's
+        # guess, anchored at when it started the server process).
+        self._guessed_start: datetime | None = None
         self.health: dict[str, str] = {}
         self.calls = 0
+        # A call the hall sent twice (after a crash) is one line; a missed one is said.
+        self.sequence = CallSequence(
+            redraw=lambda: self.line(self.hall_time(), "calls", "missed a call (see the board)")
+        )
 
     def set_clock(self, at: datetime, speed: float, unix: float) -> None:
         """The hall's clock read `at` at real time `unix` and runs `speed` times real time."""
         self.speed = speed
         self._anchor = (at, unix)
 
+    def guess_clock(self, start: datetime, speed: float) -> None:
+        """The clock the demo gave the hall server: `start`, running `speed` times real time. When
+        it really started is not known here (the server loads for seconds on a busy machine):
+        until the hall says (its `clock`, or its `online` a moment after its clock started), the
+        lines are stamped `start`, so no line shows a time the hall has not reached yet."""
+        self.speed = speed
+        self._guessed_start = start
+
     def hall_time(self) -> str:
         """The hall's time now, for events that carry none: from the hall's clock (the demo
         passes its start; the `clock` topic and each message with a time correct it)."""
+        if self._anchor is None and self._guessed_start is not None:
+            return self._guessed_start.strftime("%H:%M:%S")
         if self._anchor is None or self.speed is None:
             return "--:--:--"
         at, unix = self._anchor
@@ -88,6 +106,7 @@ class Watch:
         reading = parse_clock(value)
         if reading is not None:
             self.set_clock(reading.at, reading.speed, reading.unix)
+            self._guessed_start = None
 
     def _heard(self, at: Any) -> None:
         """A message with the hall's time in it: anchor hall_time() there."""
@@ -96,6 +115,7 @@ class Watch:
         except ValueError:
             return
         self._anchor = (when, time.time())
+        self._guessed_start = None
 
     def line(self, at: str, kind: str, text: str) -> None:
         with self._lock:
@@ -103,7 +123,7 @@ class Watch:
 
     # -- calls
     def on_call(self, topic: str, event: dict[str, Any] | None) -> None:
-        if not event:
+        if not event or not self.sequence.on_call(event):
             return
         call = messages.read_or_warn(messages.CallMessage, event)
         if call is not None:
@@ -213,6 +233,9 @@ class Watch:
         client = message.topic.rsplit("/", 1)[-1]
         state = message.payload.decode("utf-8", errors="replace") or "gone"
         if client == topics.HALL_CLIENT_ID:
+            if state == "online" and self._anchor is None and self._guessed_start is not None:
+                # The hall connects a moment after its clock started; its `clock` follows.
+                self._anchor = (self._guessed_start, time.time())
             self.line(self.hall_time(), "hall", f"server {state}")
         elif self.config.device_class(client) == "bridge":
             self.line(self.hall_time(), "device", f"{client} {state}")
@@ -252,9 +275,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True)
     parser.add_argument("--id", required=True, help="the operator account to connect as")
     parser.add_argument("--clock", help="the hall server's --clock START[xSPEED]")
-    parser.add_argument(
-        "--origin", type=float, help="the real (unix) time the hall's clock started"
-    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     loaded = load_config_and_broker(args.config, "demo watch")
@@ -265,9 +285,9 @@ def main(argv: list[str] | None = None) -> int:
 
     site = config.site.id
     watch = Watch(config)
-    if args.clock and args.origin is not None:
+    if args.clock:
         start_text, _, speed_text = args.clock.partition("x")
-        watch.set_clock(datetime.fromisoformat(start_text), float(speed_text or 1), args.origin)
+        watch.guess_clock(datetime.fromisoformat(start_text), float(speed_text or 1))
     stopping = stop_on_signals()
     client = HallClient.connect(address, site, "operator", args.id, wait=None)
     client.subscribe_json(topics.calls(site), watch.on_call)

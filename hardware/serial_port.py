@@ -102,6 +102,10 @@ class ReconnectingPort:
         while not self._stop.is_set():
             if self._serial is None:
                 if not self._open(quiet=failures > 0):
+                    if failures == 0 and self.opened_count == 0:
+                        # The first attempt failed: say the port is not open (on_close), once.
+                        # Before it, the owner knows nothing: a state said then would be a guess.
+                        self._notify(self.on_close)
                     failures += 1
                     self._stop.wait(self.reopen_seconds)
                     continue

@@ -247,10 +247,21 @@ def test_demo_shows_calls_and_leaves_no_process(tmp_path: Path) -> None:
         demo.kill_all()
     assert code == 0, demo.out.text()
     demo.assert_nothing_left()
+    text = demo.out.text()
+    # No bus flaps offline at start: the first word of each bridge about its bus is `ok`.
+    before_stop = text[: text.index("stopping everything")]
+    for bus in ("led-2f", "keypad-3f"):
+        assert f"{bus}: bus ok" in before_stop, before_stop
+        assert f"{bus}: bus offline" not in before_stop, before_stop
+    # The closing summary speaks to a hall manager; the developers' figures only with --details.
+    summary = text[text.index("the hall's day, as the hall server recorded it") :]
+    assert "tickets issued" in summary and "wait from ticket to call" in summary, summary
+    assert "p50" not in text and "refused:" not in text and "hallq demo --details" in text
     logs = demo.folder / "logs"
     for name in ("broker", "hall-server", "simulate", "watch", "demo", "led-2f"):
         assert (logs / f"{name}.log").exists(), name
     assert list((demo.folder / "tickets").glob("*.png")), "no ticket was printed"
+    assert list((demo.folder / "wav").glob("*/*.wav")), "the announcer said no call"
     print(f"first calls after {first_calls:.1f} s; run {time.monotonic() - demo.started:.1f} s")
 
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Makes this checkout ready to run: the Debian packages hallq's tests and demo need (only those
-# missing), a virtual environment in .venv, and hallq installed into it with every extra.
+# missing), a virtual environment in .venv, hallq installed into it with every extra, and the wheels of
+# all it installed kept in .venv/wheels (an install with no network starts from them).
 # Safe to run again: it does only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(mosquitto mosquitto-clients xvfb xauth fonts-wqy-microhei espeak-ng socat zbar-tools sox
+                 matchbox-window-manager imagemagick
                  libmtdev1 openssl sqlite3 python3-venv systemd)
 
 missing=()
@@ -33,4 +35,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -e ".[all]"
   touch "$stamp"
+fi
+# Keep the wheels of everything installed above, and of the tools that build hallq's own wheel, in
+# .venv/wheels: with them hallq installs with no network (deploy/install.sh --from; the test of it
+# in tests/deploy/ fills its folder from here without a network).
+wheels=.venv/wheels
+if [ ! -f "$wheels/.complete" ] || [ pyproject.toml -nt "$wheels/.complete" ]; then
+  echo "bootstrap: keeping the wheels of hallq's dependencies in $wheels"
+  .venv/bin/pip wheel -q --wheel-dir "$wheels" ".[all]" "setuptools>=68" wheel
+  rm -f "$wheels"/hallq-*.whl  # hallq's own wheel is built from the checkout when it is needed
+  touch "$wheels/.complete"
 fi

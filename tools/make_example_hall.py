@@ -307,13 +307,22 @@ def prefecture_hall(departments: list[Department], services: list[Service]) -> H
         {"id": "k05", "name": "1F 服务台取号机 1（绿色通道）", "allow_priority": True},
         {"id": "k06", "name": "1F 服务台取号机 2（绿色通道）", "allow_priority": True},
     ]
-    displays: list[dict[str, Any]] = [{"id": "screen-lobby", "name": "1F 大厅主屏", "windows": []}]
-    for floor, ids in sorted(by_floor.items()):
+    displays: list[dict[str, Any]] = [
+        {
+            "id": "screen-lobby",
+            "name": "1F 大厅主屏",
+            "kind": "hall",
+            "pages": {"hall_seconds": 60, "sunshine_seconds": 15},
+        }
+    ]
+    for floor in sorted(by_floor):
         displays.append(
-            {"id": f"screen-{floor.lower()}", "name": f"{floor} 楼层综合屏", "windows": ids}
+            {"id": f"screen-{floor.lower()}", "name": f"{floor} 楼层综合屏", "areas": [floor]}
         )
     for wid in psb_tax:
-        displays.append({"id": f"wd-{wid[1:]}", "name": f"{wid} 窗口屏", "windows": [wid]})
+        displays.append(
+            {"id": f"wd-{wid[1:]}", "name": f"{wid} 窗口屏", "kind": "window", "window": wid}
+        )
     evaluators = [{"id": f"e{w['id'][1:]}", "window": w["id"]} for w in windows]
     bridges = [
         {
@@ -401,8 +410,13 @@ def small_hall(departments: list[Department], services: list[Service]) -> Hall:
             {"id": "k02", "name": "服务台取号机（绿色通道）", "allow_priority": True},
         ],
         displays=[
-            {"id": "screen-hall", "name": "大厅屏", "windows": []},
-            {"id": "wd-001", "name": "1号窗口屏", "windows": ["w001"]},
+            {
+                "id": "screen-hall",
+                "name": "大厅屏",
+                "kind": "hall",
+                "pages": {"hall_seconds": 60, "sunshine_seconds": 15},
+            },
+            {"id": "wd-001", "name": "1号窗口屏", "kind": "window", "window": "w001"},
         ],
         evaluators=[{"id": f"e{w['id'][1:]}", "window": w["id"]} for w in windows],
         bridges=[],
@@ -506,7 +520,11 @@ def render(hall: Hall, header: str) -> str:
             hall.kiosks,
             "Kiosks: allow_priority may issue green-channel tickets; no rate_limit_per_min (off).",
         ),
-        ("displays", hall.displays, "Displays: empty windows = the whole hall."),
+        (
+            "displays",
+            hall.displays,
+            "Displays: kind hall (综合屏, its areas; none: the whole hall) or window (窗口屏).",
+        ),
         ("evaluators", hall.evaluators, "Evaluators: one per window."),
         ("bridges", hall.bridges, "Hardware bridges: LED boards and caller keypads on a bus."),
         ("operators", hall.operators, "Operators: the supervisors' tools in the monitoring room."),

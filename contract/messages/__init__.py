@@ -49,11 +49,14 @@ from contract.messages.published import (
     Department,
     DepartmentWaiting,
     DeviceSettingsMessage,
+    Figures,
     Health,
     QueueEntry,
     Queues,
     RatingMessage,
     Site,
+    Stats,
+    WindowFigures,
     WindowStateMessage,
 )
 from contract.messages.requests import REQUESTS, Request, decode_request
@@ -79,6 +82,7 @@ __all__ = [
     "DepartmentWaiting",
     "DeviceSettingsMessage",
     "ErrorInfo",
+    "Figures",
     "Health",
     "HoursSpan",
     "NoticeResult",
@@ -91,8 +95,10 @@ __all__ = [
     "Request",
     "ServiceResult",
     "Site",
+    "Stats",
     "Ticket",
     "TicketResult",
+    "WindowFigures",
     "WindowRef",
     "WindowResult",
     "WindowState",
@@ -148,6 +154,7 @@ PUBLISHED: dict[str, type[Wire]] = {
     "alarm": Alarm,
     "device_health": Health,
     "device_settings": DeviceSettingsMessage,
+    "stats": Stats,
     "answer": Answer,
 }
 

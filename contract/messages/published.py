@@ -124,6 +124,7 @@ class CatalogDevices(Wire):
     evaluators: tuple[str, ...]
     bridges: tuple[str, ...]
     operators: tuple[str, ...]
+    announcers: tuple[str, ...] = ()  # extension: the hall's speakers (hallq announcer)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,3 +191,42 @@ class DeviceSettingsMessage(Wire):
     class_: str = field(metadata={"wire": "class"})
     settings: Mapping[str, Any]
     hall: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Figures(Wire):
+    """One window's, clerk's or service's day in `stats`."""
+
+    KIND = "stats"
+    served: int
+    mean_service_s: int | None  # start (or call) to finish, held time excluded
+    ratings: Mapping[str, int]  # "1".."5" -> count
+    rated: int
+    good_share: float | None  # 非常满意, 满意 and 基本满意 over all ratings
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WindowFigures(Wire):
+    """A window's day in `stats`: its figures and who served there."""
+
+    KIND = "stats"
+    served: int
+    mean_service_s: int | None
+    ratings: Mapping[str, int]
+    rated: int
+    good_share: float | None
+    clerks: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stats(Wire):
+    """`stats` (retained, extension): the business day's figures per window, clerk and service."""
+
+    KIND = "stats"
+    VERSIONED = True
+    at: str = field(metadata=TIME)
+    business_day: str | None
+    levels: Mapping[str, str]
+    windows: Mapping[str, WindowFigures]
+    clerks: Mapping[str, Figures]
+    services: Mapping[str, Figures]

@@ -167,7 +167,7 @@ class SettingsFollower:
             topics.catalog(site), cache_dir / f"{site}.catalog.json", catalog_checker
         )
 
-    def subscribe(self, subscribe_json: Callable[..., None]) -> None:
+    def subscribe(self, subscribe_json: Callable[..., object]) -> None:
         """Subscribe both topics with a HallClient's `subscribe_json`."""
         subscribe_json(self.settings.topic, self.settings.on_message)
         subscribe_json(self.catalog.topic, self.catalog.on_message)

@@ -91,7 +91,9 @@ class KeypadBridge:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._publish_health()
+        # No health before the port's first attempt: it would say `offline` for a bus that is
+        # there (the port thread has not opened it yet). The port says: on_open, or on_close
+        # when its first attempt fails.
         self._thread = threading.Thread(
             target=self._apply_states, name=f"{self.bridge_id} states", daemon=True
         )

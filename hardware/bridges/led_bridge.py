@@ -62,7 +62,9 @@ class LedBridge:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._publish_health()
+        # No health before the port's first attempt: it would say `offline` for a bus that is
+        # there (the port thread has not opened it yet). The port says: on_open, or on_close
+        # when its first attempt fails.
         for window in self.window_boards:
             self.hall.subscribe_json(topics.window_state(self.site, window), self._on_state)
         self.port.start()

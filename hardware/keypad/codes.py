@@ -1,6 +1,6 @@
 """What a keypad shows when the hall refuses: `E` and two digits (docs/hardware-serial.md has the
-table). The numbers follow the order of the contract's error codes in PROTOCOL.md; they are part of
-the documented behaviour: never renumber, only append."""
+table). The numbers follow the order of the contract's error codes in docs/protocol.md ("Error
+codes"); they are part of the documented behaviour: never renumber, only append."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ ERROR_NUMBERS: dict[str, int] = {
     "recall_limit": 26,
     "not_rateable": 27,
     "already_rated": 28,
+    "expired": 29,
 }
 OTHER = 99  # a code the project added after this table: the log line names it
 

@@ -69,6 +69,33 @@ def test_the_next_working_morning(now: str, expected: str) -> None:
     assert start == datetime.fromisoformat(expected).replace(tzinfo=SHANGHAI)
 
 
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        # A working day not over yet: today's opening, also before it, at lunch, in the afternoon.
+        ("2026-11-30T07:30", "2026-11-30T09:00"),
+        ("2026-11-30T10:15", "2026-11-30T09:00"),
+        ("2026-11-30T12:30", "2026-11-30T09:00"),
+        ("2026-11-30T16:59", "2026-11-30T09:00"),
+        # Its hours are over: the next working morning (Friday evening: Monday's).
+        ("2026-11-30T17:00", "2026-12-01T09:00"),
+        ("2026-11-27T20:00", "2026-11-30T09:00"),
+        # Not a working day (today, 2026-12-06, is a Sunday): the next working morning.
+        ("2026-12-06T10:00", "2026-12-07T09:00"),
+    ],
+)
+def test_the_demo_starts_today_when_today_is_not_over(now: str, expected: str) -> None:
+    config = load_config(SMALL)
+    start = setup.demo_start(config, datetime.fromisoformat(now).replace(tzinfo=SHANGHAI))
+    assert start == datetime.fromisoformat(expected).replace(tzinfo=SHANGHAI)
+
+
+def test_a_holiday_is_not_today_for_the_demo() -> None:
+    config = small_with(years=[{"year": 2026, "holidays": ["2026-11-30"], "workdays": []}])
+    monday = datetime(2026, 11, 30, 10, 0, tzinfo=SHANGHAI)
+    assert setup.demo_start(config, monday) == datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI)
+
+
 def test_holidays_and_makeup_days_of_the_calendar_count() -> None:
     config = small_with(
         years=[

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -137,3 +138,30 @@ def test_the_halls_clock_topic_sets_the_time_of_lines_without_one() -> None:
     )
     w.on_status(Message(topics.status(SITE, "hall"), b"offline"))
     assert lines == ["10:30:00  hall     server offline"]
+
+
+def test_a_call_sent_twice_is_one_line_and_a_missed_one_is_said() -> None:
+    w, lines = watch()
+    first = call("A012")
+    w.on_call(topics.calls(SITE), first)
+    w.on_call(topics.calls(SITE), first)  # the hall republished it after a crash
+    assert w.calls == 1 and len(lines) == 1
+    w.on_call(topics.calls(SITE), {**call("A014"), "seq": 3})
+    assert w.calls == 2
+    assert any("missed a call" in line for line in lines)
+
+
+def test_no_line_is_stamped_with_a_time_the_hall_has_not_reached() -> None:
+    """Until the hall tells its clock, lines carry the start the demo gave it (the server takes
+    seconds to load on a busy machine: a guess from when it was launched ran ahead of it)."""
+    w, lines = watch()
+    w.guess_clock(datetime.fromisoformat("2026-11-30T09:00:00+08:00"), 10.0)
+    time.sleep(0.2)  # two hall seconds
+    w.on_status(Message(topics.status(SITE, "led-2f"), b"online"))  # a bridge came up first
+    w.on_status(Message(topics.status(SITE, "hall"), b"online"))
+    assert lines == ["09:00:00  device   led-2f online", "09:00:00  hall     server online"]
+    w.on_clock(  # the hall's own reading wins from then on
+        topics.clock(SITE), {"v": 1, "at": "2026-11-30T09:00:04+08:00", "speed": 0, "unix": 1.0}
+    )
+    w.on_status(Message(topics.status(SITE, "hall"), b"online"))
+    assert lines[2] == "09:00:04  hall     server online"

@@ -22,7 +22,7 @@ SERVICE = CONFIG.services[0]
 
 def published_call(recall: int = 0) -> m.CallMessage:
     return m.CallMessage(
-        seq=3,
+        seq=4 if recall else 3,  # a recall is a call of its own, with the next seq
         at="2026-11-30T09:12:30+08:00",
         ticket=m.Ticket(
             id="20261130-A012",

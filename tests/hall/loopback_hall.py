@@ -14,6 +14,7 @@ from hall.clock import Clock
 from hall.config import HallConfig
 from hall.core import HallCore
 from hall.service import HallService
+from tests.fixtures.hall_server import wait_for
 
 
 class LoopbackHall:
@@ -30,6 +31,9 @@ class LoopbackHall:
         )
         self.service = HallService(self.core, self.transport, queues_interval=queues_interval)
         self.service.start()
+        # Up once it published every retained topic (catalog comes after the window states);
+        # `queues` may have gone out before, held while the transport was not yet started.
+        assert wait_for(lambda: topics.catalog(self.site) in self.broker.retained)
 
     def client(self, device_class: str, device_id: str) -> HallClient:
         transport = LoopbackTransport(self.broker, device_id, topics.status(self.site, device_id))

@@ -42,18 +42,32 @@ def test_server_unit_has_restart_state_journal_and_credentials() -> None:
 def test_units_pass_systemd_analyze(tmp_path: Path) -> None:
     # The units are what an install runs: checked by systemd itself (make setup installs it).
     analyze = require_program("systemd-analyze", "systemd")
-    for path in UNITS.glob("*.service"):
+    units = [*UNITS.glob("*.service"), *UNITS.glob("*.timer")]
+    assert {u.name for u in units} >= {"hallq-backup.service", "hallq-backup.timer"}
+    for path in units:
         # The venv does not exist here: point at a program that does.
         text = path.read_text().replace("/opt/hallq/venv/bin/hallq", "/bin/true")
         (tmp_path / path.name).write_text(text)
     result = subprocess.run(
-        [analyze, "verify", *map(str, tmp_path.glob("*.service"))],
+        [analyze, "verify", *sorted(str(tmp_path / u.name) for u in units)],
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "Unknown key" not in result.stderr, result.stderr
+
+
+def test_backup_unit_runs_the_nightly_backup_as_the_hall_user() -> None:
+    service = unit("hallq-backup.service")["Service"]
+    assert service["User"] == unit("hallq-server.service")["Service"]["User"]
+    assert service["ExecStart"] == (
+        "/opt/hallq/venv/bin/hallq backup --data /var/lib/hallq --into /var/backups/hallq --keep 14"
+    )
+    assert set(service["ReadWritePaths"].split()) == {"/var/backups/hallq", "/var/lib/hallq"}
+    timer = unit("hallq-backup.timer")
+    assert timer["Timer"]["OnCalendar"] == "*-*-* 23:30:00"
+    assert timer["Timer"]["Persistent"] == "true"
 
 
 def test_install_script_dry_run_shows_every_step() -> None:
@@ -70,7 +84,7 @@ def test_install_script_dry_run_shows_every_step() -> None:
         "make-ca.sh /etc/hallq/broker/tls hall.lan 10.0.0.2",
         "broker-config --config /etc/hallq/hall.toml --out /etc/hallq/broker --host hall.lan",
         "chgrp mosquitto /etc/hallq/broker",
-        "systemctl enable hallq-broker.service hallq-server.service",
+        "systemctl enable hallq-broker.service hallq-server.service hallq-backup.timer",
         "/opt/hallq/venv/bin/pip install",
     ]:
         assert expected in out, out

@@ -98,8 +98,8 @@ CASES = [
     ),
     (
         "evaluator of an unknown window",
-        'window = "w001"',
-        'window = "w0001"',
+        'id = "e001"\nwindow = "w001"',
+        'id = "e001"\nwindow = "w0001"',
         "evaluators[0].window",
         "unknown window 'w0001' (did you mean 'w001'?)",
     ),

@@ -122,6 +122,7 @@ CASES: list[tuple[str, Setup, Command]] = [
     ("recall_limit", recalled_to_cap, Recall("w02")),
     ("not_rateable", called, Rate("e02", TICKET, 4)),
     ("already_rated", rated, Rate("e02", TICKET, 4)),
+    ("expired", nothing, IssueTicket("k1", "psb-id-card", deadline=later(0, 30))),
 ]
 
 
@@ -135,6 +136,13 @@ def test_error_code(code: str, setup: Setup, command: Command) -> None:
     assert caught.value.code == code
     assert caught.value.message_zh and caught.value.message_en
     assert engine.snapshot() == before
+
+
+def test_an_issue_before_its_deadline_is_served() -> None:
+    engine = Engine(small_hall())
+    deadline = later(1)
+    engine.handle(IssueTicket("k1", "psb-id-card", deadline=deadline), deadline)
+    assert len(engine.state.tickets) == 1
 
 
 def test_the_table_covers_every_code_the_engine_gives() -> None:

@@ -1,4 +1,4 @@
-"""The window lifecycle exactly as PROTOCOL.md "Window ops" says, with every refusal."""
+"""The window lifecycle exactly as docs/protocol.md "Window" says, with every refusal."""
 
 from __future__ import annotations
 

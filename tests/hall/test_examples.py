@@ -114,7 +114,8 @@ def test_devices_of_the_prefecture_hall(prefecture: HallConfig) -> None:
     }
     assert len(prefecture.evaluators) == 105
     assert any(not d.windows for d in prefecture.displays)  # a whole-hall screen
-    assert any(len(d.windows) == 1 for d in prefecture.displays)  # window displays
+    assert any(d.kind == "window" and d.window for d in prefecture.displays)  # window displays
+    assert any(d.areas for d in prefecture.displays)  # floor screens
     assert {b.kind for b in prefecture.bridges} == {"led", "keypad"}
     assert prefecture.operators
 

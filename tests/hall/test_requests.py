@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -66,6 +67,14 @@ GOOD = [
             "lang": "en",
         },
         IssueTicket("k2", "tax-audit", "priority", "B7F3K2", "en"),
+    ),
+    (
+        "kiosk",
+        "k1",
+        {"op": "issue", "service": "psb-id-card", "deadline": "2026-11-26T09:00:30+08:00"},
+        IssueTicket(
+            "k1", "psb-id-card", deadline=datetime.fromisoformat("2026-11-26T09:00:30+08:00")
+        ),
     ),
     ("kiosk", "k1", {"op": "reprint", "ticket": "20261126-A012"}, Reprint("k1", "20261126-A012")),
     (
@@ -227,6 +236,9 @@ def test_unknown_ops_per_device_class() -> None:
         ("kiosk", "k1", {"op": "issue", "service": "s", "priority": "vip"}),
         ("kiosk", "k1", {"op": "issue", "service": "s", "lang": "fr"}),
         ("kiosk", "k1", {"op": "issue", "service": "s", "appointment": 12}),
+        ("kiosk", "k1", {"op": "issue", "service": "s", "deadline": "2026-11-26T09:00:30"}),
+        ("kiosk", "k1", {"op": "issue", "service": "s", "deadline": "soon"}),
+        ("kiosk", "k1", {"op": "issue", "service": "s", "deadline": 1795662192}),
         ("kiosk", "k1", {"op": "reprint"}),
         ("kiosk", "k1", {"op": "status", "ticket": ["a"]}),
         ("window", "w01", {"op": "login"}),

@@ -1,4 +1,4 @@
-"""The contract's payloads (PROTOCOL.md): exact field names and shapes, and the estimates."""
+"""The contract's payloads (docs/protocol.md): exact field names and shapes, and the estimates."""
 
 from __future__ import annotations
 
@@ -175,6 +175,7 @@ def test_catalog(engine: Engine) -> None:
     assert catalog["devices"] == {
         "kiosks": ["k1", "k2"], "displays": ["d1"],
         "evaluators": ["e01", "e02", "e03", "e04", "e05"], "bridges": [], "operators": ["op1"],
+        "announcers": [],
     }  # fmt: skip
     dumps(catalog)
 

@@ -106,6 +106,39 @@ def test_boards_are_refreshed_and_health_follows_the_port(
     assert wait_for(lambda: hall.health[-1][0] == "ok", 3)
 
 
+def test_a_bus_that_is_there_at_start_is_never_reported_offline(tmp_path: Path) -> None:
+    """The first health a bridge publishes follows its port's first attempt: `ok` for a bus that
+    is there (no `offline` flap at start), `offline` for one that is not."""
+    config = config_for(tmp_path)
+    led_emulator = LedBusEmulator(tmp_path / "led-gb")
+    led_emulator.start()
+    keypad_emulator = KeypadBusEmulator(tmp_path / "keypads", [5, 6])
+    keypad_emulator.start()
+    led_hall, keypad_hall = FakeHall(), FakeHall()
+    led_bridge = LedBridge(setup_from_config(config, "led-gb", "led"), led_hall)
+    keypad_bridge = KeypadBridge(setup_from_config(config, "keypads", "keypad"), keypad_hall)
+    try:
+        led_bridge.start()
+        keypad_bridge.start()
+        assert wait_for(lambda: bool(led_hall.health) and bool(keypad_hall.health), 5)
+        assert led_hall.health[0][0] == "ok" and keypad_hall.health[0][0] == "ok"
+    finally:
+        led_bridge.stop()
+        keypad_bridge.stop()
+        led_emulator.stop()
+        keypad_emulator.stop()
+    # No bus at all: `offline` once, right after the first attempt, not again at each retry.
+    absent_hall = FakeHall()
+    absent = LedBridge(setup_from_config(config, "led-gb", "led"), absent_hall)
+    absent.start()
+    try:
+        assert wait_for(lambda: bool(absent_hall.health), 5)
+        assert absent_hall.health[0][0] == "offline"
+        assert not wait_for(lambda: len(absent_hall.health) > 1, 1.5)
+    finally:
+        absent.stop()
+
+
 def test_keypad_request_is_retried_under_one_id_until_answered(tmp_path: Path) -> None:
     config = config_for(tmp_path)
     emulator = KeypadBusEmulator(tmp_path / "keypads", [5, 6])

@@ -12,7 +12,7 @@ from hardware.keypad.frame import (
     key_frame,
 )
 
-# STACK-NOTES.md: ticket 123 on keypad 5.
+# docs/hardware-serial.md: ticket 123 on keypad 5 (the bus as seen in Chinese halls).
 GOLDEN_DISPLAY_123 = bytes.fromhex("FF 68 08 08 68 05 02 0A 0A 0A 01 02 03 2B 16")
 
 
