@@ -145,21 +145,19 @@ def write_config(folder: Path, port: int, pty: str) -> tuple[Path, str]:
 @contextmanager
 def hall_under_load(config: Path, port: int, folder: Path) -> Iterator[None]:
     env = {**os.environ, "HALLQ_MQTT_URL": f"mqtt://127.0.0.1:{port}", "HALLQ_LOG_LEVEL": "WARNING"}
+    serve = [sys.executable, "-m", "hallq", "server", "--config", str(config)]
+    serve += ["--data", str(folder / "data"), "--clock", CLOCK]
     server = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "hallq", "server", "--config", str(config)),
-            *("--data", str(folder / "data"), "--clock", CLOCK),
-        ],  # fmt: skip
+        serve,
         stdout=(folder / "hall.log").open("wb"),
         stderr=subprocess.STDOUT,
         env=env,
     )
     time.sleep(3.0)
+    simulate = [sys.executable, "-m", "hallq", "simulate", "--config", str(config), "--quiet"]
+    simulate += ["--speed-from-hall", "--seed", "7"]
     simulator = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "hallq", "simulate", "--config", str(config), "--quiet"),
-            *("--speed-from-hall", "--seed", "7"),
-        ],  # fmt: skip
+        simulate,
         stdout=(folder / "simulate.log").open("wb"),
         stderr=subprocess.STDOUT,
         env=env,

@@ -80,8 +80,7 @@ def build_app(
             self.presenter.port = self.device
             self.root_widget = KioskRoot(self.presenter, portrait=portrait)
             self.root_widget.on_change = self.refresh
-            self.hall_online = False  # until the retained status/hall says otherwise
-            self.device.subscribe(self._catalog, self._queues, self._hall_status)
+            self.device.subscribe(self._catalog, self._queues, self._link)
             Clock.schedule_interval(self._tick, TICK)
             self.refresh()
             return self.root_widget
@@ -106,13 +105,11 @@ def build_app(
             self.presenter.on_queues(value)
             self.refresh()
 
-        def _hall_status(self, online: bool) -> None:
-            self.hall_online = online
-            self.presenter.on_link(self.device.client.connected, online)
+        def _link(self, connected: bool, hall_online: bool) -> None:
+            self.presenter.on_link(connected, hall_online)
             self.refresh()
 
         def _tick(self, _dt: float) -> None:
-            self.presenter.on_link(self.device.client.connected, self.hall_online)
             self.presenter.tick(time.monotonic())
             self.device.poll_printer()
             self.refresh()
@@ -141,9 +138,18 @@ def prepare(
     windowed: bool,
     on_started: Callable[[Any], None] | None = None,
     printer_poll: float | None = None,
+    wav_dir: Path | None = None,
 ) -> Any:
     """The app of the kiosk `setup` (kiosk/setup.py) on `client`."""
     kivy_environment(windowed, (1080, 1920) if portrait else (1920, 1080))
+    from kiosk.speech import make_speaker
+    from voice.manifest import ManifestError
+
+    try:
+        speaker = make_speaker(setup.languages, wav_dir)
+    except ManifestError as exc:  # the kiosk serves without its voice rather than not at all
+        log.error("the kiosk's voice cannot start: %s", exc)
+        speaker = None
 
     def device(presenter: Any, dispatch: Callable[[Callable[[], None]], None]) -> Any:
         from kiosk.device import PRINTER_POLL, KioskDevice
@@ -160,6 +166,8 @@ def prepare(
             printer,
             ticket_url=setup.ticket_url,
             printer_poll=PRINTER_POLL if printer_poll is None else printer_poll,
+            language=setup.languages[0],
+            speaker=speaker,
         )
 
     return build_app(
@@ -175,17 +183,33 @@ def connect(args: argparse.Namespace) -> tuple[Any, Any]:
     """The kiosk's setup and client: from its env file and the hall's settings topic, or (the demo,
     tests) from a hall config file."""
     from contract.client import HallClient
+    from contract.device_env import default_cache_dir, device_env
     from kiosk.setup import setup_from_config, wait_for_settings
 
+    # The journal of a pending `issue` lives beside the settings: a kiosk restarted mid-request
+    # sends it again under its id and prints the ticket the hall issued.
     if args.config:
         setup, address = setup_from_config(Path(args.config), args.id)
-        client = HallClient.connect(address, setup.site, "kiosk", setup.kiosk_id, wait=None)
+        cache = Path(args.cache) if args.cache else default_cache_dir(os.environ)
+        client = HallClient.connect(
+            address,
+            setup.site,
+            "kiosk",
+            setup.kiosk_id,
+            wait=None,
+            journal=cache / f"{setup.kiosk_id}.journal",
+        )
         return setup, client
-    from contract.device_env import device_env
-
     env = device_env(Path(args.env) if args.env else None, args.id)
-    client = HallClient.connect(env.address, env.site, "kiosk", env.device_id, wait=None)
     cache = Path(args.cache) if args.cache else env.cache_dir
+    client = HallClient.connect(
+        env.address,
+        env.site,
+        "kiosk",
+        env.device_id,
+        wait=None,
+        journal=cache / f"{env.device_id}.journal",
+    )
     try:
         return wait_for_settings(client, env.device_id, cache), client
     except BaseException:
@@ -207,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     shape.add_argument("--portrait", action="store_true", help="1080x1920 (the default)")
     shape.add_argument("--landscape", action="store_true", help="1920x1080")
     parser.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    parser.add_argument(
+        "--wav-dir", type=Path, help="write what the kiosk says as WAV files here (no sound card)"
+    )
     args = parser.parse_args(argv)
     if args.config and not args.id:
         parser.error("--config needs --id")
@@ -223,7 +250,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     log.info("kiosk %s: settings from the %s", setup.kiosk_id, setup.source)
     try:
-        prepare(setup, client, portrait=not args.landscape, windowed=args.windowed).run()
+        prepare(
+            setup,
+            client,
+            portrait=not args.landscape,
+            windowed=args.windowed,
+            wav_dir=args.wav_dir,
+        ).run()
     finally:
         client.close()
     return 0

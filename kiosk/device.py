@@ -1,9 +1,11 @@
 """The kiosk's outside world: the hall (through the contract's client), its printer and its voice.
 
 `KioskDevice` implements the presenter's `KioskPort`. Nothing it does blocks the UI thread: requests
-to the hall go through the client's own machinery, printing and printer checks run on one printer
-thread, speech on one voice thread. Every result comes back to the presenter through `dispatch`,
-which the Kivy app makes hop onto its main loop (tests pass one that runs inline).
+go through the client's `submit` (an `issue` journalled on disk before it is sent, resent under its
+id until the hall answers or its deadline passes), printing and printer checks run on one printer
+thread, speech on one voice thread. A ticket the hall issued goes to the printer at once, from the
+client's thread, before the screen shows it. Every result comes back to the presenter through
+`dispatch`, which the Kivy app makes hop onto its main loop (tests pass one that runs inline).
 """
 
 from __future__ import annotations
@@ -13,15 +15,24 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Protocol
 
 from contract import topics
-from contract.client import HallClient, RequestError, RequestRefused
+from contract.client import (
+    ConnectionState,
+    HallClient,
+    RequestError,
+    RequestFuture,
+    RequestRefused,
+    RequestTimeout,
+)
 
 log = logging.getLogger(__name__)
 
 Dispatch = Callable[[Callable[[], None]], None]
 PRINTER_POLL = 5.0  # seconds between printer checks while idle (paper near end shows within this)
+ISSUE_TIMEOUT = 20.0  # seconds a visitor waits at most: the issue's deadline on the hall's clock
 
 
 class Printer(Protocol):
@@ -36,7 +47,7 @@ class Printer(Protocol):
 
 
 class Speaker(Protocol):
-    def say(self, words: str, lang: str) -> None: ...
+    def say(self, phrase: str, lang: str, number: str = "") -> None: ...
 
 
 class Presenter(Protocol):
@@ -83,9 +94,11 @@ class KioskDevice:
         speaker: Speaker | None = None,
         ticket_url: str | None = None,
         printer_poll: float = PRINTER_POLL,
+        language: str = "zh",
     ) -> None:
         self.client = client
         self.printer_poll = printer_poll
+        self.language = language  # the hall's: a resumed ticket prints in it
         self.presenter = presenter
         self.dispatch = dispatch
         self.printer = printer
@@ -94,12 +107,15 @@ class KioskDevice:
         self.catalog: dict[str, Any] = {}
         self._printer_thread = _Worker("kiosk-printer")
         self._voice_thread = _Worker("kiosk-voice")
-        self._requests = _Worker("kiosk-requests")
         self._printer_state = "unknown"
         self._last_poll = 0.0
+        self._printed: set[str] = set()  # tickets handed to the printer (each once; reprints apart)
+        # A ticket the hall issued for a request of an earlier run of this kiosk (restarted while
+        # it waited): printed and shown like any other.
+        client.on_resumed_answer(self._issued)
 
     def stop(self) -> None:
-        for worker in (self._printer_thread, self._voice_thread, self._requests):
+        for worker in (self._printer_thread, self._voice_thread):
             worker.stop()
 
     # -- KioskPort
@@ -113,21 +129,60 @@ class KioskDevice:
             fields["priority"], fields["category"] = "priority", category
         if appointment is not None:
             fields["appointment"] = appointment
-        self._request("issue", fields, self.presenter.on_issue_answer)
+        self.client.submit("issue", timeout=ISSUE_TIMEOUT, **fields).add_done_callback(
+            partial(self._issued, lang=lang)
+        )
+
+    def _issued(self, future: RequestFuture, lang: str = "") -> None:
+        """The hall's answer to an issue (the client's thread): print first, then tell the screen."""
+        try:
+            result = future.result(0)
+        except RequestRefused as exc:
+            code = exc.code
+            self.dispatch(lambda: self.presenter.on_issue_answer(False, None, code))
+            return
+        except RequestTimeout:
+            # Past its deadline (and the way back): the hall refuses it `expired` from then on,
+            # so no ticket can come of it. The visitor is told so.
+            self.dispatch(lambda: self.presenter.on_issue_answer(False, None, "expired"))
+            return
+        except RequestError as exc:
+            log.warning("issue: %s", exc)
+            self.dispatch(lambda: self.presenter.on_issue_answer(False, None, "expired"))
+            return
+        ticket = result.get("ticket")
+        if isinstance(ticket, dict):
+            self.print_ticket(ticket, lang or self.language)
+        self.dispatch(lambda: self.presenter.on_issue_answer(True, result, ""))
 
     def reprint(self, ticket_id: str) -> None:
-        def answered(ok: bool, result: Mapping[str, Any] | None, code: str = "") -> None:
-            if ok and result and isinstance(result.get("ticket"), dict):
-                self.print_ticket(result["ticket"], "zh")
+        def answered(future: RequestFuture) -> None:
+            try:
+                ticket = future.result(0).get("ticket")
+            except RequestError as exc:
+                log.warning("reprint %s: %s", ticket_id, exc)
+                return
+            if isinstance(ticket, dict):
+                self._printed.discard(ticket_id)  # a reprint prints again
+                self.print_ticket(ticket, self.language)
 
-        self._request("reprint", {"ticket": ticket_id}, answered)
+        self.client.submit("reprint", ticket=ticket_id).add_done_callback(answered)
 
     def call_help(self) -> None:
-        self._request("help", {}, lambda ok, result, code="": self.presenter.on_help_answer(ok))
+        def answered(future: RequestFuture) -> None:
+            try:
+                ok = future.answer(0).get("ok") is True
+            except RequestError:
+                ok = False
+            self.dispatch(lambda: self.presenter.on_help_answer(ok))
+
+        self.client.submit("help", timeout=10.0).add_done_callback(answered)
 
     def print_ticket(self, ticket: Mapping[str, Any], lang: str) -> None:
-        if self.printer is None:
-            return
+        ticket_id = str(ticket.get("id"))
+        if self.printer is None or ticket_id in self._printed:
+            return  # no printer, or already on its way (printed when the answer came)
+        self._printed.add(ticket_id)
         printer, ticket_copy = self.printer, dict(ticket)
 
         def job() -> None:
@@ -144,15 +199,14 @@ class KioskDevice:
                 log.warning("ticket %s not printed: %s", ticket_copy.get("id"), exc)
                 ok = False
             self._report_printer(ask=False)  # the print read the status before and after
-            ticket_id = str(ticket_copy.get("id"))
             self.dispatch(lambda: self.presenter.on_print_result(ticket_id, ok))
 
         self._printer_thread.put(job)
 
-    def speak(self, words: str, lang: str) -> None:
+    def speak(self, phrase: str, lang: str, number: str = "") -> None:
         if self.speaker is not None:
             speaker = self.speaker
-            self._voice_thread.put(lambda: speaker.say(words, lang))
+            self._voice_thread.put(lambda: speaker.say(phrase, lang, number))
 
     # -- the printer, watched while idle
     def poll_printer(self) -> None:
@@ -181,8 +235,9 @@ class KioskDevice:
         self,
         on_catalog: Callable[[dict[str, Any]], None],
         on_queues: Callable[[dict[str, Any]], None],
-        on_hall_status: Callable[[bool], None],
+        on_link: Callable[[bool, bool], None],
     ) -> None:
+        """The retained `catalog` and `queues`, and the state of the link and of the hall."""
         site = self.client.site
 
         def catalog(_topic: str, value: dict[str, Any] | None) -> None:
@@ -194,31 +249,10 @@ class KioskDevice:
             if value:
                 self.dispatch(lambda: on_queues(value))
 
-        def hall_status(message: Any) -> None:
-            online = message.payload == b"online"
-            self.dispatch(lambda: on_hall_status(online))
+        def link(state: ConnectionState) -> None:
+            connected, online = state.link == "connected", state.hall == "online"
+            self.dispatch(lambda: on_link(connected, online))
 
         self.client.subscribe_json(topics.catalog(site), catalog)
         self.client.subscribe_json(topics.queues(site), queues)
-        self.client.subscribe(topics.status(site, topics.HALL_CLIENT_ID), hall_status)
-
-    def _request(
-        self,
-        op: str,
-        fields: dict[str, Any],
-        answered: Callable[..., None],
-    ) -> None:
-        def job() -> None:
-            try:
-                result = self.client.request(op, **fields)
-            except RequestRefused as exc:
-                code = exc.code
-                self.dispatch(lambda: answered(False, None, code))
-                return
-            except RequestError as exc:
-                log.warning("%s: %s", op, exc)
-                self.dispatch(lambda: answered(False, None, "timeout"))
-                return
-            self.dispatch(lambda: answered(True, result, ""))
-
-        self._requests.put(job)
+        self.client.add_state_listener(link)

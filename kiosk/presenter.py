@@ -53,7 +53,7 @@ class KioskPort(Protocol):
 
     def call_help(self) -> None: ...
 
-    def speak(self, words: str, lang: str) -> None: ...
+    def speak(self, phrase: str, lang: str, number: str = "") -> None: ...
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ class KioskPresenter:
     def tap_department(self, code: str) -> None:
         if self._touch() and self._department(code) is not None:
             self._s.screen, self._s.department = "department", code
-            self._say("say_department")
+            self._speak("choose_service")
 
     def tap_service(self, code: str) -> None:
         if not self._touch():
@@ -253,9 +253,10 @@ class KioskPresenter:
         if self._can_reach_hall():
             self.port.call_help()
             self._show_message(text("help_called", self._s.language))
+            self._speak("help_called")
         else:
             self._show_message(text("help_failed", self._s.language))
-        self._say_message()
+            self._speak("no_ticket_now")
 
     # -- answers from the world
     def on_issue_answer(self, ok: bool, result: Mapping[str, Any] | None, code: str = "") -> None:
@@ -267,16 +268,8 @@ class KioskPresenter:
             self._s.screen, self._s.ticket_until = "ticket", self._now + self.ticket_seconds
             self._s.message = ""
             self.port.print_ticket(ticket, lang)
-            shown = self._ticket_shown()
-            self._speak(
-                text(
-                    "say_ticket",
-                    lang,
-                    number=shown.number,
-                    windows=shown.windows,
-                    n=ticket.get("ahead", 0),
-                ),
-            )
+            self._speak("ticket_issued", str(ticket.get("number", "")))
+            self._speak("take_ticket")
             return
         self._go_home()
         if code == "expired":
@@ -285,7 +278,7 @@ class KioskPresenter:
             reason = REFUSAL_REASONS.get(code)
             why = (reason[0] if lang == "zh" else reason[1]) if reason else code or "?"
             self._show_message(text("refused", lang, why=why))
-        self._say_message()
+        self._speak("no_ticket_now")
 
     def on_print_result(self, ticket_id: str, ok: bool) -> None:
         if ok:
@@ -295,7 +288,6 @@ class KioskPresenter:
         if self._s.ticket and self._s.ticket.get("id") == ticket_id:
             self._s.print_failed = True
             self._s.ticket_until = self._now + max(self.ticket_seconds, 30.0)
-            self._speak(text("print_failed", self._s.language))
 
     def on_help_answer(self, ok: bool) -> None:
         if not ok:
@@ -399,15 +391,9 @@ class KioskPresenter:
     def _show_message(self, message: str) -> None:
         self._s.message, self._s.message_until = message, self._now + MESSAGE_SECONDS
 
-    def _say(self, key: str) -> None:
-        self._speak(text(key, self._s.language))
-
-    def _say_message(self) -> None:
-        if self._s.message:
-            self._speak(self._s.message)
-
-    def _speak(self, words: str) -> None:
-        self.port.speak(words, self._s.language)
+    def _speak(self, phrase: str, number: str = "") -> None:
+        """A phrase of the voice manifests, in the visitor's language."""
+        self.port.speak(phrase, self._s.language, number)
 
     def _can_reach_hall(self) -> bool:
         return self.connected and self.hall_online

@@ -1,7 +1,7 @@
-"""Every word the kiosk shows or says, in each language it speaks.
+"""Every word the kiosk shows, in each language it offers.
 
-One table, so a translation is checked in one place (a test holds that every key has every language)
-and the spoken guidance says exactly what the screen says.
+One table, so a translation is checked in one place (a test holds that every key has every
+language). What the kiosk says aloud are the phrases of the voice manifests (kiosk/speech.py).
 """
 
 from __future__ import annotations
@@ -71,15 +71,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "expired": {
         "zh": "取号超时，未出号，请重新选择",
         "en": "That took too long and no ticket was issued: please try again",
-    },
-    "say_home": {
-        "zh": "您好，请点击屏幕选择办理部门，也可以搜索事项名称",
-        "en": "Hello. Touch the screen to choose a department, or search for a service",
-    },
-    "say_department": {"zh": "请选择您要办理的事项", "en": "Choose the service you need"},
-    "say_ticket": {
-        "zh": "您的号码是 {number}，请到 {windows} 办理，前面还有 {n} 人",
-        "en": "Your number is {number}. Go to {windows}. {n} ahead of you",
     },
 }
 

@@ -24,6 +24,22 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 
+class FakeFuture:
+    """What the client's submit() returns, already answered."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        self._result = result
+
+    def add_done_callback(self, callback: Any) -> None:
+        callback(self)
+
+    def result(self, timeout: float | None = None) -> dict[str, Any]:
+        return self._result
+
+    def answer(self, timeout: float | None = None) -> dict[str, Any]:
+        return {"ok": True, "result": self._result}
+
+
 class FakeClient:
     """A client that is connected and whose hall answers every issue at once (screens only)."""
 
@@ -32,6 +48,12 @@ class FakeClient:
 
     def __init__(self) -> None:
         self.issued = 0
+
+    def on_resumed_answer(self, handler: Any) -> None:
+        pass
+
+    def submit(self, op: str, **fields: Any) -> FakeFuture:
+        return FakeFuture(self.request(op, **fields))
 
     def request(self, op: str, **fields: Any) -> dict[str, Any]:
         if op != "issue":
@@ -62,10 +84,10 @@ class FakeDevice:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    def subscribe(self, on_catalog: Any, on_queues: Any, on_hall_status: Any) -> None:
+    def subscribe(self, on_catalog: Any, on_queues: Any, on_link: Any) -> None:
         on_catalog(self.catalog)
         on_queues(self.queues)
-        on_hall_status(True)
+        on_link(True, True)
 
 
 def find_button(root: Any, words: str) -> Any:
@@ -206,6 +228,8 @@ def main() -> int:
     parser.add_argument("--fake", nargs=2, metavar=("CATALOG", "QUEUES"))
     parser.add_argument("--config", help="a real hall: its config (with --id)")
     parser.add_argument("--id", help="the kiosk to play")
+    parser.add_argument("--state", help="where the kiosk keeps its journal (a real hall)")
+    parser.add_argument("--wav-dir", help="what the kiosk says, as WAV files")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -223,7 +247,6 @@ def main() -> int:
     }
 
     from kiosk.app import build_app, kivy_environment, prepare
-    from kiosk.setup import setup_from_config
 
     def started(app: Any) -> None:
         from kivy.core.window import Window
@@ -236,10 +259,11 @@ def main() -> int:
 
     client = None
     if args.config:
-        from contract.client import HallClient
+        from kiosk.app import connect
 
-        setup, address = setup_from_config(Path(args.config), args.id)
-        client = HallClient.connect(address, setup.site, "kiosk", setup.kiosk_id, wait=None)
+        setup, client = connect(
+            argparse.Namespace(config=args.config, id=args.id, cache=args.state, env=None)
+        )
         app = prepare(
             setup,
             client,
@@ -247,6 +271,7 @@ def main() -> int:
             windowed=True,
             on_started=started,
             printer_poll=0.5,
+            wav_dir=Path(args.wav_dir) if args.wav_dir else None,
         )
     else:
         size = (1920, 1080) if args.landscape else (1080, 1920)

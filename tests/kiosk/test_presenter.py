@@ -80,8 +80,8 @@ class Port:
     def call_help(self) -> None:
         self.calls.append(("help", None))
 
-    def speak(self, words: str, lang: str) -> None:
-        self.calls.append(("speak", words))
+    def speak(self, phrase: str, lang: str, number: str = "") -> None:
+        self.calls.append(("speak", (phrase, number)))
 
     def of(self, kind: str) -> list[Any]:
         return [value for k, value in self.calls if k == kind]
@@ -136,7 +136,7 @@ def test_one_tap_one_ticket_then_the_ticket_screen_then_home() -> None:
     assert view.ticket.windows == "请到 1-2号窗口 办理"
     assert view.ticket.ahead == "前面还有 3 人"
     assert port.of("print") == ["20261126-A004"]
-    assert any("A004" in words for words in port.of("speak"))
+    assert ("ticket_issued", "A004") in port.of("speak")
     k.tick(11.0)
     assert k.view().screen == "ticket"
     k.tick(12.5)
