@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export ESCPOS_CAPABILITIES_PICKLE_DIR := $(CURDIR)/.venv/escpos-cache
 
-.PHONY: setup demo test lint typecheck pytest bench clean
+.PHONY: setup demo test lint typecheck pytest bench soak clean
 
 setup:
 	@tools/bootstrap.sh
@@ -30,6 +30,10 @@ bench: setup
 	$(PY) bench/latency.py
 	$(PY) bench/voice.py
 	$(PY) bench/display.py
+
+# A month of the prefecture hall and 30,000 refused requests (~10 minutes): memory and restart.
+soak: setup
+	$(PY) bench/soak.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis artifacts

@@ -62,7 +62,7 @@ from contract import topics  # noqa: E402
 from contract.client import HallClient  # noqa: E402
 from contract.mqtt_url import parse_url  # noqa: E402
 from contract.transport import Message  # noqa: E402
-from hall.config import HallConfig, Window, load_config  # noqa: E402
+from hall.config import HallConfig, Window, load_config, without_rate_limits  # noqa: E402
 
 WINDOWS = 100
 TIMEOUT = 5.0
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     run_started = time.monotonic()
-    config = load_config(HALL)
+    config = without_rate_limits(load_config(HALL))  # its kiosks issue far faster than visitors
     played = config.windows[:WINDOWS]
     if len(played) < WINDOWS:
         print(f"the hall has {len(played)} windows: {WINDOWS} are needed", file=sys.stderr)

@@ -8,6 +8,7 @@ ROOT = "hallq"
 REQUEST_CLASSES = ("kiosk", "window", "evaluator", "operator")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 HALL_CLIENT_ID = "hall"
+HALL_CHECK_USER = "hall-check"  # read-only account: who serves the site, before taking over
 
 
 def _check(part: str, what: str) -> str:
@@ -79,6 +80,12 @@ def alarm(site: str) -> str:
 def clock(site: str) -> str:
     """Extension (docs/protocol.md): the hall's clock, retained, so devices can follow a scaled one."""
     return f"{root(site)}/clock"
+
+
+def owner(site: str) -> str:
+    """Extension: which hall server serves the site (host, data folder, pid, since), retained; the
+    hall writes it, and a starting hall server reads it through the `hall-check` account."""
+    return f"{root(site)}/owner"
 
 
 def status(site: str, client: str) -> str:

@@ -81,7 +81,8 @@ def prune(folder: Path, today: date, keep_days: int) -> list[Path]:
 
 
 def backup(data_dir: Path, dest: Path) -> dict[str, int]:
-    """Copy the store of `data_dir` to `dest`; returns the copy's row counts."""
+    """Copy the store of `data_dir` to `dest`; returns the copy's row counts per table, and
+    `unpublished`: the calls not yet acknowledged by the broker."""
     source_path = db_path(data_dir)
     if not source_path.is_file():
         raise StorageError(f"no hall store at {source_path}: check --data")
@@ -99,10 +100,16 @@ def backup(data_dir: Path, dest: Path) -> dict[str, int]:
         source.close()
     copy = sqlite3.connect(f"{dest.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        return {
+        counts = {
             table: int(copy.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
             for table in ("events", "answers", "outbox", "snapshots")
         }
+        # The outbox keeps published rows (its newest one always, so ids are never reused):
+        # only those not yet acknowledged by the broker are unpublished.
+        counts["unpublished"] = int(
+            copy.execute("SELECT COUNT(*) FROM outbox WHERE published = 0").fetchone()[0]
+        )
+        return counts
     finally:
         copy.close()
 
@@ -133,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"hallq backup: {dest} ({dest.stat().st_size} bytes, {seconds:.2f} s): "
         f"{counts['events']} events, {counts['answers']} stored answers, "
-        f"{counts['outbox']} unpublished calls, {counts['snapshots']} snapshots"
+        f"{counts['unpublished']} unpublished calls, {counts['snapshots']} snapshots"
     )
     for path in removed:
         print(f"hallq backup: removed {path} (older than {args.keep} days)")

@@ -8,11 +8,12 @@ Nothing here reads a file at import time.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Iterable
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -32,7 +33,7 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
 DeviceId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 Prefix = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}$")]
-RESERVED_IDS = frozenset({"hall"})
+RESERVED_IDS = frozenset({"hall", "hall-check"})  # the hall server's accounts
 
 
 class Strict(BaseModel):
@@ -302,20 +303,81 @@ _TYPE_FIXES = {
 }
 
 
+def _model_at(loc: Iterable[int | str]) -> type[BaseModel] | None:
+    """The config model that holds the key at `loc` (the location of a key inside it)."""
+    model: type[BaseModel] | None = HallConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue  # an item of a list: the same model as the list's
+        field = model.model_fields.get(part) if model is not None else None
+        if field is None:
+            return None
+        model = _model_of(field.annotation)
+    return model
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The model inside an annotation like `Window`, `list[Window]` or `PrinterConfig | None`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
 def _pydantic_problems(error: ValidationError) -> list[str]:
-    problems = []
-    for item in error.errors():
+    items = error.errors()
+    # A misspelt key is both an unknown key and (when required) a missing one: say it once.
+    missing = {(tuple(i["loc"][:-1]), str(i["loc"][-1])) for i in items if i["type"] == "missing"}
+    merged: set[tuple[tuple[int | str, ...], str]] = set()
+    problems: list[tuple[tuple[int | str, ...], str]] = []
+    for item in items:
+        loc = tuple(item["loc"])
         message = item["msg"]
         if item["type"] == "extra_forbidden":
+            parent, key = loc[:-1], str(loc[-1])
+            model = _model_at(parent)
+            known = list(model.model_fields) if model is not None else []
+            wanted = [k for (p, k) in missing if p == parent]
+            close = difflib.get_close_matches(key, wanted, n=1) or difflib.get_close_matches(
+                key, known, n=1
+            )
             message = "unknown key: remove it or check its spelling"
+            if close:
+                message += f" (did you mean {close[0]!r}?)"
+                if close[0] in wanted:
+                    merged.add((parent, close[0]))
         elif item["type"] == "missing":
             message = "required key is missing: add it"
         elif item["type"] == "value_error":
             message = str(item.get("ctx", {}).get("error", message))
         elif item["type"] in _TYPE_FIXES:
             message = f"{message}: {_TYPE_FIXES[item['type']]} (got {item.get('input')!r})"
-        problems.append(f"{_key(item['loc'])}: {message}")
-    return problems
+        problems.append((loc, message))
+    kept = [
+        (loc, m)
+        for loc, m in problems
+        if not (m.startswith("required key") and (loc[:-1], str(loc[-1])) in merged)
+    ]
+    return _once(kept)
+
+
+def _once(problems: list[tuple[tuple[int | str, ...], str]]) -> list[str]:
+    """The same mistake in many sections (windows[0..40].servces) is one line with a count."""
+    groups: dict[tuple[str, str], list[tuple[int | str, ...]]] = {}
+    for loc, message in problems:
+        shape = _key(["*" if isinstance(p, int) else p for p in loc])
+        groups.setdefault((shape, message), []).append(loc)
+    lines = []
+    for (_, message), locs in groups.items():
+        more = f" (the same in {len(locs) - 1} more: " if len(locs) > 1 else ""
+        if more:
+            shown = ", ".join(_key(loc) for loc in locs[1:4]) + (", ..." if len(locs) > 4 else "")
+            more += shown + ")"
+        lines.append(f"{_key(locs[0])}: {message}{more}")
+    return lines
 
 
 def _duplicates(items: Iterable[tuple[str, Any]], what: str) -> list[str]:
@@ -488,14 +550,74 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> HallConfig:
     return config
 
 
+RATE_LIMIT_LINE = re.compile(r"^rate_limit_per_min\s*=.*\n?", re.MULTILINE)
+
+
+def without_rate_limits(config: HallConfig) -> HallConfig:
+    """The config with every kiosk's rate limit off: benches and the simulator issue far faster
+    from one kiosk than a visitor can (the example halls turn the limit on)."""
+    kiosks = [k.model_copy(update={"rate_limit_per_min": None}) for k in config.kiosks]
+    # The lookups model_post_init built name no kiosk: the copy's are still right.
+    return config.model_copy(update={"kiosks": kiosks})
+
+
+def strip_rate_limits(toml_text: str) -> str:
+    """A config file's text with every `rate_limit_per_min` line removed (for a copy a bench or a
+    simulated day gives `hallq server`)."""
+    return RATE_LIMIT_LINE.sub("", toml_text)
+
+
 def load_config(path: str | Path) -> HallConfig:
     """Read and validate a hall config; raises ConfigError that says what to fix."""
     path = Path(path)
+    text = read_config_text(path)
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(str(path), ["file not found: check the path given to --config"]) from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None
     return parse_config(data, str(path))
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+SAVE_AS_UTF8 = (
+    "save it as UTF-8 (in Notepad: File > Save As > Encoding: UTF-8; or "
+    "iconv -f GBK -t UTF-8 OLD > NEW)"
+)
+
+
+def read_config_text(path: Path) -> str:
+    """The config file's text: UTF-8, with or without a byte order mark (Windows Notepad writes
+    one). Anything else (GBK, saved by a Chinese Windows editor; UTF-16; a folder) is a ConfigError
+    that says what to do."""
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(source, ["file not found: check the path given to --config"]) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            source, ["is a folder, not a file: give the hall config file itself (hall.toml)"]
+        ) from None
+    except PermissionError:
+        raise ConfigError(
+            source, ["cannot be read (permission denied): let the server's user read it"]
+        ) from None
+    except OSError as exc:
+        raise ConfigError(source, [f"cannot be read ({exc.strerror or exc})"]) from None
+    if raw.startswith(UTF8_BOM):
+        raw = raw[len(UTF8_BOM) :]  # UTF-8 with a byte order mark: the same text
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(source, [f"the file is saved as UTF-16: {SAVE_AS_UTF8}"])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        looks = ""
+        try:
+            raw.decode("gb18030")
+            looks = " (it looks like GBK/GB18030, as Chinese Windows editors save by default)"
+        except UnicodeDecodeError:
+            pass
+        raise ConfigError(
+            source, [f"line {line}: the file is not UTF-8{looks}: {SAVE_AS_UTF8}"]
+        ) from None

@@ -17,6 +17,7 @@ from typing import TextIO
 
 from hall.config import ConfigError, HallConfig, load_config
 from hall.pins import hash_pin
+from hall.store import StorageError
 
 PIN_MIN, PIN_MAX = 4, 12  # digits: a caller keypad can type nothing else
 
@@ -67,6 +68,11 @@ def check_config(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     )
     parser.add_argument("--config", required=True, help="the hall config (TOML)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
+    parser.add_argument(
+        "--data",
+        help="the hall's data folder: also list what this config will do to today's tickets "
+        "when the server starts with it (the store is only read)",
+    )
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
@@ -81,7 +87,41 @@ def check_config(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     found = warnings(config)
     for line in found:
         print(f"{args.config}: warning: {line}", file=err)
+    if args.data:
+        try:
+            lines = changes_to_today(config, args.data)
+        except StorageError as exc:
+            print(f"{args.data}: {exc}", file=err)
+            return 2
+        for line in lines:
+            print(f"  {line}", file=out)
     return 1 if found and args.strict else 0
+
+
+def changes_to_today(config: HallConfig, data: str) -> list[str]:
+    """What the server will record when it starts with `config` on the store in `data`."""
+    # Imported here: checking a config alone loads no engine.
+    from contract.protocol import iso
+    from hall.clock import SystemClock
+    from hall.engine import Engine
+    from hall.model import event_from_dict
+    from hall.reconcile import describe, plan
+    from hall.store import read_only_load
+
+    loaded = read_only_load(data)
+    engine = (
+        Engine.restore(config, loaded.snapshot) if loaded.snapshot is not None else Engine(config)
+    )
+    for event in loaded.events:
+        engine.apply(event_from_dict(event))
+    day = engine.state.business_day
+    events = plan(engine, iso(SystemClock(config.site.tz).now()))
+    head = f"today's tickets ({data}, business day {day}): "
+    if not events:
+        return [head + "this config changes nothing"]
+    return [head + f"{len(events)} change(s) when the server starts with this config:"] + [
+        f"  {line}" for line in describe(engine, events)
+    ]
 
 
 def read_pin(stdin: TextIO, err: TextIO) -> str:

@@ -16,6 +16,7 @@ the next batch is served as usual.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from contract import protocol, topics
+from contract.protocol import iso
 from hall.clock import Clock
 from hall.config import HallConfig
 from hall.engine import Engine, business_day_of
@@ -36,8 +38,10 @@ from hall.model import (
     Event,
     ExpireRatings,
     NoticeChanged,
+    QueryTicket,
     QuotaWarning,
     RatingExpired,
+    ReconcileConfig,
     Rollover,
     ServiceChanged,
     TicketCancelled,
@@ -47,6 +51,8 @@ from hall.model import (
     event_from_dict,
     event_to_dict,
 )
+from hall.reconcile import describe
+from hall.reconcile import plan as reconcile_plan
 from hall.requests import RequestError, decode_request
 from hall.store import (
     ANSWER_DAYS,
@@ -66,6 +72,8 @@ STORAGE_ERROR = HallError(
     "系统存储故障，请稍后重试",
     "the hall could not store this request; please try again",
 )
+# Commands that change nothing: answered from memory even when the store cannot take a batch.
+READ_ONLY = (QueryTicket,)
 UNKNOWN_DEVICE = HallError(
     "unknown_device", "未登记的设备", "this device is not in the hall's configuration"
 )
@@ -125,6 +133,9 @@ class Outcome:
     calls: list[OutboxMessage]  # committed now; publish in order, then store.mark_published
     storage_failed: bool = False
     warnings: tuple[QuotaWarning, ...] = ()  # committed now; the service raises an alarm for each
+    # Events were really written (what clears a storage alarm; a stored `status` answer, small
+    # enough to fit on a full disk, proves little).
+    committed: bool = False
 
 
 @dataclass(slots=True)
@@ -175,6 +186,7 @@ class HallCore:
         opened = self.tick()  # a hall that was down over the rollover starts the new day now
         if opened.storage_failed:
             log.error("hall opened, but the day's rollover could not be stored yet")
+        self.reconcile()
         log.info(
             "hall core open: site %s, business day %s, %d tickets, call seq %d",
             config.site.id,
@@ -293,10 +305,15 @@ class HallCore:
         if refusal is not None:
             answer = self._error_bytes(rid, refusal)
             log.info("%s/%s request %s refused: %s", cls, device, rid, refusal.code)
+        # A read-only answer drawn from what is committed stands if the batch cannot be stored
+        # (a full disk): `status` goes on working, its answer just is not kept for a retry.
+        reads_committed = isinstance(command, READ_ONLY) and not events and work.events == 0
         self._add_record(work, events, device, rid, answer)
         if rid is not None:
             work.answers[(device, rid)] = answer
-        return Reply(cls, device, rid, answer, stored=rid is not None), rid is None
+        return Reply(cls, device, rid, answer, stored=rid is not None), (
+            rid is None or reads_committed
+        )
 
     def _add_record(
         self,
@@ -349,7 +366,13 @@ class HallCore:
             log.info("snapshot stored at event %d", result.last_event_id)
         if work.rolled_over:
             self._purge_answers(work.now)
-        return Outcome(work.replies, work.changes, calls, warnings=tuple(work.warnings))
+        return Outcome(
+            work.replies,
+            work.changes,
+            calls,
+            warnings=tuple(work.warnings),
+            committed=work.events > 0,
+        )
 
     # --- timers --------------------------------------------------------------------------------------
 
@@ -372,6 +395,24 @@ class HallCore:
             return self._commit(work)
         except StorageError as exc:
             log.error("timer commands failed in the store: %s", exc)
+            self._rebuild()
+            return Outcome([], Changes(), [], storage_failed=True)
+
+    def reconcile(self) -> Outcome:
+        """At start: record what the config changed for the stored state (hall/reconcile.py)."""
+        now = self.clock.now()
+        work = _Batch(now, now.timestamp())
+        try:
+            planned = reconcile_plan(self.engine, iso(now))
+            for line in describe(self.engine, planned):
+                log.warning("config change: %s", line)
+            self._internal(ReconcileConfig(), work)
+            return self._commit(work)
+        except _EngineFault:
+            self._rebuild()
+            return Outcome([], Changes(), [])
+        except StorageError as exc:
+            log.error("the config's changes to today's tickets could not be stored: %s", exc)
             self._rebuild()
             return Outcome([], Changes(), [], storage_failed=True)
 
@@ -419,7 +460,8 @@ class HallCore:
         replies = []
         for index, item in enumerate(batch):
             if work is not None and index < len(work.replies) and work.keep[index]:
-                replies.append(work.replies[index])
+                kept = work.replies[index]
+                replies.append(kept if kept.replayed else dataclasses.replace(kept, stored=False))
                 continue
             rid = _peek_id(item.payload)
             replies.append(
@@ -437,6 +479,7 @@ class HallCore:
             first.calls + second.calls,
             first.storage_failed or second.storage_failed,
             first.warnings + second.warnings,
+            first.committed or second.committed,
         )
 
     def _note(self, event: Event, changes: Changes) -> None:

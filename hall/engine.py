@@ -28,7 +28,7 @@ from contract.protocol import iso
 from hall import handlers_kiosk as kiosk
 from hall import handlers_operator as operator
 from hall import handlers_window as window
-from hall import views
+from hall import reconcile, views
 from hall.config import HallConfig
 from hall.engine_apply import APPLIERS, note_kiosk_issue
 from hall.engine_time import Now, business_day_of, timestamp
@@ -57,6 +57,7 @@ from hall.model import (
     QueryTicket,
     Rate,
     Recall,
+    ReconcileConfig,
     Reprint,
     Resume,
     Rollover,
@@ -106,6 +107,7 @@ HANDLERS: dict[type[Any], Callable[[Engine, Any, Now], Handled]] = {
     CancelBooking: operator.cancel_booking,
     Rollover: operator.rollover,
     ExpireRatings: operator.expire_ratings,
+    ReconcileConfig: reconcile.reconcile,
 }
 
 

@@ -29,6 +29,7 @@ from hall.model import (
     DayRolledOver,
     HallState,
     NoticeChanged,
+    NumberingAdvanced,
     QuotaWarning,
     RatingExpired,
     ServiceChanged,
@@ -45,9 +46,11 @@ from hall.model import (
     TicketRecalled,
     TicketReprinted,
     TicketRequeued,
+    TicketReturned,
     TicketStarted,
     TicketTransferred,
     WindowPaused,
+    WindowRemoved,
     WindowResumed,
     WindowState,
 )
@@ -296,6 +299,30 @@ def cancelled(engine: Engine, e: TicketCancelled) -> None:
     elif ticket.status == HELD and ticket.window is not None:
         state.windows[ticket.window].held.remove(ticket.id)
     ticket.status = CANCELLED
+    ticket.reason = e.reason
+
+
+def returned(engine: Engine, e: TicketReturned) -> None:
+    state = engine.state
+    ticket = state.tickets[e.ticket]
+    window = state.windows.get(e.window)
+    if ticket.status == WAITING:
+        state.index.remove(ticket)  # waiting for that window: now for any window of its service
+    elif window is not None and window.current == ticket.id:
+        window.current = None
+    elif window is not None and ticket.id in window.held:
+        window.held.remove(ticket.id)
+    _wait_again(state, ticket, None)
+    ticket.reason = e.reason
+
+
+def window_removed(engine: Engine, e: WindowRemoved) -> None:
+    engine.state.windows.pop(e.window, None)
+
+
+def numbering_advanced(engine: Engine, e: NumberingAdvanced) -> None:
+    last = engine.state.last_number
+    last[e.department] = max(last.get(e.department, 0), e.last)
 
 
 def service_changed(engine: Engine, e: ServiceChanged) -> None:
@@ -378,4 +405,7 @@ APPLIERS: dict[type[Any], Callable[[Engine, Any], None]] = {
     BookingAdded: booking_added,
     BookingCancelled: booking_cancelled,
     DayRolledOver: rolled_over,
+    TicketReturned: returned,
+    WindowRemoved: window_removed,
+    NumberingAdvanced: numbering_advanced,
 }

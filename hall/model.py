@@ -200,11 +200,16 @@ class ExpireRatings:
     """Clear the pending ratings whose time has passed (the service's timer)."""
 
 
+@dataclass(frozen=True, slots=True)
+class ReconcileConfig:
+    """Bring the stored state in line with the config the hall started with (hall/reconcile.py)."""
+
+
 Command = (
     IssueTicket | Reprint | QueryTicket | Login | Logout | CallNext | CallNumber | Recall | Start
     | Finish | NoShow | TransferToService | TransferToWindow | Hold | Unhold | Pause | Resume | Rate
     | Cancel | ForceLogout | SetService | SetNotice | AddBooking | CancelBooking | Rollover
-    | ExpireRatings
+    | ExpireRatings | ReconcileConfig
 )  # fmt: skip
 
 
@@ -350,8 +355,38 @@ class WindowResumed:
 @dataclass(frozen=True, slots=True)
 class TicketCancelled:
     at: str
-    operator: str
+    operator: str  # an operator's id, or "config" (the hall started with a config without it)
     ticket: str
+    reason: str | None = None  # e.g. "config_removed": its service is no longer in the config
+
+
+@dataclass(frozen=True, slots=True)
+class TicketReturned:
+    """A ticket at, held by or waiting for a window that the config no longer has goes back to its
+    service's queue, at its place in line (its issue order)."""
+
+    at: str
+    window: str
+    ticket: str
+    reason: str = "config_removed"
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRemoved:
+    """A window no longer in the config: its state is dropped (its retained topics are cleared)."""
+
+    at: str
+    window: str
+
+
+@dataclass(frozen=True, slots=True)
+class NumberingAdvanced:
+    """A department's daily sequence moves up past numbers its prefix already gave today (the
+    prefix moved to it from another department mid-day): no number is given twice."""
+
+    at: str
+    department: str
+    last: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,7 +470,7 @@ Event = (
     | TicketCalledBack | TicketStarted | TicketDone | TicketNoShow | TicketHeld | TicketRequeued
     | TicketTransferred | WindowPaused | WindowResumed | TicketCancelled | ServiceChanged
     | NoticeChanged | DayRolledOver | TicketRated | RatingExpired | BookingAdded | BookingCancelled
-    | QuotaWarning | CallEvent
+    | QuotaWarning | CallEvent | TicketReturned | WindowRemoved | NumberingAdvanced
 )  # fmt: skip
 
 EVENT_TYPES: dict[str, type[Any]] = {
@@ -463,6 +498,9 @@ EVENT_TYPES: dict[str, type[Any]] = {
     "booking_added": BookingAdded,
     "booking_cancelled": BookingCancelled,
     "quota_warning": QuotaWarning,
+    "ticket_returned": TicketReturned,
+    "window_removed": WindowRemoved,
+    "numbering_advanced": NumberingAdvanced,
 }
 EVENT_NAMES: dict[type[Any], str] = {cls: name for name, cls in EVENT_TYPES.items()}
 # Field names per event type, and which of them are tuples (JSON has only lists).
@@ -535,6 +573,7 @@ class Ticket:
     rate_until_ts: int | None = None
     score: int | None = None
     reprints: int = 0
+    reason: str | None = None  # why it was cancelled or moved by the hall (e.g. "config_removed")
 
     @property
     def closed(self) -> bool:

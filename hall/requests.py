@@ -60,7 +60,11 @@ MAX_CAP = 1_000_000
 # a PIN, a pause reason or a notice (a notice is one line on every screen), and a NUL or an ESC
 # could reach a printer, an LED board or a log line. Lone surrogates ("\ud800" as a JSON escape)
 # are refused too: no UTF-8 answer, store row or screen could carry them.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Every one of them is one line, so also refused: C1 controls (U+0080..U+009F: U+0085 is a line
+# break, U+009B a terminal's CSI), the Unicode line and paragraph separators (U+2028, U+2029) and
+# the bidirectional embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069), which
+# reorder what a screen or a log shows ("Trojan Source").
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 BOOKING_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 BOOKING_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 BOOKING_SLOT = re.compile(r"^[0-9]{2}:[0-9]{2}$")
@@ -111,7 +115,10 @@ def _check_text(value: str, key: str) -> None:
     if not encodable(value):
         raise _Invalid(f"{key} 含有无效字符", f"{key} is not valid Unicode (a lone surrogate)")
     if _CONTROL.search(value):
-        raise _Invalid(f"{key} 不能含控制字符", f"{key} must not contain control characters")
+        raise _Invalid(
+            f"{key} 不能含控制字符或换行",
+            f"{key} must not contain control characters, line breaks or direction overrides",
+        )
 
 
 def _matching(data: dict[str, Any], key: str, pattern: re.Pattern[str], form: str) -> str:

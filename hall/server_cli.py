@@ -16,12 +16,14 @@ import os
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 
 from contract import topics
-from contract.mqtt_url import BrokerUrlError, broker_address
+from contract.mqtt_url import BrokerAddress, BrokerUrlError, broker_address
 from hall.clock import Clock, ClockSpecError, SystemClock, parse_clock_spec
 from hall.config import ConfigError, load_config
+from hall.owner import Owner
 
 log = logging.getLogger("hall.server")
 
@@ -34,6 +36,9 @@ LOG_ENV = "HALLQ_LOG_LEVEL"
 # hand-over prompt (bench/latency.py).
 SWITCH_INTERVAL = 0.0005
 FAULT_EXIT = 3  # a fault of the worker repeated for 30 s (HallService.fatal): restart the server
+# s: a hall that is online but wrote no owner record yet (it has just connected) is given this long
+# to write it; after that (an older hallq that writes none) the server starts, and its guard decides.
+OWNER_SETTLE = 3.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,8 +102,16 @@ def main(argv: list[str] | None = None) -> int:
     # Imported here: the config errors above are reported without loading the engine.
     from contract.transport import PahoTransport
     from hall.core import HallCore
+    from hall.owner import OwnerGuard
     from hall.service import HallService
     from hall.store import StorageError, StoreMismatch
+
+    site = config.site.id
+    me = Owner.me(data)
+    try:
+        checked, at_check = _check_owner(address, site, me)
+    except OwnerRefusal as exc:
+        return _fail(str(exc))
 
     try:
         core = HallCore(config, data, clock)
@@ -107,7 +120,6 @@ def main(argv: list[str] | None = None) -> int:
     except StorageError as exc:
         print(f"hallq server: the store in {data} cannot be opened: {exc}", file=sys.stderr)
         return 1
-    site = config.site.id
     transport = PahoTransport(
         address,
         client_id=f"hall-{site}",
@@ -115,6 +127,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     service = HallService(core, transport)
     stopping = threading.Event()
+    exit_status = 0
+
+    def on_lost(other: Owner) -> None:
+        nonlocal exit_status
+        exit_status = 2
+        # Not `offline`: the other server is the hall now, and status/hall is its.
+        transport.status_topic = None
+        print(
+            f"hallq server: another hall server took this site: {other.describe()}; stopping "
+            "(exit 2: not restarted). Run only one hall server per site.",
+            file=sys.stderr,
+        )
+        stopping.set()
+
+    OwnerGuard(transport, site, me, at_check, checked, on_lost).install()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("hall %s: %s received: stopping", site, signal.Signals(signum).name)
@@ -133,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             core.close()  # whatever happened before: the next hall process opens the store
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+    if exit_status:
+        return exit_status
     if service.fatal is not None:
         print(
             f"hallq server: exiting with status {FAULT_EXIT}: {service.fatal} (a supervisor "
@@ -141,6 +170,48 @@ def main(argv: list[str] | None = None) -> int:
         )
         return FAULT_EXIT
     return 0
+
+
+class OwnerRefusal(Exception):
+    """Another hall server serves the site."""
+
+
+def _check_owner(address: BrokerAddress, site: str, me: Owner) -> tuple[bool, Owner | None]:
+    """Before connecting as `hall` (which would take the serving hall's session): is another hall
+    server serving this site? (checked, the record seen); raises OwnerRefusal if one is."""
+    from hall.owner import CHECK_ENV, CheckRefused, check_address, read_owner, refusal
+
+    try:
+        where = check_address(address, dict(os.environ))
+    except BrokerUrlError as exc:
+        raise OwnerRefusal(str(exc)) from None
+    if where is None:
+        log.warning(
+            "hall %s: no %s (the read-only hall-check account): cannot check that no other hall "
+            "server serves this site before connecting; re-run `hallq broker-config`",
+            site,
+            CHECK_ENV,
+        )
+        return False, None
+    delay, settle = 1.0, time.monotonic() + OWNER_SETTLE
+    while True:
+        try:
+            seen = read_owner(where, site)
+            if seen.online and seen.record is None and time.monotonic() < settle:
+                time.sleep(0.2)  # a server that has just connected writes its record soon
+                continue
+            break
+        except CheckRefused as exc:
+            log.warning("hall %s: owner check not possible (%s): re-run broker-config", site, exc)
+            return False, None
+        except ConnectionError as exc:  # the broker is not up yet: wait for it, as the server would
+            log.warning("hall %s: owner check: %s; retrying in %.0f s", site, exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+    reason = refusal(me, seen)
+    if reason is not None:
+        raise OwnerRefusal(reason.replace("/SITE/", f"/{site}/"))
+    return True, seen.record
 
 
 if __name__ == "__main__":

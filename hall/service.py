@@ -174,6 +174,8 @@ class HallService:
     # -- life cycle
     def start(self) -> None:
         self.transport.subscribe(topics.all_requests(self.site), self._on_request, qos=1)
+        for retained in (topics.all_window_states(self.site), topics.all_window_ratings(self.site)):
+            self.transport.subscribe(retained, self._on_window_retained, qos=1)
         self.transport.add_connect_listener(self._on_connect)
         self.device_settings.watch()
         self._worker = threading.Thread(target=self._run, name="hall-worker", daemon=True)
@@ -222,6 +224,20 @@ class HallService:
         with self._count_lock:
             self._received += 1
         self._inbox.put((message.topic, message.payload))
+
+    def _on_window_retained(self, message: Message) -> None:
+        """A retained state of a window the config no longer has (taken out while the hall was
+        down): clear it, or screens would go on showing that window. The broker marks only the
+        retained messages it hands a new subscription as retained, so the hall's own updates of
+        its windows cost no more than this test."""
+        if not message.retain or not message.payload:
+            return
+        window = topics.parse_window(self.site, message.topic)
+        if window is not None and self.config.window(window) is None:
+            log.info(
+                "hall %s: clearing %s: no window %s in the config", self.site, message.topic, window
+            )
+            self.transport.publish(message.topic, b"", qos=1, retain=True)
 
     def _on_connect(self) -> None:
         self._republish.set()
@@ -456,7 +472,7 @@ class HallService:
         for message in outcome.calls:
             self._send_call(message)
         self._pending.add(outcome.changes)
-        self._storage_state(outcome.storage_failed)
+        self._storage_state(outcome.storage_failed, outcome.committed)
         for warning in outcome.warnings:
             self._quota_alarm(warning)
 
@@ -480,14 +496,16 @@ class HallService:
         )
         self._alarm("quota", severity, text, False, subject=warning.service)
 
-    def _storage_state(self, failed: bool) -> None:
+    def _storage_state(self, failed: bool, committed: bool) -> None:
+        """Raise the alarm when a batch fails; clear it only once a batch was really written
+        (a timer with nothing to write, or answers given from memory, prove nothing)."""
         if failed and not self._storage_alarm:
             self._storage_alarm = True
             log.error("hall %s: the store failed: requests are answered storage_error", self.site)
             self._alarm(
                 "storage_error", "critical", "叫号系统存储故障 (the hall's store failed)", False
             )
-        elif not failed and self._storage_alarm:
+        elif committed and not failed and self._storage_alarm:
             self._storage_alarm = False
             log.info("hall %s: the store works again", self.site)
             self._alarm(

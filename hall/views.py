@@ -50,8 +50,9 @@ def _window_config(engine: Engine, window_id: str) -> Window:
     return config
 
 
-def ticket_estimate(engine: Engine, ticket: Ticket, now_ts: int) -> tuple[int, int]:
-    """(ahead, est_wait_min) of a waiting ticket; (0, 0) for any other."""
+def ticket_estimate(engine: Engine, ticket: Ticket, now_ts: int) -> tuple[int, int | None]:
+    """(ahead, est_wait_min) of a waiting ticket; (0, 0) for any other. A ticket that waits for a
+    window that is closed gets no estimate (None): nobody calls it until a clerk logs in there."""
     if ticket.status != WAITING:
         return 0, 0
     ahead = ahead_of(engine.state.index, ticket, now_ts)
@@ -60,9 +61,16 @@ def ticket_estimate(engine: Engine, ticket: Ticket, now_ts: int) -> tuple[int, i
         return ahead, 0
     minutes = minutes_per_visitor(service, engine.state.services[ticket.service])
     if ticket.window is not None:  # waiting for one window: only that window serves the queue
+        if _window_closed(engine, ticket.window):
+            return ahead, None
         return ahead, wait_minutes(ahead, minutes, 1)
     windows = windows_serving(engine.windows_of_service[ticket.service], engine.state.windows)
     return ahead, wait_minutes(ahead, minutes, windows)
+
+
+def _window_closed(engine: Engine, window_id: str) -> bool:
+    window = engine.state.windows.get(window_id)
+    return window is None or window.clerk is None
 
 
 def ticket_message(engine: Engine, ticket: Ticket, now_ts: int) -> m.Ticket:
@@ -80,6 +88,15 @@ def ticket_message(engine: Engine, ticket: Ticket, now_ts: int) -> m.Ticket:
         est_wait_min=est,
         window=ticket.window,
         recalls=ticket.recalls,
+        reason=ticket.reason or None,
+        # Waiting for one window (transferred there): say when that window is closed.
+        window_status=(
+            "closed"
+            if ticket.status == WAITING
+            and ticket.window is not None
+            and _window_closed(engine, ticket.window)
+            else None
+        ),
     )
 
 

@@ -153,6 +153,8 @@ def wire(raw: dict[str, Any], paths: DemoPaths) -> dict[str, Any]:
     for bridge in data.get("bridges", []):
         if isinstance(bridge.get("bus"), dict):
             bridge["bus"]["port"] = str(paths.dev / bridge["id"])
+    for kiosk in data.get("kiosks", []):  # simulated visitors, at the demo's speed: no rate limit
+        kiosk.pop("rate_limit_per_min", None)
     data.setdefault("operators", []).append({"id": WATCH_ID, "name": "hallq demo 事件窗"})
     if not data.get("announcers"):  # the speakers of the first window's floor, in two languages
         area = next((w.get("area", "") for w in data.get("windows", [])), "")

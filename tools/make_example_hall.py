@@ -25,8 +25,8 @@ The id scheme (docs/config.md repeats it):
 
 The rules (docs/rules.md): the hall's hours are mon-fri 09:00-12:00 and 13:30-17:00 on China's 2026
 working calendar (CALENDAR_2026); a few popular items also open on Saturday mornings, a few only in
-the afternoon (OWN_HOURS); a few have a daily cap of at least 200 with a warning level (CAPS). No
-kiosk has a rate limit.
+the afternoon (OWN_HOURS); a few have a daily cap of at least 200 with a warning level (CAPS). Every
+kiosk has a rate limit no visitor reaches (KIOSK_RATE_LIMIT).
 """
 
 from __future__ import annotations
@@ -82,6 +82,9 @@ HALL_HOURS = [
 ]
 SATURDAY_MORNING = {"days": "sat", "from": "09:00", "to": "12:00"}
 AFTERNOON = {"days": "mon-fri", "from": "13:30", "to": "17:00"}
+# Tickets a minute from one kiosk: a visitor takes one in several seconds (touch, print, take it),
+# so only a stuck or hostile kiosk reaches it.
+KIOSK_RATE_LIMIT = 20
 # Services with hours of their own: the most asked-for items also open on Saturday mornings
 # (周六上午延时服务); items whose back office works in the mornings take visitors in the afternoon.
 OWN_HOURS: dict[str, list[dict[str, str]]] = {
@@ -307,6 +310,7 @@ def prefecture_hall(departments: list[Department], services: list[Service]) -> H
         {"id": "k05", "name": "1F 服务台取号机 1（绿色通道）", "allow_priority": True},
         {"id": "k06", "name": "1F 服务台取号机 2（绿色通道）", "allow_priority": True},
     ]
+    kiosks = [{**k, "rate_limit_per_min": KIOSK_RATE_LIMIT} for k in kiosks]
     displays: list[dict[str, Any]] = [
         {
             "id": "screen-lobby",
@@ -406,8 +410,13 @@ def small_hall(departments: list[Department], services: list[Service]) -> Hall:
         windows=windows,
         clerks=clerks,
         kiosks=[
-            {"id": "k01", "name": "取号机"},
-            {"id": "k02", "name": "服务台取号机（绿色通道）", "allow_priority": True},
+            {"id": "k01", "name": "取号机", "rate_limit_per_min": KIOSK_RATE_LIMIT},
+            {
+                "id": "k02",
+                "name": "服务台取号机（绿色通道）",
+                "allow_priority": True,
+                "rate_limit_per_min": KIOSK_RATE_LIMIT,
+            },
         ],
         displays=[
             {
@@ -518,7 +527,9 @@ def render(hall: Hall, header: str) -> str:
         (
             "kiosks",
             hall.kiosks,
-            "Kiosks: allow_priority may issue green-channel tickets; no rate_limit_per_min (off).",
+            "Kiosks: allow_priority may issue green-channel tickets. rate_limit_per_min: more tickets\n"
+            "# a minute than a visitor can take, so only a stuck or hostile kiosk reaches it (each\n"
+            "# refusal is an answer stored for 7 days). Benches and simulated days use a copy without.",
         ),
         (
             "displays",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from contract.messages.wire import TIME, Wire
+from contract.messages.wire import OMIT, TIME, Wire
 
 # Ticket statuses (docs/protocol.md, "Ticket object"); kept as text so that a later one is read.
 TICKET_STATUSES = (
@@ -34,9 +34,11 @@ class Ticket(Wire):
     issued_at: str = field(metadata=TIME)
     status: str
     ahead: int  # tickets called before this one (0 unless waiting)
-    est_wait_min: int
+    est_wait_min: int | None  # None: no estimate (it waits for a window that is closed)
     window: str | None  # the window it is at, or waits for
     recalls: int
+    reason: str | None = field(default=None, metadata=OMIT)  # why it was cancelled, if said
+    window_status: str | None = field(default=None, metadata=OMIT)  # "closed": its window is
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -203,3 +203,37 @@ def test_backup_says_what_is_wrong(
     assert main(["--to", str(tmp_path / "x")]) == 2
     monkeypatch.setenv("HALLQ_DATA_DIR", str(tmp_path / "data"))
     assert main(["--to", str(tmp_path / "from-env.sqlite3")]) == 0
+
+
+def test_backup_counts_only_the_calls_not_yet_published(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Issue 13, fault 6: it printed "3 unpublished calls" when all three had been published.
+    from hall.store import CommandRecord
+
+    data = tmp_path / "data"
+    with Store(data, "demo") as store:
+        store.commit(
+            [
+                CommandRecord(
+                    "2026-11-26",
+                    [{"type": "e", "at": "t"}],
+                    outbox=[("hallq/demo/calls", b"call %d" % n)],
+                    stored_at=time.time(),
+                )
+                for n in range(3)
+            ]
+        )
+        store.mark_published(m.id for m in store.pending_outbox())
+        store.commit(
+            [
+                CommandRecord(
+                    "2026-11-26",
+                    [{"type": "e", "at": "t"}],
+                    outbox=[("hallq/demo/calls", b"call 4")],
+                    stored_at=time.time(),
+                )
+            ]
+        )
+    assert main(["--data", str(data), "--to", str(tmp_path / "copy.sqlite3")]) == 0
+    assert " 1 unpublished calls" in capsys.readouterr().out

@@ -15,6 +15,7 @@ from paho.mqtt.client import topic_matches_sub
 from contract import topics
 from contract.device_env import DeviceEnvError, device_env
 from hall.broker_config import (
+    CHECK_USER,
     HALL_USER,
     PRODUCTION,
     Account,
@@ -26,6 +27,7 @@ from hall.broker_config import (
     main,
     parse_acl,
     password_matches,
+    read_env_file,
 )
 from hall.config import HallConfig, load_config
 from tests.fixtures.parts import require_program
@@ -75,7 +77,7 @@ def prefecture() -> HallConfig:
 def test_writes_every_file_with_private_modes(tmp_path: Path, small: HallConfig) -> None:
     out = tmp_path / "broker"
     report = generate(small, settings(out))
-    assert report.changes[0].startswith("new: 18 accounts (hall + 17 devices)")
+    assert report.changes[0].startswith("new: 19 accounts (hall, hall-check + 17 devices)")
     assert mode(out / "secrets.json") == 0o600
     assert mode(out / "passwd") == 0o640
     assert mode(out / "env") == 0o700
@@ -100,7 +102,7 @@ def test_env_files_carry_the_accounts_url_and_ca(tmp_path: Path, small: HallConf
         )
         url = urlsplit(env["HALLQ_MQTT_URL"])
         assert url.username == account.user and url.password == passwords[account.user]
-        if account.user == HALL_USER:
+        if account.user in (HALL_USER, CHECK_USER):
             assert (url.scheme, url.hostname, url.port) == ("mqtt", "127.0.0.1", 1883)
             assert "HALLQ_MQTT_CA" not in env  # loopback, no TLS
         else:
@@ -125,6 +127,15 @@ def test_a_device_starts_from_its_env_file_alone(tmp_path: Path, small: HallConf
         device_env(out / "env" / f"{device}.env", device_id="someone-else", environ={})
     with pytest.raises(DeviceEnvError, match="HALLQ_SITE and HALLQ_MQTT_URL not set"):
         device_env(environ={})
+
+
+def test_the_hall_env_file_carries_the_check_account(tmp_path: Path, small: HallConfig) -> None:
+    out = tmp_path / "broker"
+    generate(small, settings(out))
+    env = read_env_file(out / "env" / "hall.env")
+    url = urlsplit(env["HALLQ_CHECK_URL"])
+    assert (url.username, url.password) == (CHECK_USER, secrets_of(out)[CHECK_USER])
+    assert (url.scheme, url.hostname, url.port) == ("mqtt", "127.0.0.1", 1883)
 
 
 def test_password_file_is_mosquittos_format(tmp_path: Path, small: HallConfig) -> None:
@@ -307,7 +318,7 @@ def test_each_device_writes_only_its_own_topics(prefecture: HallConfig) -> None:
     site = prefecture.site.id
     bridges = {b.id: b.windows for b in prefecture.bridges}
     for account in accounts(prefecture):
-        if account.user == HALL_USER:
+        if account.user in (HALL_USER, CHECK_USER):
             continue
         own = [topics.status(site, account.user), topics.device_health(site, account.user)]
         if account.device_class == "kiosk":
@@ -348,6 +359,12 @@ def test_reads_are_what_each_class_needs(small: HallConfig) -> None:
     assert not can_read(window, topics.response(site, "window", "w002"))
     assert can_read(operator, topics.device_health(site, "k01"))
     assert not can_read(kiosk, topics.device_health(site, "k02"))
+    check = by_user.pop(CHECK_USER)  # reads who serves the site, and nothing else
+    assert [g.line() for g in check.grants] == [
+        f"topic read {topics.owner(site)}",
+        f"topic read {topics.status(site, HALL_USER)}",
+    ]
+    assert can_write(by_user[HALL_USER], topics.owner(site))
     for account in by_user.values():
         assert can_read(account, topics.catalog(site)), account.user
         assert can_read(account, topics.status(site, HALL_USER)), account.user

@@ -139,3 +139,57 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert len(caught.value.problems) == 2
+
+
+# Issue 13, fault 3: each of these was a traceback (exit 1, so systemd restarted the server every
+# 2 s), or a misleading message, before the fix.
+
+
+def test_a_config_saved_in_gbk_says_save_it_as_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "hall.toml"
+    path.write_bytes(SMALL.read_text(encoding="utf-8").encode("gb18030"))
+    message = problems_of(path)
+    assert "not UTF-8" in message and "GBK" in message and "save it as UTF-8" in message
+    assert len(message.splitlines()) == 1
+
+
+def test_a_utf8_config_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "hall.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + SMALL.read_bytes())
+    assert load_config(path).site.id == load_config(SMALL).site.id
+
+
+def test_a_utf16_config_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "hall.toml"
+    path.write_text(SMALL.read_text(encoding="utf-8"), encoding="utf-16")
+    message = problems_of(path)
+    assert "UTF-16" in message and "save it as UTF-8" in message
+
+
+def test_a_folder_given_as_the_config_says_so(tmp_path: Path) -> None:
+    message = problems_of(tmp_path)
+    assert "is a folder, not a file" in message
+
+
+def test_a_misspelt_required_key_is_one_line_with_a_suggestion(tmp_path: Path) -> None:
+    path = broken(tmp_path, 'prefix = "A"\n', 'prefx = "A"\n')
+    message = problems_of(path)
+    assert message.splitlines() == [
+        f"{path}: departments[0].prefx: unknown key: remove it or check its spelling "
+        "(did you mean 'prefix'?)"
+    ]
+
+
+def test_a_mistake_repeated_across_sections_is_reported_once_with_a_count(
+    tmp_path: Path,
+) -> None:
+    text = SMALL.read_text(encoding="utf-8")
+    count = text.count("\nclerks = [")
+    assert count >= 3
+    path = tmp_path / "hall.toml"
+    path.write_text(text.replace("\nclerks = [", "\nclerk = ["), encoding="utf-8")
+    message = problems_of(path)
+    lines = message.splitlines()
+    assert len(lines) == 1, message
+    assert "windows[0].clerk: unknown key" in lines[0] and "(did you mean 'clerks'?)" in lines[0]
+    assert f"the same in {count - 1} more" in lines[0]

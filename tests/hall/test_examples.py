@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hall.config import HallConfig, load_config
+from hall.config import HallConfig, load_config, strip_rate_limits, without_rate_limits
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "deploy" / "examples"
@@ -127,3 +127,15 @@ def test_small_hall_is_small_and_complete(small: HallConfig) -> None:
     assert len(small.evaluators) == len(small.windows)
     served = {code for w in small.windows for code in w.services}
     assert served == {s.code for s in small.services}
+
+
+def test_every_example_kiosk_has_a_rate_limit_and_benches_can_drop_it(
+    prefecture: HallConfig, small: HallConfig
+) -> None:
+    # Issue 13, fault 7: a stuck or hostile kiosk's refusals are each an answer stored for 7 days.
+    for hall in (prefecture, small):
+        assert hall.kiosks and all(k.rate_limit_per_min == 20 for k in hall.kiosks)
+        assert all(k.rate_limit_per_min is None for k in without_rate_limits(hall).kiosks)
+    text = (EXAMPLES / "small-hall.toml").read_text(encoding="utf-8")
+    stripped = [line for line in strip_rate_limits(text).splitlines() if not line.startswith("#")]
+    assert not any("rate_limit_per_min" in line for line in stripped)

@@ -402,7 +402,12 @@ TEXT_FIELDS = [
 
 @pytest.mark.parametrize(("cls", "device", "body", "key"), TEXT_FIELDS)
 @pytest.mark.parametrize(
-    "bad", [r"a\ud800b", r"\udfff", r"a\u0000b", r"a\u001bb", r"a\nb", r"\u007f", r"a\tb"]
+    "bad",
+    [
+        *(r"a\ud800b", r"\udfff", r"a\u0000b", r"a\u001bb", r"a\nb", r"\u007f", r"a\tb"),
+        # Issue 13, fault 5: these passed before (only C0 and DEL were refused).
+        *(r"a\u2028b", r"a\u2029b", r"a\u0085b", r"a\u009b2J", r"a\u202eb", r"\u2066a\u2069"),
+    ],
 )
 def test_text_fields_refuse_lone_surrogates_and_control_characters(
     cls: str, device: str, body: dict[str, Any], key: str, bad: str
@@ -414,7 +419,7 @@ def test_text_fields_refuse_lone_surrogates_and_control_characters(
 
 
 def test_rating_reasons_refuse_lone_surrogates_and_controls() -> None:
-    for bad in (r"\ud800", r"a\u0007"):
+    for bad in (r"\ud800", r"a\u0007", r"a\u202eb", r"a\u2028b"):
         payload = (
             '{"id":"r","op":"rate","ticket":"t","score":5,"reasons":["ok","' + bad + '"]}'
         ).encode()

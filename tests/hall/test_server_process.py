@@ -125,3 +125,16 @@ def test_calls_keep_their_seq_across_restarts(server: HallServer, broker: Broker
         assert by_seq.setdefault(c["seq"], key) == key
     display.close()
     assert server.terminate() == 0
+
+
+def test_a_gbk_config_or_a_folder_exits_2_with_a_plain_message(
+    broker: Broker, tmp_path: Path
+) -> None:
+    # Before issue 13's fix: a traceback and exit 1, which systemd restarts every 2 s forever.
+    gbk = tmp_path / "gbk.toml"
+    gbk.write_bytes(write_config(tmp_path, broker).read_text("utf-8").encode("gb18030"))
+    for config in (gbk, tmp_path):
+        done = run_server("--config", str(config), "--data", str(tmp_path / "d"))
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr
+    assert "save it as UTF-8" in run_server("--config", str(gbk), "--data", "x").stderr
