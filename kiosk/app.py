@@ -76,6 +76,9 @@ def build_app(
             self.presenter = KioskPresenter(
                 port=_PortProxy(), allow_priority=allow_priority, languages=languages
             )
+            # Its time before anything arrives: a ticket resumed from the journal can come
+            # before the first timer tick, and is shown for its seconds from now.
+            self.presenter.tick(time.monotonic())
             self.device = device_factory(self.presenter, dispatch)
             self.presenter.port = self.device
             self.root_widget = KioskRoot(self.presenter, portrait=portrait)

@@ -267,6 +267,7 @@ class KioskPresenter:
             self._s.ticket, self._s.print_failed = ticket, False
             self._s.screen, self._s.ticket_until = "ticket", self._now + self.ticket_seconds
             self._s.message = ""
+            self._s.last_touch = self._now  # shown now (also a ticket resumed after a restart)
             self.port.print_ticket(ticket, lang)
             self._speak("ticket_issued", str(ticket.get("number", "")))
             self._speak("take_ticket")

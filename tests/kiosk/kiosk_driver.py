@@ -231,7 +231,15 @@ def main() -> int:
     parser.add_argument("--state", help="where the kiosk keeps its journal (a real hall)")
     parser.add_argument("--wav-dir", help="what the kiosk says, as WAV files")
     args = parser.parse_args()
+    import logging
+
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(out / "kiosk.log", mode="a", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    for name in ("contract", "kiosk", "hardware"):  # Kivy owns the root logger's console
+        logging.getLogger(name).addHandler(handler)
+        logging.getLogger(name).setLevel(logging.INFO)
     out.mkdir(parents=True, exist_ok=True)
     steps = json.loads(Path(args.script).read_text(encoding="utf-8"))
     result: dict[str, Any] = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -93,26 +94,39 @@ class KioskRun:
 
 
 @contextlib.contextmanager
-def kiosk_running(config: Path, steps: list[list[Any]], out: Path, tmp: Path) -> Iterator[KioskRun]:
+def kiosk_running(
+    config: Path,
+    steps: list[list[Any]],
+    out: Path,
+    tmp: Path,
+    state: Path | None = None,
+    killed: bool = False,
+) -> Iterator[KioskRun]:
+    """The kiosk on `config` playing `steps` under Xvfb; `state`: its journal's folder (the same
+    one for a restart); `killed`: the test kills it (its exit is not checked)."""
     script = tmp / "steps.json"
     script.write_text(json.dumps(steps, ensure_ascii=False), encoding="utf-8")
     for old in (*out.glob("marks/*"), out / "result.json"):
         old.unlink(missing_ok=True)
     command = [sys.executable, str(DRIVER), "--script", str(script), "--out", str(out)]
-    command += ["--config", str(config), "--id", "k1"]
+    command += ["--config", str(config), "--id", "k1", "--state", str(state or tmp / "state")]
     with xvfb(1080, 1920) as display:
         env = {**os.environ, "DISPLAY": display, "KIVY_HOME": str(tmp / "kivy")}
         process = subprocess.Popen(
             command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
         )
         run = KioskRun(process, out)
+        stderr = ""
         try:
             yield run
             _, stderr = process.communicate(timeout=120)
         finally:
             if process.poll() is None:
                 process.kill()
-                process.wait(5)
+                _, stderr = process.communicate(timeout=10)
+            (out / "driver.log").write_text(stderr or "", encoding="utf-8")
+        if killed:
+            return
         assert process.returncode == 0 and not run.result().get("errors"), (
             run.result().get("errors"),
             stderr[-3000:],
@@ -239,3 +253,45 @@ def test_the_hall_or_the_broker_away_is_said_plainly_and_the_kiosk_recovers(
         done = kiosk.mark("done")
     assert done["numbers"] == ["A001"]
     assert len(emulator.wait_for_tickets(1, timeout=20)) == 1
+
+
+def test_a_kiosk_killed_while_it_waits_shows_and_prints_that_ticket_when_it_is_back(
+    hall: tuple[Path, PrinterEmulator, HallServer], broker: Broker, tmp_path: Path
+) -> None:
+    config, emulator, server = hall
+    out = ARTIFACTS / "kiosk" / "killed"
+    out.mkdir(parents=True, exist_ok=True)
+    state = tmp_path / "kiosk-state"
+    waiting = [
+        ["until_online", 10],
+        ["tap", "公安局"],
+        ["mark", "online"],
+        ["until_file", "go", 30],
+        ["tap", "身份证"],
+        ["wait", 1.0],
+        ["mark", "tapped"],
+        ["wait", 120],
+    ]
+    assert server.process is not None
+    with kiosk_running(config, waiting, out, tmp_path, state, killed=True) as kiosk:
+        kiosk.mark("online")
+        server.process.send_signal(signal.SIGSTOP)  # the hall takes the request but never answers
+        try:
+            kiosk.signal("go")
+            assert kiosk.mark("tapped")["screen"] == "issuing"
+            kiosk.process.kill()  # the kiosk dies while it waits: a power cut, a crash
+            kiosk.process.wait(10)
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+    back = [["until_screen", "ticket", 30], ["shot", "resumed"], ["mark", "done"]]
+    with kiosk_running(config, back, out, tmp_path, state) as kiosk:
+        done = kiosk.mark("done", timeout=90)
+    assert done["numbers"] == ["A001"]
+    printed = emulator.wait_for_tickets(1, timeout=20)
+    assert len(printed) == 1
+    ticket_id = decode_qr(printed[0].save(out / "printed.png"))
+    assert ticket_id.endswith("A001")
+    with HallClient.connect(parse_url(broker.url), SITE, "kiosk", "k2") as k2:
+        assert (
+            k2.request("issue", service="psb-id-card")["ticket"]["number"] == "A002"
+        )  # one ticket

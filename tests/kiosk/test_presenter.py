@@ -272,3 +272,16 @@ def test_the_next_opening_names_its_day_when_it_is_not_today() -> None:
 
     assert _clock_text("2026-11-26T14:00:00+08:00", "2026-11-26T10:00:00+08:00") == "14:00"
     assert _clock_text("2026-11-27T09:00:00+08:00", "2026-11-26T10:00:00+08:00") == "11-27 09:00"
+
+
+def test_a_ticket_that_comes_without_a_touch_stays_its_seconds() -> None:
+    """A kiosk restarted mid-request gets its ticket from the journal before anyone touches it."""
+    port = Port()
+    k = KioskPresenter(port)
+    k.on_catalog(CATALOG)
+    k.tick(5000.0)
+    k.on_issue_answer(True, {"ticket": TICKET})
+    k.tick(5001.0)
+    assert k.view().screen == "ticket" and port.of("print") == ["20261126-A004"]
+    k.tick(5013.0)
+    assert k.view().screen == "home"
