@@ -199,10 +199,15 @@ if [ "$ROLE" = device ]; then
   fi
   run systemctl enable chrony.service
   [ "$START" = 1 ] && run systemctl restart chrony.service
+  step "the screen apps' session and units (enabled by hand: which app this machine runs)"
+  run install -d -m 755 /opt/hallq/deploy
+  run install -m 755 "$SRC/deploy/screen-session.sh" /opt/hallq/deploy/screen-session.sh
+  run install -m 644 "$SRC"/deploy/systemd/hallq-*@.service "$SRC/deploy/systemd/hallq-announcer.service" "$UNITS/"
   cat <<EOF
 
 Done: hallq is $VENV/bin/hallq; the clock follows $HOST (chronyc sources).
-This device needs two files from the hall server (copy them over a trusted channel):
+Then enable what this machine is: systemctl enable --now hallq-kiosk@k01 (or hallq-display@ID),
+then: this device needs two files from the hall server (copy them over a trusted channel):
   /etc/hallq/broker/env/<device id>.env  ->  /etc/hallq/hallq.env on this device (mode 600)
   /etc/hallq/broker/tls/ca.crt           ->  /etc/hallq/ca.crt on this device
 EOF

@@ -102,6 +102,7 @@ def issued(engine: Engine, e: TicketIssued) -> None:
         appointment=e.appointment,
         slot=e.slot,
         slot_ts=timestamp(e.slot) if e.slot else None,
+        category=e.category,
     )
     state.tickets[ticket.id] = ticket
     state.by_number[ticket.number] = ticket.id

@@ -41,7 +41,10 @@ def issue(engine: Engine, cmd: IssueTicket, clock: Now) -> Handled:
         raise HallError(
             "expired", "取号请求已过期，请重新取号", "the request arrived after its deadline"
         )
-    service = known_service(engine, cmd.service)
+    code = cmd.service
+    if not code and cmd.appointment is not None:
+        code = engine.rules.booking(engine.state, cmd.appointment).service  # or unknown_booking
+    service = known_service(engine, code)
     if cmd.priority not in PRIORITIES or cmd.lang not in LANGS:
         raise HallError("invalid_request", "请求格式有误", "priority or lang is not valid")
     state = engine.state
@@ -63,6 +66,7 @@ def issue(engine: Engine, cmd: IssueTicket, clock: Now) -> Handled:
         order=state.issue_order + 1,
         appointment=appointment.code if appointment else None,
         slot=iso(appointment.slot.astimezone(engine.zone)) if appointment else None,
+        category=cmd.category,
     )
     today = state.services[service.code]
     before = today.issued_today

@@ -42,6 +42,7 @@ class IssueTicket:
     appointment: str | None = None
     lang: Lang = "zh"
     deadline: datetime | None = None  # on the hall's clock: refused `expired` when it arrives later
+    category: str | None = None  # why a priority ticket: elderly / disabled / military
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +233,7 @@ class TicketIssued:
     order: int  # hall-wide issue order: "the oldest" means the smallest order
     appointment: str | None = None
     slot: str | None = None  # the booking's slot time: called first from then on
+    category: str | None = None  # a priority ticket's category (elderly / disabled / military)
 
 
 @dataclass(frozen=True, slots=True)
@@ -574,6 +576,7 @@ class Ticket:
     score: int | None = None
     reprints: int = 0
     reason: str | None = None  # why it was cancelled or moved by the hall (e.g. "config_removed")
+    category: str | None = None  # a priority ticket's category (elderly / disabled / military)
 
     @property
     def closed(self) -> bool:

@@ -154,14 +154,27 @@ def _integer(value: Any, key: str, low: int, high: int) -> int:
 # -- per-op parsers: (device id, payload) -> command -------------------------------------------
 
 
+PRIORITY_CATEGORIES = ("elderly", "disabled", "military")
+
+
 def _issue(device: str, data: dict[str, Any]) -> Command:
+    appointment = _text(data, "appointment", required=False)
+    # Checking in by booking code alone: the booking names its service ("" until the engine looks).
+    by_code = appointment is not None and data.get("service") is None
+    category = None
+    if data.get("category") is not None:
+        category = _choice(data, "category", PRIORITY_CATEGORIES)
+    priority = _choice(data, "priority", ("normal", "priority"))
+    if category is not None:
+        priority = "priority"  # a category is a reason for priority: the kiosk's permission applies
     return IssueTicket(
         kiosk=device,
-        service=_required(data, "service"),
-        priority=_choice(data, "priority", ("normal", "priority")),
-        appointment=_text(data, "appointment", required=False),
+        service="" if by_code else _required(data, "service"),
+        priority=priority,
+        appointment=appointment,
         lang=_choice(data, "lang", ("zh", "en")),
         deadline=_moment(data, "deadline"),
+        category=category,
     )
 
 

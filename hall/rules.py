@@ -58,6 +58,7 @@ class Rules:
         # `queues` asks for every service at once: a few distinct hour lists serve hundreds of
         # services, so each list's (from, to) pairs are worked out once per date.
         distinct: dict[tuple[Span, ...], int] = {}
+        self._next_open: dict[tuple[int | None, datetime], datetime | None] = {}
         self._hours_key = {
             code: distinct.setdefault(spans, len(distinct)) for code, spans in self._hours.items()
         }
@@ -215,6 +216,27 @@ class Rules:
         if self.cap_reached(service, today):
             return QUOTA_REACHED
         return None
+
+    def next_open(self, service: Service, now: datetime, days: int = 8) -> datetime | None:
+        """When a service that is outside its hours opens next (at most `days` ahead), for the
+        kiosk to say "opens 14:00"; worked out once per hours list and minute."""
+        local = now.astimezone(self.config.site.zone)
+        key = (self._hours_key.get(service.code), local.replace(second=0, microsecond=0))
+        if key in self._next_open:
+            return self._next_open[key]
+        if len(self._next_open) > 1000:
+            self._next_open.clear()
+        spans = self._hours.get(service.code) or tuple(self.config.hours_of(service.code))
+        found = None
+        for offset in range(days + 1):
+            day = local.date() + timedelta(days=offset)
+            starts = [_at(day, s.start, local.tzinfo) for s in spans_on(self.calendar, spans, day)]
+            later = [at for at in starts if at > local]
+            if later:
+                found = min(later)
+                break
+        self._next_open[key] = found
+        return found
 
     def next_edge(self, now: datetime, days: int = 8) -> datetime | None:
         """The next moment after `now` at which some service opens or closes (so `queues` can be

@@ -18,6 +18,7 @@ from hall.config import Clerk, HallConfig, Service, Window
 from hall.estimate import minutes_per_visitor, wait_minutes, windows_serving
 from hall.model import CALLED, WAITING, CallEvent, Ticket, WindowState
 from hall.policy import ahead_of
+from hall.rules import OUTSIDE_HOURS
 
 if TYPE_CHECKING:
     from hall.engine import Engine
@@ -97,6 +98,7 @@ def ticket_message(engine: Engine, ticket: Ticket, now_ts: int) -> m.Ticket:
             and _window_closed(engine, ticket.window)
             else None
         ),
+        category=ticket.category,
     )
 
 
@@ -222,6 +224,11 @@ def queue_entry(engine: Engine, service: Service, now: datetime) -> m.QueueEntry
         est_wait_min=wait_minutes(waiting, minutes_per_visitor(service, today), windows),
         can_issue=reason is None,
         reason=reason,
+        next_open=(
+            iso(opens)
+            if reason == OUTSIDE_HOURS and (opens := engine.rules.next_open(service, now))
+            else None
+        ),
     )
 
 

@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "display": ("display.app", "a hall screen or a window screen (Kivy, full screen)"),
     "demo": ("hallq.demo", "run the whole demo hall on this machine"),
+    "kiosk": ("kiosk.app", "the ticket kiosk (Kivy touchscreen)"),
     "printer-emulator": ("hardware.emulators.printer_cli", "an emulated ESC/POS ticket printer"),
     "led-emulator": ("hardware.emulators.led_cli", "an emulated bus of window LED boards"),
     "keypad-emulator": ("hardware.emulators.keypad_cli", "an emulated bus of caller keypads"),
@@ -70,8 +71,16 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         missing = exc.name or "?"
-        if missing.split(".")[0] in ("kivy", "escpos", "serial", "qrcode", "PIL", "usb"):
-            extra = "screens" if missing.startswith("kivy") else "hardware"
+        if missing.split(".")[0] in (
+            "kivy",
+            "pypinyin",
+            "escpos",
+            "serial",
+            "qrcode",
+            "PIL",
+            "usb",
+        ):
+            extra = "screens" if missing.split(".")[0] in ("kivy", "pypinyin") else "hardware"
             print(
                 f"hallq {name}: needs the Python package {missing!r}; "
                 f"install hallq with the [{extra}] extra (pip install 'hallq[{extra}]')",

@@ -39,6 +39,7 @@ class Ticket(Wire):
     recalls: int
     reason: str | None = field(default=None, metadata=OMIT)  # why it was cancelled, if said
     window_status: str | None = field(default=None, metadata=OMIT)  # "closed": its window is
+    category: str | None = field(default=None, metadata=OMIT)  # elderly / disabled / military
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract.messages.objects import CatalogService, ClerkRef, Ticket, WindowRef, WindowState
-from contract.messages.wire import TIME, Wire
+from contract.messages.wire import OMIT, TIME, Wire
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +73,8 @@ class QueueEntry(Wire):
     est_wait_min: int
     can_issue: bool
     reason: str | None  # closed / outside_hours / quota_reached / appointment_only
+    # Extension: when a service that is outside its hours opens next (for the kiosk).
+    next_open: str | None = field(default=None, metadata={**OMIT, **TIME})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -48,11 +48,19 @@ class Request(Wire):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Issue(Request):
     KIND, OP, DEVICE = "request issue", "issue", "kiosk"
-    service: str
+    # The service; left out when `appointment` is given: the booking names its service.
+    service: str | None = field(default=None, metadata=OMIT)
     priority: str | None = field(default=None, metadata=OMIT)  # normal (the default) / priority
     # A booking's code: checks the booking in (the ticket is an appointment).
     appointment: str | None = field(default=None, metadata=OMIT)
     lang: str | None = field(default=None, metadata=OMIT)  # zh / en
+    # Why a priority ticket (extension): elderly / disabled / military; implies priority.
+    category: str | None = field(default=None, metadata=OMIT)
+    deadline: str | None = field(default=None, metadata=OMIT)  # after it: refused `expired`
+
+    def __post_init__(self) -> None:
+        if self.service is None and self.appointment is None:
+            raise PayloadError(self.KIND, "service", "missing (or give the booking's appointment)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

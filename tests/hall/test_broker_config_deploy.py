@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import configparser
-import re
 import subprocess
 from pathlib import Path
 
@@ -46,9 +45,10 @@ def test_units_pass_systemd_analyze(tmp_path: Path) -> None:
     units = [*UNITS.glob("*.service"), *UNITS.glob("*.timer")]
     assert {u.name for u in units} >= {"hallq-backup.service", "hallq-backup.timer"}
     for path in units:
-        # The venv does not exist here: point at a program that does.
+        # The venv does not exist here: point at a program that does, and at this checkout's
+        # deploy/ for what an install copies to /opt/hallq/deploy.
         text = path.read_text().replace("/opt/hallq/venv/bin/hallq", "/bin/true")
-        text = re.sub(r"/opt/hallq/deploy/\S+\.sh", "/bin/true", text)  # the screens' sessions
+        text = text.replace("/opt/hallq/deploy/", f"{ROOT / 'deploy'}/")
         (tmp_path / path.name).write_text(text)
     result = subprocess.run(
         [analyze, "verify", *sorted(str(tmp_path / u.name) for u in units)],

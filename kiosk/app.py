@@ -1,0 +1,265 @@
+"""`hallq kiosk --id ID`: the ticket kiosk, a Kivy touchscreen app.
+
+    hallq kiosk --id k01 [--config hall.toml] [--portrait|--landscape] [--windowed] [--screenshot-dir DIR]
+
+The app is glue: the presenter (kiosk/presenter.py) decides, the widgets (kiosk/widgets.py) draw, the
+device (kiosk/device.py) talks to the hall, the printer and the voice. Network and printer results
+reach the presenter on Kivy's main loop through `Clock.schedule_once`; the UI thread never waits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+TICK = 0.25  # seconds between presenter ticks (timers, idle, link state)
+
+
+def kivy_environment(windowed: bool, size: tuple[int, int]) -> None:
+    """Kivy reads its settings at import: set them first (no file logs, no argv parsing)."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(size[0]))
+    Config.set("graphics", "height", str(size[1]))
+    Config.set("graphics", "fullscreen", "0" if windowed else "auto")
+    Config.set("graphics", "borderless", "0" if windowed else "1")
+    Config.set("kivy", "exit_on_escape", "0")  # touch only: no way out by keyboard either
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+
+
+def build_app(
+    device_factory: Callable[[Any, Callable[[Callable[[], None]], None]], Any],
+    *,
+    portrait: bool,
+    allow_priority: bool,
+    languages: tuple[str, ...] = ("zh", "en"),
+    on_started: Callable[[Any], None] | None = None,
+) -> Any:
+    """The Kivy App, created only after kivy_environment(); `device_factory(presenter, dispatch)`
+    returns the KioskDevice (or a fake)."""
+    from kivy.app import App
+    from kivy.clock import Clock
+    from kivy.core.text import LabelBase
+
+    from kiosk.presenter import KioskPresenter
+    from kiosk.widgets import FONT, KioskRoot
+
+    LabelBase.register(FONT, CJK_FONT)
+
+    def dispatch(fn: Callable[[], None]) -> None:
+        """Run a network or printer result on the main loop, then draw what it changed."""
+
+        def run(_dt: float) -> None:
+            fn()
+            app = App.get_running_app()
+            if app is not None:
+                app.refresh()
+
+        Clock.schedule_once(run, 0)
+
+    class KioskApp(App):  # type: ignore[misc]
+        title = "hallq kiosk"
+
+        def build(self) -> Any:
+            self.presenter = KioskPresenter(
+                port=_PortProxy(), allow_priority=allow_priority, languages=languages
+            )
+            # Its time before anything arrives: a ticket resumed from the journal can come
+            # before the first timer tick, and is shown for its seconds from now.
+            self.presenter.tick(time.monotonic())
+            self.device = device_factory(self.presenter, dispatch)
+            self.presenter.port = self.device
+            self.root_widget = KioskRoot(self.presenter, portrait=portrait)
+            self.root_widget.on_change = self.refresh
+            self.device.subscribe(self._catalog, self._queues, self._link)
+            Clock.schedule_interval(self._tick, TICK)
+            self.refresh()
+            return self.root_widget
+
+        def on_start(self) -> None:
+            if on_started is not None:
+                on_started(self)
+
+        def on_stop(self) -> None:
+            self.device.stop()
+
+        def refresh(self) -> None:
+            view = self.presenter.view()
+            self.presenter.page_size = _page_size(portrait, view.large)
+            self.root_widget.render(self.presenter.view())
+
+        def _catalog(self, value: dict[str, Any]) -> None:
+            self.presenter.on_catalog(value)
+            self.refresh()
+
+        def _queues(self, value: dict[str, Any]) -> None:
+            self.presenter.on_queues(value)
+            self.refresh()
+
+        def _link(self, connected: bool, hall_online: bool) -> None:
+            self.presenter.on_link(connected, hall_online)
+            self.refresh()
+
+        def _tick(self, _dt: float) -> None:
+            self.presenter.tick(time.monotonic())
+            self.device.poll_printer()
+            self.refresh()
+
+    return KioskApp()
+
+
+class _PortProxy:
+    """Stands in for the device while the app builds (the presenter needs a port at once)."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None
+
+
+def _page_size(portrait: bool, large: bool) -> int:
+    if portrait:
+        return 6 if large else 12
+    return 4 if large else 12
+
+
+def prepare(
+    setup: Any,
+    client: Any,
+    *,
+    portrait: bool,
+    windowed: bool,
+    on_started: Callable[[Any], None] | None = None,
+    printer_poll: float | None = None,
+    wav_dir: Path | None = None,
+) -> Any:
+    """The app of the kiosk `setup` (kiosk/setup.py) on `client`."""
+    kivy_environment(windowed, (1080, 1920) if portrait else (1920, 1080))
+    from kiosk.speech import make_speaker
+    from voice.manifest import ManifestError
+
+    try:
+        speaker = make_speaker(setup.languages, wav_dir)
+    except ManifestError as exc:  # the kiosk serves without its voice rather than not at all
+        log.error("the kiosk's voice cannot start: %s", exc)
+        speaker = None
+
+    def device(presenter: Any, dispatch: Callable[[Callable[[], None]], None]) -> Any:
+        from kiosk.device import PRINTER_POLL, KioskDevice
+
+        printer = None
+        if setup.printer is not None:
+            from hardware.printer.printer import TicketPrinter
+
+            printer = TicketPrinter(setup.printer, device_id=setup.kiosk_id)
+        return KioskDevice(
+            client,
+            presenter,
+            dispatch,
+            printer,
+            ticket_url=setup.ticket_url,
+            printer_poll=PRINTER_POLL if printer_poll is None else printer_poll,
+            language=setup.languages[0],
+            speaker=speaker,
+        )
+
+    return build_app(
+        device,
+        portrait=portrait,
+        allow_priority=setup.allow_priority,
+        languages=setup.languages,
+        on_started=on_started,
+    )
+
+
+def connect(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The kiosk's setup and client: from its env file and the hall's settings topic, or (the demo,
+    tests) from a hall config file."""
+    from contract.client import HallClient
+    from contract.device_env import default_cache_dir, device_env
+    from kiosk.setup import setup_from_config, wait_for_settings
+
+    # The journal of a pending `issue` lives beside the settings: a kiosk restarted mid-request
+    # sends it again under its id and prints the ticket the hall issued.
+    if args.config:
+        setup, address = setup_from_config(Path(args.config), args.id)
+        cache = Path(args.cache) if args.cache else default_cache_dir(os.environ)
+        client = HallClient.connect(
+            address,
+            setup.site,
+            "kiosk",
+            setup.kiosk_id,
+            wait=None,
+            journal=cache / f"{setup.kiosk_id}.journal",
+        )
+        return setup, client
+    env = device_env(Path(args.env) if args.env else None, args.id)
+    cache = Path(args.cache) if args.cache else env.cache_dir
+    client = HallClient.connect(
+        env.address,
+        env.site,
+        "kiosk",
+        env.device_id,
+        wait=None,
+        journal=cache / f"{env.device_id}.journal",
+    )
+    try:
+        return wait_for_settings(client, env.device_id, cache), client
+    except BaseException:
+        client.close()
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hallq kiosk", description=__doc__)
+    parser.add_argument("--id", help="the kiosk's id (default: HALLQ_DEVICE_ID of its env file)")
+    parser.add_argument("--env", help="the kiosk's env file of `hallq broker-config`")
+    parser.add_argument(
+        "--cache", help="where to keep its last settings (default: HALLQ_CACHE_DIR)"
+    )
+    parser.add_argument(
+        "--config", help="read the kiosk's section from this hall config (the demo)"
+    )
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--portrait", action="store_true", help="1080x1920 (the default)")
+    shape.add_argument("--landscape", action="store_true", help="1920x1080")
+    parser.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    parser.add_argument(
+        "--wav-dir", type=Path, help="write what the kiosk says as WAV files here (no sound card)"
+    )
+    args = parser.parse_args(argv)
+    if args.config and not args.id:
+        parser.error("--config needs --id")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    from contract.device_env import DeviceEnvError
+    from kiosk.setup import KioskSetupError
+
+    try:
+        setup, client = connect(args)
+    except (DeviceEnvError, KioskSetupError, ValueError) as exc:
+        print(f"hallq kiosk: {exc}", file=sys.stderr)
+        return 2
+    log.info("kiosk %s: settings from the %s", setup.kiosk_id, setup.source)
+    try:
+        prepare(
+            setup,
+            client,
+            portrait=not args.landscape,
+            windowed=args.windowed,
+            wav_dir=args.wav_dir,
+        ).run()
+    finally:
+        client.close()
+    return 0
