@@ -359,6 +359,14 @@ def fault_during_burst(
     assert wait_for(lambda: pending_outbox(rig.data) == [], 30)
 
 
+def after_bound(before: float) -> float:
+    """What a kiosk's status round trip may cost after a fault, in ms. The fault this guards
+    against added the worker's 100 ms back-off to every request for as long as the hall ran; a
+    loaded 2-core machine (the figures are printed; bench/latency.py measures speed) moves the p50
+    by a few tens of ms either way, so the bound is well below the fault and well above the noise."""
+    return max(5 * before, before + 50)
+
+
 def test_a_cut_of_the_halls_link_during_a_burst(rig: Rig) -> None:
     load = rig.load
     load.set_up(calls_per_window=2)
@@ -373,7 +381,7 @@ def test_a_cut_of_the_halls_link_during_a_burst(rig: Rig) -> None:
     check_every_seq_in_order(rig, "cut")
     after = load.status_p50()
     say(f"cut: kiosk status p50 {before:.2f} ms before, {after:.2f} ms after")
-    assert after <= max(3 * before, before + 10), (before, after)
+    assert after <= after_bound(before), (before, after)
     assert rig.hall.terminate() == 0
 
 
@@ -404,7 +412,7 @@ def test_the_broker_stopped_shortly_during_a_burst(rig: Rig) -> None:
     check_every_seq_in_order(rig, "short stop")
     after = load.status_p50()
     say(f"short stop: kiosk status p50 {before:.2f} ms before, {after:.2f} ms after")
-    assert after <= max(3 * before, before + 10), (before, after)
+    assert after <= after_bound(before), (before, after)
     assert rig.hall.terminate() == 0
 
 
@@ -419,7 +427,7 @@ def test_the_broker_stopped_longer_than_the_keepalive(rig: Rig) -> None:
     check_every_seq_in_order(rig, "long stop")
     after = load.status_p50()
     say(f"long stop: kiosk status p50 {before:.2f} ms before, {after:.2f} ms after")
-    assert after <= max(3 * before, before + 10), (before, after)
+    assert after <= after_bound(before), (before, after)
     assert rig.hall.terminate() == 0
 
 
@@ -482,5 +490,5 @@ def test_the_broker_killed_at_several_moments_loses_no_unacknowledged_call(rig: 
         )
     after_p50 = load.status_p50()
     say(f"kills: kiosk status p50 {before:.2f} ms before, {after_p50:.2f} ms after")
-    assert after_p50 <= max(3 * before, before + 10), (before, after_p50)
+    assert after_p50 <= after_bound(before), (before, after_p50)
     assert rig.hall.terminate() == 0
