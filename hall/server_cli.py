@@ -113,7 +113,21 @@ def main(argv: list[str] | None = None) -> int:
         client_id=f"hall-{site}",
         status_topic=topics.status(site, topics.HALL_CLIENT_ID),
     )
-    service = HallService(core, transport)
+    metrics = None
+    if config.metrics is not None:
+        from hall.metrics import HallMetrics
+
+        metrics = HallMetrics(config)
+        try:
+            host, port = metrics.serve(config.metrics.host, config.metrics.port)
+        except OSError as exc:
+            core.close()
+            return _fail(
+                f"cannot serve metrics on {config.metrics.address} ([metrics] address): {exc}: "
+                "choose a free port or remove the section"
+            )
+        log.info("hall %s: Prometheus metrics on http://%s:%d/metrics", site, host, port)
+    service = HallService(core, transport, metrics=metrics)
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -131,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             service.stop()
         finally:
             core.close()  # whatever happened before: the next hall process opens the store
+            if metrics is not None:
+                metrics.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     if service.fatal is not None:
