@@ -24,7 +24,14 @@ from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -101,18 +108,19 @@ class HallMetrics:
             kind: Counter(
                 f"hallq_tickets_{kind}",
                 f"Tickets {kind.replace('_', '-')} per service (from committed events)",
-                ["service"],
+                ["service", "department"],
                 registry=r,
             )
             for kind in ("issued", "called", "served", "no_show")
         }
+        ProcessCollector(registry=r)  # process_cpu_seconds_total, resident memory, open files
         Gauge(
             "hallq_hall_info", "The hall this server serves", ["site", "name"], registry=r
         ).labels(config.site.id, config.site.name).set(1)
         # Warm the label sets every dashboard shows, so their series exist from the first scrape.
         for service in config.services:
             for counter in self.tickets.values():
-                counter.labels(service.code)
+                counter.labels(service.code, service.department)
         self._department = {s.code: s.department for s in config.services}
         self._device_class = {
             device: plural[:-1] for plural, ids in config.devices().items() for device in ids
@@ -170,7 +178,8 @@ class HallMetrics:
             elif isinstance(event, DayRolledOver):
                 self.alarm_cleared("quota", None)  # a new day: every service issues from 0
         for (kind, service), count in tickets.items():
-            self.tickets[kind].labels(service).inc(count)
+            department = self._department.get(service, "unknown")
+            self.tickets[kind].labels(service, department).inc(count)
 
     def _service_of(self, ticket: str) -> str:
         core = self._core
