@@ -131,12 +131,17 @@ def echo_service(port: int, folder: Path) -> Iterator[None]:
 
 @contextmanager
 def hall_server(
-    port: int, folder: Path, config: HallConfig, profile: Path | None = None
-) -> Iterator[None]:
+    port: int,
+    folder: Path,
+    config: HallConfig,
+    profile: Path | None = None,
+    config_file: Path = HALL,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A `hallq server` on `config_file` (the example hall by default); yields its process."""
     env = {**os.environ, "HALLQ_MQTT_URL": f"mqtt://127.0.0.1:{port}"}
     env.setdefault("HALLQ_LOG_LEVEL", "WARNING")
     args = [sys.executable, *(("-m", "cProfile", "-o", str(profile)) if profile else ())]
-    args += ["-m", "hallq", "server", "--config", str(HALL)]
+    args += ["-m", "hallq", "server", "--config", str(config_file)]
     args += ["--data", str(folder / "data"), "--clock", CLOCK]
     online = threading.Event()
     with (folder / "hall.log").open("wb") as out:
@@ -151,10 +156,45 @@ def hall_server(
         )
         if not online.wait(30):
             raise RuntimeError(f"the hall server did not come online: see {folder / 'hall.log'}")
-        yield
+        yield process
     finally:
         watcher.close()
         stop(process)
+
+
+def with_metrics(folder: Path) -> tuple[Path, int]:
+    """A copy of the example hall with `[metrics]` on a free loopback port: (its path, the port)."""
+    port = free_port()
+    path = folder / "hall-metrics.toml"
+    text = HALL.read_text(encoding="utf-8")
+    path.write_text(text + f'\n[metrics]\naddress = "127.0.0.1:{port}"\n', encoding="utf-8")
+    return path, port
+
+
+@contextmanager
+def scraper(port: int, interval: float) -> Iterator[list[int]]:
+    """Scrape http://127.0.0.1:PORT/metrics every `interval` s, as Prometheus would; yields the
+    list of the scrapes' sizes in bytes (one entry per scrape)."""
+    import urllib.request
+
+    sizes: list[int] = []
+    done = threading.Event()
+
+    def run() -> None:
+        while not done.wait(interval):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    sizes.append(len(r.read()))
+            except OSError:
+                sizes.append(0)
+
+    thread = threading.Thread(target=run, name="bench-scraper", daemon=True)
+    thread.start()
+    try:
+        yield sizes
+    finally:
+        done.set()
+        thread.join(10)
 
 
 @contextmanager
