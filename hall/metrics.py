@@ -75,7 +75,7 @@ class HallMetrics:
         self.config = config
         # No `_created` series beside each counter and histogram: a hall of 243 services would
         # send twice the lines at every scrape for a figure nobody graphs (process-wide setting).
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.request_seconds = Histogram(

@@ -37,6 +37,8 @@ def exported_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> set[str]:
         metrics.watch(core, lambda: 0, lambda: True)
         metrics.device_health("k1", "ready")
         metrics.requests.labels("issue", "ok").inc()  # a labelled counter shows once used
+        for counter in metrics.tickets.values():
+            counter.labels("psb-id-card", "psb").inc()
         text = generate_latest(metrics.registry).decode()
     return {
         sample.name for family in text_string_to_metric_families(text) for sample in family.samples
