@@ -11,6 +11,10 @@ load with `[metrics]` on and off, and bench/latency.py's steady p99 both ways.
    each; the medians are compared.
 2. Latency: `bench/latency.py` run off, then on (`--metrics SECONDS`), its steady call-to-display
    p99 compared.
+3. Direct costs, in this process (steady against a shared machine's noise, which on 2 busy cores
+   is larger than the effect in 1.): the CPU time of `HallMetrics.batch` for a batch of one
+   answered call, and of one scrape of the prefecture hall (243 services, 240 devices); with the
+   load's batch count they give the share the metrics add to part 1.
 
 Goals: CPU with metrics within 5% of without; p99 within 1.1x.
 """
@@ -50,8 +54,9 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_run(folder: Path, metrics: bool, scrape: float) -> tuple[float, int]:
-    """The hall's CPU seconds for the scripted load, and how many scrapes were made."""
+def cpu_run(folder: Path, metrics: bool, scrape: float) -> tuple[float, int, float]:
+    """The hall's CPU seconds for the scripted load, how many scrapes were made, and how long the
+    load took (real seconds)."""
     config = load_config(HALL)
     site, played = config.site.id, config.windows[:WINDOWS]
     with ExitStack() as stack:
@@ -65,7 +70,7 @@ def cpu_run(folder: Path, metrics: bool, scrape: float) -> tuple[float, int]:
                 raise RuntimeError(f"{terminal.window.id}: no connection")
         time.sleep(1.0)  # the start-up's retained state is out
         sizes = stack.enter_context(scraper(metrics_port, scrape)) if metrics else []
-        before = cpu_seconds(process.pid)
+        before, began = cpu_seconds(process.pid), time.monotonic()
         for terminal in terminals:
             terminal.client.request("login", clerk=terminal.window.clerks[0], timeout=TIMEOUT)
         issue_tickets(port, config, played, TICKETS_PER_WINDOW)
@@ -76,7 +81,7 @@ def cpu_run(folder: Path, metrics: bool, scrape: float) -> tuple[float, int]:
                     terminal.client.request("finish", timeout=TIMEOUT)
         time.sleep(1.5)  # the coalesced `queues` and the last scrapes are in the measure
         used = cpu_seconds(process.pid) - before
-        return used, len(sizes)
+        return used, len(sizes), time.monotonic() - began
 
 
 P99 = re.compile(r"steady, hall\s+call_next -> display: p50 ([0-9.]+) ms, p99 ([0-9.]+) ms")
@@ -96,6 +101,36 @@ def latency_p99(metrics: float | None, folder: Path) -> tuple[float, float]:
     return float(found.group(1)), float(found.group(2))
 
 
+def direct_costs(folder: Path) -> tuple[float, float, int]:
+    """CPU seconds of one HallMetrics.batch (one request, one call) and of one scrape, and the
+    scrape's size in bytes, on the prefecture hall."""
+    from datetime import datetime
+
+    from prometheus_client import generate_latest
+
+    from hall.clock import FixedClock
+    from hall.core import HallCore, Reply
+    from hall.metrics import HallMetrics
+
+    config = load_config(HALL)
+    metrics = HallMetrics(config)
+    clock = FixedClock(datetime.fromisoformat("2026-11-26T09:00+08:00"))
+    with HallCore(config, folder / "direct", clock) as core:
+        metrics.watch(core, lambda: 0, lambda: True)
+        replies = [Reply("window", "w001", "r1", b"", op="call_next", code="ok")]
+        rounds = 20000
+        started = time.process_time()
+        for _ in range(rounds):
+            metrics.batch([0.0], 0.001, replies, (), 0.002, 0.0, 0.0001, 1)
+        per_batch = (time.process_time() - started) / rounds
+        scrapes = 50
+        started = time.process_time()
+        for _ in range(scrapes):
+            text = generate_latest(metrics.registry)
+        per_scrape = (time.process_time() - started) / scrapes
+    return per_batch, per_scrape, len(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="CPU runs each way (alternating)")
@@ -108,15 +143,17 @@ def main(argv: list[str] | None = None) -> int:
     args.dir.mkdir(parents=True, exist_ok=True)
     cpu: dict[bool, list[float]] = {False: [], True: []}
     scrapes = 0
+    took: list[float] = []
     for run in range(args.runs):
         for metrics in (False, True):
             folder = Path(tempfile.mkdtemp(prefix="bench-metrics-", dir=args.dir))
             try:
-                used, made = cpu_run(folder, metrics, args.scrape)
+                used, made, elapsed = cpu_run(folder, metrics, args.scrape)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
             cpu[metrics].append(used)
             scrapes += made
+            took.append(elapsed)
             print(f"run {run + 1}, metrics {'on ' if metrics else 'off'}: hall CPU {used:.2f} s")
     off, on = statistics.median(cpu[False]), statistics.median(cpu[True])
     cpu_ratio = on / off
@@ -125,6 +162,15 @@ def main(argv: list[str] | None = None) -> int:
         f"scripted load ({WINDOWS} windows, {WINDOWS * TICKETS_PER_WINDOW} issues, {calls} calls "
         f"and finishes): hall CPU median off {off:.2f} s, on {on:.2f} s ({scrapes} scrapes every "
         f"{args.scrape:g} s): on/off {cpu_ratio:.3f}"
+    )
+    per_batch, per_scrape, size = direct_costs(args.dir)
+    requests = WINDOWS * (1 + TICKETS_PER_WINDOW + 2 * ROUNDS)  # at most one batch each
+    load_seconds = statistics.median(took)
+    share = (requests * per_batch + load_seconds / args.scrape * per_scrape) / off
+    print(
+        f"direct: HallMetrics.batch {per_batch * 1e6:.1f} us a batch; a scrape {per_scrape * 1000:.1f}"
+        f" ms ({size} bytes); for this load (<= {requests} batches in {load_seconds:.0f} s, a "
+        f"scrape every {args.scrape:g} s) at most {share * 100:.1f}% of the hall's CPU off"
     )
     goals = {"CPU within 5%": cpu_ratio <= 1.05}
     if not args.skip_latency:
