@@ -127,6 +127,9 @@ class HallMetrics:
         self._device_class = {
             device: plural[:-1] for plural, ids in config.devices().items() for device in ids
         }
+        # A window a bridge acts for is worked from a keypad: its terminal is counted only once
+        # it has been seen, or every such window would be "offline" all day.
+        self._bridged = frozenset(w for bridge in config.bridges for w in bridge.windows)
         self._lock = threading.Lock()  # the open alarms and device states: written by two threads
         self._open_alarms: set[tuple[str, str]] = set()  # (kind, subject)
         self._fed_alarms: dict[str, int] | None = None  # set_open_alarms' counts, once called
@@ -369,6 +372,8 @@ class _ScrapeCollector(Collector):
             labels=labels,
         )
         for device, device_class in sorted(metrics._device_class.items()):
+            if device in metrics._bridged and device not in online_now:
+                continue
             online.add_metric([device, device_class], 1.0 if online_now.get(device) else 0.0)
         yield online
         healthy = GaugeMetricFamily(

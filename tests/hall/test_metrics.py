@@ -9,12 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from contract import topics
 from contract.client import RequestRefused
 from hall.clock import FixedClock
 from hall.config import ConfigError, parse_config
+from hall.core import HallCore
 from hall.metrics import HallMetrics
 from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import CLERK_PIN, SITE, small_hall, small_hall_data
@@ -41,6 +43,15 @@ def hall(tmp_path: Path) -> Iterator[tuple[LoopbackHall, str]]:
 def scrape(url: str) -> Samples:
     with urllib.request.urlopen(url, timeout=10) as response:
         text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def scrape_registry(metrics: HallMetrics) -> Samples:
+    text = generate_latest(metrics.registry).decode()
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(text)
@@ -125,6 +136,21 @@ def test_devices_presence_and_health_follow_their_retained_topics(
     assert value(samples, "hallq_device_health", state="paper_out", **k1) == 1
     assert not any(dict(labels).get("device") == "nobody" for _, labels in samples)
     assert ("hallq_device_healthy", (("class", "display"), ("device", "d1"))) not in samples
+
+
+def test_a_window_a_bridge_acts_for_counts_once_its_terminal_is_seen(tmp_path: Path) -> None:
+    data = small_hall_data()
+    data["bridges"] = [{"id": "kp1", "kind": "keypad", "windows": ["w01"]}]
+    metrics = HallMetrics(parse_config(data))
+    with HallCore(metrics.config, tmp_path / "data", FixedClock(START)) as core:
+        metrics.watch(core, lambda: 0, lambda: True)
+        samples = scrape_registry(metrics)
+        assert ("hallq_device_online", (("class", "window"), ("device", "w01"))) not in samples
+        assert value(samples, "hallq_device_online", device="w02", **{"class": "window"}) == 0
+        assert value(samples, "hallq_device_online", device="kp1", **{"class": "bridge"}) == 0
+        metrics.device_status("w01", b"online")
+        samples = scrape_registry(metrics)
+        assert value(samples, "hallq_device_online", device="w01", **{"class": "window"}) == 1
 
 
 def test_open_alarms_by_kind(hall: tuple[LoopbackHall, str]) -> None:
