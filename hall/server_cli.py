@@ -2,7 +2,8 @@
 
 The broker is the config's `[broker]`, overridden by HALLQ_MQTT_URL / HALLQ_MQTT_CA; the store's
 folder is `--data` or HALLQ_DATA_DIR; the clock is `--clock` or HALLQ_CLOCK (a demo runs the hall's
-day fast: `2026-11-26T09:00+08:00x60`). SIGTERM or SIGINT stops it cleanly: the batch in hand is
+day fast: `2026-11-26T09:00+08:00x60`). With a `[metrics]` section it also serves Prometheus metrics
+on that address (hall/metrics.py). SIGTERM or SIGINT stops it cleanly: the batch in hand is
 finished, `status/hall` says `offline`. A config it cannot use is reported plainly, with exit code 2;
 a fault of its worker that repeats for 30 s ends it with exit code 3 (the store closed; systemd
 restarts it).
