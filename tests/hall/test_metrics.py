@@ -4,6 +4,9 @@ the loopback transport: what a scrape says after real requests, device reports a
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +21,7 @@ from hall.clock import FixedClock
 from hall.config import ConfigError, parse_config
 from hall.core import HallCore
 from hall.metrics import HallMetrics
-from tests.fixtures.hall_server import wait_for
+from tests.fixtures.hall_server import to_toml, wait_for
 from tests.fixtures.halls import CLERK_PIN, SITE, small_hall, small_hall_data
 from tests.hall.loopback_hall import LoopbackHall
 from tests.hall.test_service import START
@@ -209,3 +212,23 @@ def test_a_bad_metrics_address_says_what_to_write(address: str) -> None:
         parse_config({**small_hall_data(), "metrics": {"address": address}}, "hall.toml")
     assert "hall.toml: metrics.address" in str(caught.value)
     assert "HOST:PORT" in str(caught.value)
+
+
+def test_the_server_says_when_its_metrics_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "hall.toml"
+        data = {**small_hall_data(), "metrics": {"address": f"127.0.0.1:{port}"}}
+        config.write_text(to_toml(data), encoding="utf-8")
+        args = ["server", "--config", str(config), "--data", str(tmp_path / "data")]
+        done = subprocess.run(
+            [sys.executable, "-m", "hallq", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2, done.stderr
+    assert f"cannot serve metrics on 127.0.0.1:{port} ([metrics] address)" in done.stderr
+    assert "Traceback" not in done.stderr
