@@ -1,5 +1,5 @@
 """A real Prometheus (the Debian package) scrapes a real `hallq server` through a busy hour played by
-`hallq simulate` in about a minute; with the simulator paused, Prometheus's query API says what the
+`hallq simulate` in half a minute; with the simulator paused, Prometheus's query API says what the
 hall's retained `queues` says (issue #20's acceptance)."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tests.fixtures.broker import Broker, free_port
 from tests.fixtures.hall_server import HallServer, example_config, wait_for
 from tests.fixtures.parts import require_program
 
-SPEED = 60  # a hall hour in a real minute
+SPEED = 120  # a hall hour in 30 real seconds
 
 
 class Prometheus:
@@ -149,7 +149,7 @@ def test_prometheus_sees_the_waiting_counts_of_queues(
     )
     try:
         # Most of the busy hour (40 hall minutes), then the simulator pauses mid-day.
-        time.sleep(40)
+        time.sleep(20)
         assert simulator.poll() is None, simulator.stderr.read() if simulator.stderr else ""
         simulator.send_signal(signal.SIGSTOP)
         assert wait_for(lambda: retained.settled(3.0) is not None, 30)
