@@ -30,6 +30,7 @@ bench: setup
 	$(PY) bench/latency.py
 	$(PY) bench/voice.py
 	$(PY) bench/display.py
+	$(PY) bench/metrics.py
 
 # A month of the prefecture hall and 30,000 refused requests (~10 minutes): memory and restart.
 soak: setup

@@ -131,14 +131,19 @@ def echo_service(port: int, folder: Path) -> Iterator[None]:
 
 @contextmanager
 def hall_server(
-    port: int, folder: Path, config: HallConfig, profile: Path | None = None
-) -> Iterator[None]:
+    port: int,
+    folder: Path,
+    config: HallConfig,
+    profile: Path | None = None,
+    config_file: Path = HALL,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A `hallq server` on `config_file` (the example hall by default); yields its process."""
     env = {**os.environ, "HALLQ_MQTT_URL": f"mqtt://127.0.0.1:{port}"}
     env.setdefault("HALLQ_LOG_LEVEL", "WARNING")
     args = [sys.executable, *(("-m", "cProfile", "-o", str(profile)) if profile else ())]
-    # The example hall without its kiosks' rate limits (the bench issues faster than visitors).
+    # The hall's config without its kiosks' rate limits (the bench issues faster than visitors).
     hall_config = folder / "hall.toml"
-    hall_config.write_text(strip_rate_limits(HALL.read_text("utf-8")), "utf-8")
+    hall_config.write_text(strip_rate_limits(config_file.read_text("utf-8")), "utf-8")
     args += ["-m", "hallq", "server", "--config", str(hall_config)]
     args += ["--data", str(folder / "data"), "--clock", CLOCK]
     online = threading.Event()
@@ -154,10 +159,45 @@ def hall_server(
         )
         if not online.wait(30):
             raise RuntimeError(f"the hall server did not come online: see {folder / 'hall.log'}")
-        yield
+        yield process
     finally:
         watcher.close()
         stop(process)
+
+
+def with_metrics(folder: Path) -> tuple[Path, int]:
+    """A copy of the example hall with `[metrics]` on a free loopback port: (its path, the port)."""
+    port = free_port()
+    path = folder / "hall-metrics.toml"
+    text = HALL.read_text(encoding="utf-8")
+    path.write_text(text + f'\n[metrics]\naddress = "127.0.0.1:{port}"\n', encoding="utf-8")
+    return path, port
+
+
+@contextmanager
+def scraper(port: int, interval: float) -> Iterator[list[int]]:
+    """Scrape http://127.0.0.1:PORT/metrics every `interval` s, as Prometheus would; yields the
+    list of the scrapes' sizes in bytes (one entry per scrape)."""
+    import urllib.request
+
+    sizes: list[int] = []
+    done = threading.Event()
+
+    def run() -> None:
+        while not done.wait(interval):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    sizes.append(len(r.read()))
+            except OSError:
+                sizes.append(0)
+
+    thread = threading.Thread(target=run, name="bench-scraper", daemon=True)
+    thread.start()
+    try:
+        yield sizes
+    finally:
+        done.set()
+        thread.join(10)
 
 
 @contextmanager

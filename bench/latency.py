@@ -55,6 +55,8 @@ from _latency_procs import (  # noqa: E402
     echo_service,
     hall_server,
     mosquitto,
+    scraper,
+    with_metrics,
 )
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
@@ -237,6 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=ROOT / "artifacts", help="where files go")
     parser.add_argument("--keep", action="store_true", help="keep the data folder and logs")
     parser.add_argument("--profile-hall", type=Path, help="write the hall server's cProfile here")
+    parser.add_argument(
+        "--metrics",
+        type=float,
+        metavar="SECONDS",
+        help="serve the hall's [metrics] and scrape them every SECONDS (bench/metrics.py)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
@@ -257,7 +265,12 @@ def main(argv: list[str] | None = None) -> int:
             port = stack.enter_context(mosquitto(folder))
             stop_displays, results = stack.enter_context(displays(port, site))
             stack.enter_context(echo_service(port, folder))
-            stack.enter_context(hall_server(port, folder, config, args.profile_hall))
+            config_file = HALL
+            if args.metrics:
+                config_file, metrics_port = with_metrics(folder)
+            stack.enter_context(hall_server(port, folder, config, args.profile_hall, config_file))
+            if args.metrics:
+                stack.enter_context(scraper(metrics_port, args.metrics))
             terminals = [Terminal(port, site, w) for w in played]
             for terminal in terminals:
                 stack.callback(terminal.client.close)

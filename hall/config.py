@@ -78,6 +78,32 @@ class Broker(Strict):
     keepalive: int = Field(default=30, ge=5, le=600)
 
 
+class Metrics(Strict):
+    """`[metrics]`: the hall server serves Prometheus metrics over HTTP on `address` (HOST:PORT;
+    `[::1]:9464` for IPv6). No section: no listener (docs/deploying.md "Metrics")."""
+
+    address: str = "127.0.0.1:9464"
+
+    @field_validator("address")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(
+                f'address {value!r} is not HOST:PORT: write e.g. "127.0.0.1:9464" '
+                '(loopback) or "0.0.0.0:9464" for a Prometheus on another machine'
+            )
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.address.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.address.rpartition(":")[2])
+
+
 class Department(Strict):
     code: Code
     name_zh: str = Field(min_length=1)
@@ -189,6 +215,7 @@ class HallConfig(Strict):
     site: Site
     limits: Limits = Limits()
     broker: Broker = Broker()
+    metrics: Metrics | None = None  # no section: the hall serves no metrics
     calendar: Calendar = Calendar()
     departments: list[Department] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -103,6 +104,10 @@ class Reply:
     payload: bytes
     stored: bool = False  # kept under (device, id): a retry gets these bytes
     replayed: bool = False  # a stored answer given again
+    # For the metrics (hallq_requests_total): the op ("unknown" if it could not be read) and the
+    # answer's code ("ok", an error code, or "replayed" for a stored answer given again).
+    op: str = "unknown"
+    code: str = "ok"
 
 
 @dataclass(slots=True)
@@ -136,6 +141,8 @@ class Outcome:
     # Events were really written (what clears a storage alarm; a stored `status` answer, small
     # enough to fit on a full disk, proves little).
     committed: bool = False
+    events: tuple[Event, ...] = ()  # committed now, in order (the metrics count tickets from them)
+    commit_seconds: float = 0.0  # the store's commit of this batch (0: nothing was written)
 
 
 @dataclass(slots=True)
@@ -153,6 +160,7 @@ class _Batch:
     rolled_over: bool = False
     tainted: bool = False  # the engine broke mid-command: its state is not to be snapshotted
     warnings: list[QuotaWarning] = field(default_factory=list)
+    committed: list[Event] = field(default_factory=list)  # the events of `records`, in order
 
 
 class HallCore:
@@ -273,12 +281,14 @@ class HallCore:
         if cls not in topics.REQUEST_CLASSES or self._device_class.get(device) != cls:
             rid = _peek_id(item.payload)
             log.warning("unknown device %s/%s (request id %s)", cls, device, rid)
-            return Reply(cls, device, rid, self._error_bytes(rid, UNKNOWN_DEVICE)), True
+            answer = self._error_bytes(rid, UNKNOWN_DEVICE)
+            return Reply(cls, device, rid, answer, code=UNKNOWN_DEVICE.code), True
         command: Command | None = None
         refusal: HallError | None = None
+        op = "unknown"
         try:
             request = decode_request(self.config, cls, device, item.payload)
-            rid, command = request.request_id, request.command
+            rid, command, op = request.request_id, request.command, request.op
         except RequestError as exc:
             rid, refusal = exc.request_id, exc.error
         except Exception:  # a decoder bug must not stop the hall: answer, store nothing
@@ -289,7 +299,8 @@ class HallCore:
             seen = in_batch if in_batch is not None else self.store.answer_for(device, rid)
             if seen is not None:
                 log.info("repeated request %s/%s %s: stored answer given again", cls, device, rid)
-                return Reply(cls, device, rid, seen, stored=True, replayed=True), in_batch is None
+                reply = Reply(cls, device, rid, seen, True, True, op, "replayed")
+                return reply, in_batch is None
         events: tuple[Event, ...] = ()
         if refusal is None and command is not None:
             try:
@@ -302,8 +313,10 @@ class HallCore:
             else:
                 events = outcome.events
                 answer = protocol.ok(rid, outcome.result)
+        code = "ok"
         if refusal is not None:
             answer = self._error_bytes(rid, refusal)
+            code = refusal.code
             log.info("%s/%s request %s refused: %s", cls, device, rid, refusal.code)
         # A read-only answer drawn from what is committed stands if the batch cannot be stored
         # (a full disk): `status` goes on working, its answer just is not kept for a retry.
@@ -311,7 +324,7 @@ class HallCore:
         self._add_record(work, events, device, rid, answer)
         if rid is not None:
             work.answers[(device, rid)] = answer
-        return Reply(cls, device, rid, answer, stored=rid is not None), (
+        return Reply(cls, device, rid, answer, rid is not None, False, op, code), (
             rid is None or reads_committed
         )
 
@@ -344,6 +357,7 @@ class HallCore:
                 )
             )
             work.events += len(events)
+            work.committed.extend(events)
 
     def _commit(self, work: _Batch) -> Outcome:
         if not work.records:
@@ -352,7 +366,9 @@ class HallCore:
         due = work.rolled_over or self._since_snapshot + work.events >= self.snapshot_every
         if due and not work.tainted:
             snapshot = self.engine.snapshot()
+        started = time.perf_counter()
         result = self.store.commit(work.records, snapshot)
+        commit_seconds = time.perf_counter() - started
         self._since_snapshot = 0 if snapshot is not None else self._since_snapshot + work.events
         calls = [
             OutboxMessage(i, topic, payload)
@@ -372,6 +388,8 @@ class HallCore:
             calls,
             warnings=tuple(work.warnings),
             committed=work.events > 0,
+            events=tuple(work.committed),
+            commit_seconds=commit_seconds,
         )
 
     # --- timers --------------------------------------------------------------------------------------
@@ -449,7 +467,8 @@ class HallCore:
 
     def _internal_error(self, item: Incoming) -> Reply:
         rid = _peek_id(item.payload)
-        return Reply(item.device_class, item.device_id, rid, self._error_bytes(rid, INTERNAL_ERROR))
+        answer = self._error_bytes(rid, INTERNAL_ERROR)
+        return Reply(item.device_class, item.device_id, rid, answer, code=INTERNAL_ERROR.code)
 
     def _failed(self, batch: Sequence[Incoming], work: _Batch | None) -> Outcome:
         """Every command of a failed batch is answered storage_error, not stored (a retry may work).
@@ -464,8 +483,9 @@ class HallCore:
                 replies.append(kept if kept.replayed else dataclasses.replace(kept, stored=False))
                 continue
             rid = _peek_id(item.payload)
+            answer = self._error_bytes(rid, STORAGE_ERROR)
             replies.append(
-                Reply(item.device_class, item.device_id, rid, self._error_bytes(rid, STORAGE_ERROR))
+                Reply(item.device_class, item.device_id, rid, answer, code=STORAGE_ERROR.code)
             )
         return Outcome(replies, Changes(), [], storage_failed=True)
 
@@ -480,6 +500,8 @@ class HallCore:
             first.storage_failed or second.storage_failed,
             first.warnings + second.warnings,
             first.committed or second.committed,
+            first.events + second.events,
+            first.commit_seconds + second.commit_seconds,
         )
 
     def _note(self, event: Event, changes: Changes) -> None:

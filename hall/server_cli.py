@@ -2,7 +2,8 @@
 
 The broker is the config's `[broker]`, overridden by HALLQ_MQTT_URL / HALLQ_MQTT_CA; the store's
 folder is `--data` or HALLQ_DATA_DIR; the clock is `--clock` or HALLQ_CLOCK (a demo runs the hall's
-day fast: `2026-11-26T09:00+08:00x60`). SIGTERM or SIGINT stops it cleanly: the batch in hand is
+day fast: `2026-11-26T09:00+08:00x60`). With a `[metrics]` section it also serves Prometheus metrics
+on that address (hall/metrics.py). SIGTERM or SIGINT stops it cleanly: the batch in hand is
 finished, `status/hall` says `offline`. A config it cannot use is reported plainly, with exit code 2;
 a fault of its worker that repeats for 30 s ends it with exit code 3 (the store closed; systemd
 restarts it).
@@ -108,9 +109,25 @@ def main(argv: list[str] | None = None) -> int:
 
     site = config.site.id
     me = Owner.me(data)
+    # The metrics port before the broker: a port that is taken is a config mistake, said at once.
+    metrics = None
+    if config.metrics is not None:
+        from hall.metrics import HallMetrics
+
+        metrics = HallMetrics(config)
+        try:
+            host, port = metrics.serve(config.metrics.host, config.metrics.port)
+        except OSError as exc:
+            return _fail(
+                f"cannot serve metrics on {config.metrics.address} ([metrics] address): {exc}: "
+                "choose a free port or remove the section"
+            )
+        log.info("hall %s: Prometheus metrics on http://%s:%d/metrics", site, host, port)
     try:
         checked, at_check = _check_owner(address, site, me)
     except OwnerRefusal as exc:
+        if metrics is not None:
+            metrics.close()
         return _fail(str(exc))
 
     try:
@@ -125,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         client_id=f"hall-{site}",
         status_topic=topics.status(site, topics.HALL_CLIENT_ID),
     )
-    service = HallService(core, transport)
+    service = HallService(core, transport, metrics=metrics)
     stopping = threading.Event()
     exit_status = 0
 
@@ -158,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             service.stop()
         finally:
             core.close()  # whatever happened before: the next hall process opens the store
+            if metrics is not None:
+                metrics.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     if exit_status:

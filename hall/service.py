@@ -30,6 +30,7 @@ from hall.clock import Clock, FixedClock
 from hall.config import HallConfig
 from hall.core import Changes, HallCore, Incoming, Outcome
 from hall.device_settings import DeviceSettingsPublisher
+from hall.metrics import HallMetrics, subscribe_devices
 from hall.model import QuotaWarning
 from hall.stats import stats as stats_view
 from hall.store import OutboxMessage, StorageError
@@ -97,7 +98,7 @@ class Pending:
         self.board = self.queues = self.catalog = self.clock = True
 
 
-_WAKE = ("", b"")  # queue item that only wakes the worker
+_WAKE = ("", b"", 0.0)  # queue item that only wakes the worker
 
 
 def fault_name(exc: BaseException) -> str:
@@ -135,6 +136,7 @@ class HallService:
         on_batch: Callable[[int], None] | None = None,
         fault_gap: float | None = None,
         fault_limit: float | None = None,
+        metrics: HallMetrics | None = None,
     ) -> None:
         self.core = core
         self.config = core.config
@@ -144,7 +146,9 @@ class HallService:
         self.queues_interval = queues_interval
         self.tick_interval = tick_interval
         self.on_batch = on_batch  # test hook: called with each batch's size after it is published
-        self._inbox: queue.SimpleQueue[tuple[str, bytes]] = queue.SimpleQueue()
+        self.metrics = metrics  # None: no metrics, not a single extra step on the hot path
+        # (topic, payload, arrival time.perf_counter()): the request latency starts at arrival
+        self._inbox: queue.SimpleQueue[tuple[str, bytes, float]] = queue.SimpleQueue()
         self._republish = threading.Event()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
@@ -178,6 +182,10 @@ class HallService:
             self.transport.subscribe(retained, self._on_window_retained, qos=1)
         self.transport.add_connect_listener(self._on_connect)
         self.device_settings.watch()
+        if self.metrics is not None:
+            in_flight, transport = self._in_flight, self.transport
+            self.metrics.watch(self.core, lambda: len(in_flight), lambda: transport.connected)
+            subscribe_devices(self.metrics, self.transport.subscribe, self.site)
         self._worker = threading.Thread(target=self._run, name="hall-worker", daemon=True)
         self._worker.start()
         self.transport.start()
@@ -223,7 +231,7 @@ class HallService:
     def _on_request(self, message: Message) -> None:
         with self._count_lock:
             self._received += 1
-        self._inbox.put((message.topic, message.payload))
+        self._inbox.put((message.topic, message.payload, time.perf_counter()))
 
     def _on_window_retained(self, message: Message) -> None:
         """A retained state of a window the config no longer has (taken out while the hall was
@@ -323,7 +331,7 @@ class HallService:
         # While calls wait for the broker's acknowledgement, look again soon: the outbox drains
         # promptly after a reconnect.
         timeout = min(timeout, ACK_POLL if self._in_flight else 1.0)
-        items: list[tuple[str, bytes]] = []
+        items: list[tuple[str, bytes, float]] = []
         with contextlib.suppress(queue.Empty):
             items.append(self._inbox.get(timeout=timeout))
         # Drain: whatever arrived together is committed together.
@@ -336,12 +344,15 @@ class HallService:
             if self._republish.is_set():
                 self._republish.clear()
                 self._republish_all()
-            batch = self._decode_topics(items)
+            batch, arrived = self._decode_topics(items)
             if batch:
-                self._execute(batch)
+                self._execute(batch, arrived)
             if time.monotonic() >= self._next_tick:
                 self._next_tick = time.monotonic() + self.tick_interval
-                self._publish_outcome(self.core.tick())
+                ticked = self.core.tick()
+                self._publish_outcome(ticked)
+                if self.metrics is not None and ticked.events:
+                    self.metrics.events(ticked.events)
                 if time.monotonic() >= self._next_clock:
                     self._pending.clock = True
             if not self.transport.connected:
@@ -360,7 +371,7 @@ class HallService:
                     )
             self._collect_acknowledged()
         finally:
-            self._handled += sum(1 for topic, _ in items if topic)
+            self._handled += sum(1 for topic, _, _ in items if topic)
 
     def _defer_retained(self, batch_size: int) -> bool:
         """While requests are waiting (a burst), serve them first: their calls reach the screens
@@ -389,9 +400,12 @@ class HallService:
         hall_seconds = (edge - now).total_seconds() + EDGE_MARGIN
         self._hours_edge = time.monotonic() + hall_seconds / speed
 
-    def _decode_topics(self, items: list[tuple[str, bytes]]) -> list[Incoming]:
-        batch = []
-        for topic, payload in items:
+    def _decode_topics(
+        self, items: list[tuple[str, bytes, float]]
+    ) -> tuple[list[Incoming], list[float]]:
+        """The requests, and when each arrived."""
+        batch, arrived = [], []
+        for topic, payload, at in items:
             if not topic:
                 continue  # a wake-up
             parsed = topics.parse_request(self.site, topic)
@@ -409,9 +423,10 @@ class HallService:
                     self._ignored, self._ignored_logged = 0, now
                 continue
             batch.append(Incoming(parsed[0], parsed[1], payload))
-        return batch
+            arrived.append(at)
+        return batch, arrived
 
-    def _execute(self, batch: list[Incoming]) -> None:
+    def _execute(self, batch: list[Incoming], arrived: list[float] | None = None) -> None:
         started = time.perf_counter()
         try:
             outcome = self.core.execute(batch)
@@ -424,10 +439,23 @@ class HallService:
         for reply in outcome.replies:
             topic = topics.response(self.site, reply.device_class, reply.device_id)
             self.transport.publish(topic, reply.payload, qos=1)
+        answered = time.perf_counter()
         self._publish_outcome(outcome)
+        calls_handed = time.perf_counter()
         # paho's network thread writes them out, and needs the GIL for it: let it have it now
         # rather than after the retained state is built (up to the switch interval later).
         time.sleep(HANDOVER)
+        if self.metrics is not None:
+            self.metrics.batch(
+                arrived or (),
+                answered,
+                outcome.replies,
+                outcome.events,
+                outcome.commit_seconds,
+                committed,
+                calls_handed,
+                len(outcome.calls),
+            )
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "hall %s: batch of %d: committed in %.2f ms, answers and %d calls handed to the "
@@ -519,6 +547,11 @@ class HallService:
         self, kind: str, severity: str, text: str, cleared: bool, subject: str = "hall"
     ) -> None:
         self._alarms += 1
+        if self.metrics is not None:
+            if cleared:
+                self.metrics.alarm_cleared(kind, subject)
+            else:
+                self.metrics.alarm_raised(kind, subject)
         body = messages.Alarm(
             id=f"{kind}-{self._started}-{self._alarms}",
             kind=kind,

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(mosquitto mosquitto-clients xvfb xauth fonts-wqy-microhei espeak-ng socat zbar-tools sox
-                 matchbox-window-manager imagemagick
+                 matchbox-window-manager imagemagick prometheus
                  libmtdev1 openssl sqlite3 python3-venv systemd)
 
 missing=()
@@ -23,6 +23,19 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Installing mosquitto may start the system's broker on 1883; hallq starts its own brokers, so the
 # system one is left alone (the demo and tests pick free ports).
+# Installing prometheus (tests/hall/test_metrics_prometheus.py and promtool check the shipped
+# deploy/prometheus files) starts Debian's own Prometheus on 9090 and its node exporter on 9100
+# where systemd runs: the tests start their own on free ports, so stop and disable those.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  for unit in prometheus.service prometheus-node-exporter.service; do
+    if systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl is-active --quiet "$unit" 2>/dev/null; then
+      echo "bootstrap: stopping and disabling $unit (tests start their own Prometheus)"
+      SUDO=""
+      [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+      $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    fi
+  done
+fi
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

@@ -13,13 +13,20 @@ from contract.transport import LoopbackBroker, LoopbackTransport
 from hall.clock import Clock
 from hall.config import HallConfig
 from hall.core import HallCore
+from hall.metrics import HallMetrics
 from hall.service import HallService
 from tests.fixtures.hall_server import wait_for
 
 
 class LoopbackHall:
     def __init__(
-        self, config: HallConfig, data: Path, clock: Clock, *, queues_interval: float
+        self,
+        config: HallConfig,
+        data: Path,
+        clock: Clock,
+        *,
+        queues_interval: float,
+        metrics: HallMetrics | None = None,
     ) -> None:
         self.site = config.site.id
         self.broker = LoopbackBroker()
@@ -29,7 +36,9 @@ class LoopbackHall:
         self.transport = LoopbackTransport(
             self.broker, topics.HALL_CLIENT_ID, topics.status(self.site, topics.HALL_CLIENT_ID)
         )
-        self.service = HallService(self.core, self.transport, queues_interval=queues_interval)
+        self.service = HallService(
+            self.core, self.transport, queues_interval=queues_interval, metrics=metrics
+        )
         self.service.start()
         # Up once it published every retained topic (catalog comes after the window states);
         # `queues` may have gone out before, held while the transport was not yet started.
