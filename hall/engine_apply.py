@@ -11,6 +11,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from hall.engine_time import timestamp
+from hall.handlers_alarms import APPLIERS as ALARM_APPLIERS
 from hall.model import (
     AT_WINDOW,
     CALLED,
@@ -378,4 +379,5 @@ APPLIERS: dict[type[Any], Callable[[Engine, Any], None]] = {
     BookingAdded: booking_added,
     BookingCancelled: booking_cancelled,
     DayRolledOver: rolled_over,
+    **ALARM_APPLIERS,  # the open alarms (hall/handlers_alarms.py)
 }
