@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from hall.config import HallConfig
-from hall.model import AlarmCondition
+from hall.model import WAITING, AlarmCondition
 
 if TYPE_CHECKING:
     from hall.engine import Engine
@@ -119,8 +119,13 @@ def _window_conditions(engine: Engine, now_ts: int) -> list[AlarmCondition]:
         return []
     last_call: dict[str, int] = {}
     last_done: dict[str, str] = {}
+    first_waiting: dict[str, int] = {}  # service -> when its longest-waiting visitor came
     if idle_max is not None:
         for ticket in state.tickets.values():
+            if ticket.status == WAITING:
+                known = first_waiting.get(ticket.service)
+                if known is None or ticket.issued_ts < known:
+                    first_waiting[ticket.service] = ticket.issued_ts
             if ticket.window is None or ticket.called_ts is None:
                 continue
             if ticket.called_ts >= last_call.get(ticket.window, 0):
@@ -152,7 +157,10 @@ def _window_conditions(engine: Engine, now_ts: int) -> list[AlarmCondition]:
         waiting = sum(state.index.waiting_by_service.get(code, 0) for code in config.services)
         if waiting == 0:
             continue
-        free = max(since, last_call.get(config.id, 0))
+        # Idle from the latest of: opened or resumed, its last call or finish, and the moment
+        # someone began to wait for it (a clerk with no one to serve is not idle).
+        came = min(first_waiting.get(code, now_ts) for code in config.services)
+        free = max(since, last_call.get(config.id, 0), came)
         if config.id in last_done:
             free = max(free, _ts(last_done[config.id]))
         if now_ts - free >= idle_max * 60:
