@@ -219,18 +219,21 @@ class DeviceWatch:
         self._lock = threading.Lock()
 
     def status(self, device: str, payload: bytes, now_ts: int) -> bool:
-        """A retained `status/{device}`: `online`, or `offline` (its last will). True if known."""
+        """A retained `status/{device}`: `online`, or `offline` (its last will). True if that
+        changed what the hall knew of a device of its config."""
         if device not in self.known:
             return False
         online = payload.strip() == b"online"
         with self._lock:
             seen = self._seen.setdefault(device, _Seen())
-            if seen.online != online:
-                seen.online, seen.since = online, now_ts
+            if seen.online == online:
+                return False
+            seen.online, seen.since = online, now_ts
         return True
 
     def health(self, device: str, payload: bytes, now_ts: int) -> bool:
-        """A `device/{device}/health` payload (its `state`); an empty one forgets the health."""
+        """A `device/{device}/health` payload (its `state`; an empty one says nothing is wrong).
+        True if that changed what the hall knew of a device of its config."""
         if device not in self.known:
             return False
         state = "ok"  # an empty (cleared) retained health: nothing to report
@@ -242,8 +245,9 @@ class DeviceWatch:
                 state = "unreadable"
         with self._lock:
             seen = self._seen.setdefault(device, _Seen())
-            if seen.health != state:
-                seen.health, seen.health_since = state, now_ts
+            if seen.health == state:
+                return False
+            seen.health, seen.health_since = state, now_ts
         return True
 
     def unheard(self) -> list[tuple[str, str]]:

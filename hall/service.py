@@ -233,11 +233,18 @@ class HallService:
 
     def _on_status(self, message: Message) -> None:
         device = message.topic.rsplit("/", 1)[-1]
-        self.core.devices.status(device, message.payload, int(self.core.now().timestamp()))
+        if self.core.devices.status(device, message.payload, int(self.core.now().timestamp())):
+            self._tick_now()
 
     def _on_health(self, message: Message) -> None:
         device = message.topic.rsplit("/", 2)[-2]
-        self.core.devices.health(device, message.payload, int(self.core.now().timestamp()))
+        if self.core.devices.health(device, message.payload, int(self.core.now().timestamp())):
+            self._tick_now()
+
+    def _tick_now(self) -> None:
+        """A device changed: look at the alarms now rather than at the next tick."""
+        self._next_tick = 0.0  # read by the worker; a float store is atomic
+        self._inbox.put(_WAKE)
 
     def _on_connect(self) -> None:
         self._republish.set()
