@@ -220,8 +220,9 @@ class DeviceWatch:
 
     def status(self, device: str, payload: bytes, now_ts: int) -> bool:
         """A retained `status/{device}`: `online`, or `offline` (its last will). True if that
-        changed what the hall knew of a device of its config."""
-        if device not in self.known:
+        changed what the hall knew of a watched device (a kiosk, display, bridge or announcer:
+        window terminals and operators come and go with the staff)."""
+        if device not in self.watched:
             return False
         online = payload.strip() == b"online"
         with self._lock:
@@ -258,7 +259,7 @@ class DeviceWatch:
         keep = []
         for device in sorted(self.known):
             heard = seen.get(device)
-            if heard is None or heard.online is None:
+            if device in self.watched and (heard is None or heard.online is None):
                 keep.append(("device_offline", device))
             if heard is None or heard.health is None:
                 keep.append(("device_fault", device))

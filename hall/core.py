@@ -188,6 +188,9 @@ class HallCore:
         self.engine = self._load_engine()
         self._broken = False  # the store could not be read back after a failure
         opened = self.tick()  # a hall that was down over the rollover starts the new day now
+        self.opening_alarms = list(
+            opened.alarms
+        )  # raised or cleared at the start: the service sends them
         if opened.storage_failed:
             log.error("hall opened, but the day's rollover could not be stored yet")
         log.info(

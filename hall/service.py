@@ -184,6 +184,9 @@ class HallService:
         self.transport.subscribe(topics.all_health(self.site), self._on_health, qos=1)
         self.transport.add_connect_listener(self._on_connect)
         self.device_settings.watch()
+        for payload in self.core.opening_alarms:  # what the core's first tick raised or cleared
+            self.transport.publish(topics.alarm(self.site), payload, qos=1)
+        self.core.opening_alarms.clear()
         self._worker = threading.Thread(target=self._run, name="hall-worker", daemon=True)
         self._worker.start()
         self.transport.start()

@@ -164,6 +164,7 @@ def test_device_offline_and_faults_from_status_and_health(make: Any) -> None:
     assert [(a["id"], a["cleared"]) for a in hall.tick(seconds=1)] == [(worse[1]["id"], True)]
     # A device of the config never heard from: offline after the grace; an operator never is.
     assert not watch.status("nobody", b"offline", hall.ts())  # not in the config: ignored
+    assert not watch.status("w01", b"offline", hall.ts())  # a window terminal: the staff's
     silent = messages.Health(state="ok", detail=None, at="2026-11-26T09:00:00+08:00")
     watch.health("k2", silent.to_bytes(), hall.ts())
     assert hall.tick(seconds=30) == []
@@ -333,3 +334,15 @@ def test_the_alarm_ids_and_times(make: Any) -> None:
     hall.clock.set(datetime(2026, 11, 26, 10, 0, tzinfo=MORNING.tzinfo))
     alarm_id = hall.ok("kiosk", "k2", "help")["alarm"]
     assert alarm_id == "kiosk_help-1" and hall.sent[0]["at"] == "2026-11-26T10:00:00+08:00"
+
+
+def test_what_the_first_tick_after_a_restart_raises_is_sent(make: Any) -> None:
+    hall = make(paused_max_min=15)
+    hall.ok("window", "w02", "login", clerk="c0201")
+    hall.ok("window", "w02", "pause")
+    hall.core.close()
+    hall.clock.advance(timedelta(minutes=20))  # the hall was down while the window stayed paused
+    hall.core = HallCore(hall.config, hall.data, hall.clock)
+    [raised] = [json.loads(a) for a in hall.core.opening_alarms]
+    assert (raised["kind"], raised["subject"], raised["cleared"]) == ("window_paused", "w02", False)
+    assert raised["at"] == "2026-11-26T09:15:00+08:00"
