@@ -218,5 +218,7 @@ def open_alarm_message(alarm: OpenAlarm) -> m.OpenAlarm:
 
 
 def open_alarms(engine: Engine) -> list[m.OpenAlarm]:
-    """The open alarms, newest first."""
-    return [open_alarm_message(a) for a in reversed(engine.state.alarms.values())]
+    """The open alarms, newest first. The copy of the dict's values is made in one step (under the
+    GIL), so another thread (the metrics) may read them while the worker changes them."""
+    alarms = list(engine.state.alarms.values())
+    return [open_alarm_message(a) for a in reversed(alarms)]
