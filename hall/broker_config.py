@@ -133,6 +133,7 @@ def hall_grants(site: str) -> list[Grant]:
         topics.catalog(site),
         topics.queues(site),
         topics.alarm(site),
+        topics.alarms(site),  # extension: the open alarms (retained)
         topics.clock(site),
         topics.all_device_settings(site),
         topics.stats(site),
@@ -199,6 +200,7 @@ def grants_for(config: HallConfig, device: str) -> list[Grant]:
             Grant("read", topics.all_status(site)),
             Grant("read", topics.all_health(site)),
             Grant("read", topics.stats(site)),  # extension: the day's figures
+            Grant("read", topics.alarms(site)),  # extension: the open alarms
         ]
     elif (
         device_class == "announcer"

@@ -211,6 +211,35 @@ class Announcer(Strict):
     clips: str | None = None  # the hall's clip folder (one sub-folder a language); none: shipped
 
 
+class DepartmentAlarms(Strict):
+    """A department's own thresholds; a key left out takes the hall's."""
+
+    department: Code
+    queue_long: int | None = Field(default=None, ge=1)
+    wait_long_min: int | None = Field(default=None, ge=1)
+
+
+class Alarms(Strict):
+    """When the hall raises the condition alarms of the monitoring room (docs/config.md). A
+    threshold left out (or the whole section) raises no alarm of its kind."""
+
+    queue_long: int | None = Field(default=None, ge=1)  # people waiting in one department
+    wait_long_min: int | None = Field(default=None, ge=1)  # the department's longest wait
+    paused_max_min: int | None = Field(default=None, ge=1)  # a window paused this long
+    idle_max_min: int | None = Field(default=None, ge=1)  # open, no call, people waiting
+    device_grace_s: int | None = Field(default=None, ge=5)  # a device never heard from this long
+    departments: list[DepartmentAlarms] = []
+
+    def for_department(self, code: str) -> tuple[int | None, int | None]:
+        """(queue_long, wait_long_min) in force for a department."""
+        for own in self.departments:
+            if own.department == code:
+                queue = own.queue_long if own.queue_long is not None else self.queue_long
+                wait = own.wait_long_min if own.wait_long_min is not None else self.wait_long_min
+                return queue, wait
+        return self.queue_long, self.wait_long_min
+
+
 class HallConfig(Strict):
     site: Site
     limits: Limits = Limits()
@@ -227,6 +256,7 @@ class HallConfig(Strict):
     bridges: list[Bridge] = []
     operators: list[Operator] = []
     announcers: list[Announcer] = []
+    alarms: Alarms = Alarms()
 
     # Lookups by id; filled once after validation (the model is frozen, so they never go stale).
     def model_post_init(self, __context: Any) -> None:
@@ -469,6 +499,12 @@ def cross_check(config: HallConfig) -> list[str]:
         if s.department not in departments:
             problems.append(
                 f"services[{i}].department: unknown department {s.department!r}{_suggest(s.department, departments)}"
+            )
+    for i, own in enumerate(config.alarms.departments):
+        if own.department not in departments:
+            problems.append(
+                f"alarms.departments[{i}].department: unknown department {own.department!r}"
+                f"{_suggest(own.department, departments)}"
             )
     for i, w in enumerate(config.windows):
         seen: set[str] = set()

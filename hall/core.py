@@ -26,13 +26,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from contract import protocol, topics
+from contract import messages, protocol, topics
 from contract.protocol import iso
+from hall.alarms import DeviceWatch
 from hall.clock import Clock
 from hall.config import HallConfig
 from hall.engine import Engine, business_day_of
 from hall.errors import HallError, error_from
+from hall.handlers_alarms import alarm_message, open_alarms
 from hall.model import (
+    AlarmAcked,
+    AlarmCleared,
+    AlarmNoted,
+    AlarmRaised,
     CallEvent,
     Command,
     DayRolledOver,
@@ -42,6 +48,7 @@ from hall.model import (
     QueryTicket,
     QuotaWarning,
     RatingExpired,
+    ReconcileAlarms,
     ReconcileConfig,
     Rollover,
     ServiceChanged,
@@ -119,9 +126,12 @@ class Changes:
     board: bool = False
     queues: bool = False
     catalog: bool = False
+    alarms: bool = False  # the retained `alarms`
 
     def __bool__(self) -> bool:
-        return bool(self.windows or self.ratings or self.board or self.queues or self.catalog)
+        return bool(
+            self.windows or self.ratings or self.board or self.queues or self.catalog or self.alarms
+        )
 
     def update(self, other: Changes) -> None:
         self.windows |= other.windows
@@ -129,6 +139,7 @@ class Changes:
         self.board |= other.board
         self.queues |= other.queues
         self.catalog |= other.catalog
+        self.alarms |= other.alarms
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +148,13 @@ class Outcome:
     changes: Changes
     calls: list[OutboxMessage]  # committed now; publish in order, then store.mark_published
     storage_failed: bool = False
-    warnings: tuple[QuotaWarning, ...] = ()  # committed now; the service raises an alarm for each
+    warnings: tuple[QuotaWarning, ...] = ()  # committed now (the quota alarms follow at the tick)
     # Events were really written (what clears a storage alarm; a stored `status` answer, small
     # enough to fit on a full disk, proves little).
     committed: bool = False
     events: tuple[Event, ...] = ()  # committed now, in order (the metrics count tickets from them)
     commit_seconds: float = 0.0  # the store's commit of this batch (0: nothing was written)
+    alarms: tuple[bytes, ...] = ()  # committed now: `alarm` messages (raised, cleared), in order
 
 
 @dataclass(slots=True)
@@ -161,6 +173,7 @@ class _Batch:
     tainted: bool = False  # the engine broke mid-command: its state is not to be snapshotted
     warnings: list[QuotaWarning] = field(default_factory=list)
     committed: list[Event] = field(default_factory=list)  # the events of `records`, in order
+    alarms: list[bytes] = field(default_factory=list)
 
 
 class HallCore:
@@ -188,10 +201,15 @@ class HallCore:
             device: plural[:-1] for plural, ids in config.devices().items() for device in ids
         }
         self.store = store if store is not None else Store(data_dir, config.site.id)
+        # What the devices say of themselves (fed by the service): the device alarms at each tick.
+        self.devices = DeviceWatch(config, int(clock.now().timestamp()))
         self._since_snapshot = 0
         self.engine = self._load_engine()
         self._broken = False  # the store could not be read back after a failure
         opened = self.tick()  # a hall that was down over the rollover starts the new day now
+        self.opening_alarms = list(
+            opened.alarms
+        )  # raised or cleared at the start: the service sends them
         if opened.storage_failed:
             log.error("hall opened, but the day's rollover could not be stored yet")
         self.reconcile()
@@ -343,6 +361,8 @@ class HallCore:
                 outbox.append((self._calls_topic, protocol.dumps(self.engine.call_message(event))))
             elif isinstance(event, QuotaWarning):
                 work.warnings.append(event)
+            elif isinstance(event, AlarmRaised | AlarmCleared):
+                work.alarms.append(alarm_message(event).to_bytes())
             self._note(event, work.changes)
         if events or rid is not None:
             work.records.append(
@@ -390,12 +410,14 @@ class HallCore:
             committed=work.events > 0,
             events=tuple(work.committed),
             commit_seconds=commit_seconds,
+            alarms=tuple(work.alarms),
         )
 
     # --- timers --------------------------------------------------------------------------------------
 
     def tick(self) -> Outcome:
-        """The timers: the day's rollover when due, and ratings whose time has passed."""
+        """The timers: the day's rollover when due, ratings whose time has passed, and the alarms
+        whose condition started or ended (hall/alarms.py)."""
         now = self.clock.now()
         if self._broken and not self._rebuild():
             return Outcome([], Changes(), [], storage_failed=True)
@@ -404,6 +426,9 @@ class HallCore:
             try:
                 self._roll_if_due(work)
                 self._internal(ExpireRatings(), work)
+                observed = self.devices.conditions(int(work.now.timestamp()))
+                unheard = tuple(self.devices.unheard())
+                self._internal(ReconcileAlarms(tuple(observed), unheard), work)
             except _EngineFault:
                 # Keep what was recorded before the fault (consistent), then memory = disk again.
                 work.tainted = True
@@ -502,12 +527,16 @@ class HallCore:
             first.committed or second.committed,
             first.events + second.events,
             first.commit_seconds + second.commit_seconds,
+            first.alarms + second.alarms,
         )
 
     def _note(self, event: Event, changes: Changes) -> None:
         """Which retained topics an event changes."""
         if isinstance(event, TicketReprinted):
             return  # a reprint changes nothing anyone draws
+        if isinstance(event, AlarmRaised | AlarmCleared | AlarmAcked | AlarmNoted):
+            changes.alarms = True  # only the retained `alarms`
+            return
         changes.board = True
         changes.queues = True
         window = getattr(event, "window", None)
@@ -530,6 +559,11 @@ class HallCore:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def open_alarms(self) -> list[messages.OpenAlarm]:
+        """The alarms kept in the store that are open now, newest first (the service adds its own
+        storage_error and worker_fault)."""
+        return open_alarms(self.engine)
 
     def close(self) -> None:
         self.store.close()

@@ -25,6 +25,7 @@ from datetime import date, datetime
 from typing import Any
 
 from contract.protocol import iso
+from hall import handlers_alarms as alarms
 from hall import handlers_kiosk as kiosk
 from hall import handlers_operator as operator
 from hall import handlers_window as window
@@ -35,6 +36,7 @@ from hall.engine_time import Now, business_day_of, timestamp
 from hall.handlers_common import Handled, known_ticket
 from hall.model import (
     WAITING,
+    AckAlarm,
     AddBooking,
     CallEvent,
     CallNext,
@@ -50,13 +52,16 @@ from hall.model import (
     HallState,
     Hold,
     IssueTicket,
+    KioskHelp,
     Login,
     Logout,
     NoShow,
+    NoteAlarm,
     Pause,
     QueryTicket,
     Rate,
     Recall,
+    ReconcileAlarms,
     ReconcileConfig,
     Reprint,
     Resume,
@@ -108,6 +113,10 @@ HANDLERS: dict[type[Any], Callable[[Engine, Any, Now], Handled]] = {
     Rollover: operator.rollover,
     ExpireRatings: operator.expire_ratings,
     ReconcileConfig: reconcile.reconcile,
+    ReconcileAlarms: alarms.reconcile,
+    KioskHelp: alarms.kiosk_help,
+    AckAlarm: alarms.ack,
+    NoteAlarm: alarms.note,
 }
 
 

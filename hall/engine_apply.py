@@ -11,6 +11,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from hall.engine_time import timestamp
+from hall.handlers_alarms import APPLIERS as ALARM_APPLIERS
 from hall.model import (
     AT_WINDOW,
     CALLED,
@@ -409,4 +410,5 @@ APPLIERS: dict[type[Any], Callable[[Engine, Any], None]] = {
     TicketReturned: returned,
     WindowRemoved: window_removed,
     NumberingAdvanced: numbering_advanced,
+    **ALARM_APPLIERS,  # the open alarms (hall/handlers_alarms.py)
 }

@@ -15,6 +15,7 @@ from contract.protocol import iso
 from hall import views
 from hall.engine_time import Now
 from hall.errors import HallError
+from hall.handlers_alarms import bad_rating
 from hall.handlers_common import (
     Handled,
     check_operator,
@@ -88,7 +89,10 @@ def rate(engine: Engine, cmd: Rate, clock: Now) -> Handled:
         score=cmd.score,
         reasons=tuple(cmd.reasons),
     )
-    events = commit(engine, [event])
+    events: list[Event] = commit(engine, [event])
+    if cmd.score <= 2:  # 不满意 or 非常不满意: the monitoring room follows it up
+        alarm = bad_rating(engine, ticket.id, ticket.number, ticket.window, cmd.score, clock)
+        events += commit(engine, [alarm])
     result = m.RateResult(
         ticket=views.ticket_message(engine, ticket, clock.ts),
         rating=m.RatingGiven(score=event.score, reasons=tuple(event.reasons)),

@@ -206,11 +206,54 @@ class ReconcileConfig:
     """Bring the stored state in line with the config the hall started with (hall/reconcile.py)."""
 
 
+@dataclass(frozen=True, slots=True)
+class AlarmCondition:
+    """A condition that wants an alarm open, as hall/alarms.py finds it: `since` is the hall's
+    epoch second at which it arose (the alarm's `at`)."""
+
+    kind: str
+    subject: str
+    severity: str
+    text: str
+    since: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileAlarms:
+    """Open an alarm for each condition that holds and has none, clear those whose condition is
+    over (the service's timer; `observed`: the device conditions the service sees)."""
+
+    observed: tuple[AlarmCondition, ...] = ()
+    # (kind, subject) of alarms not to clear yet: the devices not heard from since the hall
+    # started, whose open alarms stand until they say otherwise (a restart loses none).
+    keep: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KioskHelp:
+    kiosk: str
+
+
+@dataclass(frozen=True, slots=True)
+class AckAlarm:
+    operator: str
+    alarm: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoteAlarm:
+    operator: str
+    alarm: str
+    text: str
+    close: bool = False
+
+
 Command = (
     IssueTicket | Reprint | QueryTicket | Login | Logout | CallNext | CallNumber | Recall | Start
     | Finish | NoShow | TransferToService | TransferToWindow | Hold | Unhold | Pause | Resume | Rate
     | Cancel | ForceLogout | SetService | SetNotice | AddBooking | CancelBooking | Rollover
     | ExpireRatings | ReconcileConfig
+    | ReconcileAlarms | KioskHelp | AckAlarm | NoteAlarm
 )  # fmt: skip
 
 
@@ -467,12 +510,56 @@ class RatingExpired:
     ticket: str
 
 
+# Alarms (issue 19): raised, cleared, acknowledged and noted, so a restart neither repeats nor
+# loses one (hall/alarms.py finds the conditions; hall/handlers_alarms.py makes these).
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRaised:
+    at: str
+    id: str
+    kind: str
+    severity: str
+    subject: str
+    text: str
+    since: str  # when the condition arose (the alarm's `at` on the wire)
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmCleared:
+    at: str
+    id: str
+    kind: str
+    severity: str
+    subject: str
+    text: str
+    by: str | None = None  # the operator who closed it; None: its condition ended
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmAcked:
+    at: str
+    id: str
+    operator: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmNoted:
+    at: str
+    id: str
+    operator: str
+    text: str
+
+
+AlarmEvent = AlarmRaised | AlarmCleared | AlarmAcked | AlarmNoted
+
 Event = (
     TicketIssued | TicketReprinted | ClerkLoggedIn | ClerkLoggedOut | TicketCalled | TicketRecalled
     | TicketCalledBack | TicketStarted | TicketDone | TicketNoShow | TicketHeld | TicketRequeued
     | TicketTransferred | WindowPaused | WindowResumed | TicketCancelled | ServiceChanged
     | NoticeChanged | DayRolledOver | TicketRated | RatingExpired | BookingAdded | BookingCancelled
     | QuotaWarning | CallEvent | TicketReturned | WindowRemoved | NumberingAdvanced
+    | AlarmRaised | AlarmCleared | AlarmAcked | AlarmNoted
 )  # fmt: skip
 
 EVENT_TYPES: dict[str, type[Any]] = {
@@ -503,6 +590,10 @@ EVENT_TYPES: dict[str, type[Any]] = {
     "ticket_returned": TicketReturned,
     "window_removed": WindowRemoved,
     "numbering_advanced": NumberingAdvanced,
+    "alarm_raised": AlarmRaised,
+    "alarm_cleared": AlarmCleared,
+    "alarm_acked": AlarmAcked,
+    "alarm_noted": AlarmNoted,
 }
 EVENT_NAMES: dict[type[Any], str] = {cls: name for name, cls in EVENT_TYPES.items()}
 # Field names per event type, and which of them are tuples (JSON has only lists).
@@ -621,6 +712,21 @@ class Booking:
 
 
 @dataclass(slots=True)
+class OpenAlarm:
+    """An alarm raised and not yet cleared, with its follow-up (the retained `alarms` entry)."""
+
+    id: str
+    kind: str
+    severity: str
+    subject: str
+    text: str
+    at: str  # when its condition arose
+    acked_by: str | None = None
+    acked_at: str | None = None
+    notes: list[list[str]] = field(default_factory=list)  # [operator, at, text], oldest first
+
+
+@dataclass(slots=True)
 class HallState:
     business_day: date | None = None
     tickets: dict[str, Ticket] = field(default_factory=dict)
@@ -632,6 +738,8 @@ class HallState:
     recent_calls: list[CallEvent] = field(default_factory=list)  # newest last, at most RECENT_CALLS
     notice: str | None = None
     bookings: dict[str, Booking] = field(default_factory=dict)  # by code; past days pruned
+    alarms: dict[str, OpenAlarm] = field(default_factory=dict)  # open alarms by id, oldest first
+    alarm_seq: int = 0  # the number of the last alarm raised, never reset
     # Derived from the tickets (rebuilt on restore), so left out of equality and snapshots.
     index: QueueIndex = field(default_factory=QueueIndex, compare=False, repr=False)
     by_number: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -660,6 +768,8 @@ def state_to_dict(state: HallState) -> dict[str, Any]:
         "recent_calls": [event_to_dict(e) for e in state.recent_calls],
         "notice": state.notice,
         "bookings": [_slots_dict(b) for b in state.bookings.values()],
+        "alarms": [_slots_dict(a) for a in state.alarms.values()],
+        "alarm_seq": state.alarm_seq,
     }
 
 
@@ -689,6 +799,9 @@ def state_from_dict(data: dict[str, Any]) -> HallState:
         notice=data["notice"],
         # Snapshots written before bookings existed have none.
         bookings={b["code"]: Booking(**b) for b in data.get("bookings", [])},
+        # Snapshots written before alarms were kept have none.
+        alarms={a["id"]: OpenAlarm(**a) for a in data.get("alarms", [])},
+        alarm_seq=int(data.get("alarm_seq", 0)),
     )
 
 

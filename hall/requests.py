@@ -20,6 +20,7 @@ from contract.protocol import VERSION, encodable, valid_request_id
 from hall.config import HallConfig
 from hall.errors import HallError
 from hall.model import (
+    AckAlarm,
     AddBooking,
     CallNext,
     CallNumber,
@@ -30,9 +31,11 @@ from hall.model import (
     ForceLogout,
     Hold,
     IssueTicket,
+    KioskHelp,
     Login,
     Logout,
     NoShow,
+    NoteAlarm,
     Pause,
     QueryTicket,
     Rate,
@@ -281,10 +284,23 @@ def _booking_cancel(device: str, data: dict[str, Any]) -> Command:
     return CancelBooking(device, _matching(data, "code", BOOKING_CODE, "B7F3K2"))
 
 
+def _alarm_note(device: str, data: dict[str, Any]) -> Command:
+    close = data.get("close", False)
+    if not isinstance(close, bool):
+        raise _Invalid("close 应为 true 或 false", "close must be true or false")
+    text = _required(data, "text", limit=MAX_NOTICE)
+    return NoteAlarm(device, _required(data, "alarm"), text, close)
+
+
 _Parser = Callable[[str, dict[str, Any]], Command]
 
 OPS: dict[str, dict[str, _Parser]] = {
-    "kiosk": {"issue": _issue, "reprint": _reprint, "status": _status},
+    "kiosk": {
+        "issue": _issue,
+        "reprint": _reprint,
+        "status": _status,
+        "help": lambda d, _: KioskHelp(d),
+    },
     "window": {
         "login": _login,
         "logout": lambda d, _: Logout(d),
@@ -308,6 +324,8 @@ OPS: dict[str, dict[str, _Parser]] = {
         "notice": _notice,
         "booking_add": _booking_add,
         "booking_cancel": _booking_cancel,
+        "alarm_ack": lambda d, p: AckAlarm(d, _required(p, "alarm")),
+        "alarm_note": _alarm_note,
     },
 }
 

@@ -84,6 +84,7 @@ class Pending:
     queues: bool = False
     catalog: bool = False
     clock: bool = False
+    alarms: bool = False
 
     def add(self, changes: Changes) -> None:
         self.windows |= changes.windows
@@ -91,11 +92,12 @@ class Pending:
         self.board |= changes.board
         self.queues |= changes.queues
         self.catalog |= changes.catalog
+        self.alarms |= changes.alarms
 
     def everything(self, config: HallConfig) -> None:
         self.windows.update(w.id for w in config.windows)
         self.ratings.update(w.id for w in config.windows)
-        self.board = self.queues = self.catalog = self.clock = True
+        self.board = self.queues = self.catalog = self.clock = self.alarms = True
 
 
 _WAKE = ("", b"", 0.0)  # queue item that only wakes the worker
@@ -160,6 +162,9 @@ class HallService:
         self._next_clock = 0.0
         self._last_retained = 0.0
         self._storage_alarm = False
+        # The alarms about the store and the worker themselves: kept here, not in the store.
+        self._held_alarms: dict[tuple[str, str], messages.OpenAlarm] = {}
+        self._held_lock = threading.Lock()  # open_alarms() may be read from another thread
         self.batches = 0  # counters, for logs and tests
         self.requests = 0
         self._count_lock = threading.Lock()  # the loopback delivers from many threads
@@ -180,12 +185,18 @@ class HallService:
         self.transport.subscribe(topics.all_requests(self.site), self._on_request, qos=1)
         for retained in (topics.all_window_states(self.site), topics.all_window_ratings(self.site)):
             self.transport.subscribe(retained, self._on_window_retained, qos=1)
+        # The devices' presence and health, for the device alarms (hall/alarms.py).
+        self.transport.subscribe(topics.all_status(self.site), self._on_status, qos=1)
+        self.transport.subscribe(topics.all_health(self.site), self._on_health, qos=1)
         self.transport.add_connect_listener(self._on_connect)
         self.device_settings.watch()
         if self.metrics is not None:
             in_flight, transport = self._in_flight, self.transport
             self.metrics.watch(self.core, lambda: len(in_flight), lambda: transport.connected)
             subscribe_devices(self.metrics, self.transport.subscribe, self.site)
+        for payload in self.core.opening_alarms:  # what the core's first tick raised or cleared
+            self.transport.publish(topics.alarm(self.site), payload, qos=1)
+        self.core.opening_alarms.clear()
         self._worker = threading.Thread(target=self._run, name="hall-worker", daemon=True)
         self._worker.start()
         self.transport.start()
@@ -246,6 +257,21 @@ class HallService:
                 "hall %s: clearing %s: no window %s in the config", self.site, message.topic, window
             )
             self.transport.publish(message.topic, b"", qos=1, retain=True)
+
+    def _on_status(self, message: Message) -> None:
+        device = message.topic.rsplit("/", 1)[-1]
+        if self.core.devices.status(device, message.payload, int(self.core.now().timestamp())):
+            self._tick_now()
+
+    def _on_health(self, message: Message) -> None:
+        device = message.topic.rsplit("/", 2)[-2]
+        if self.core.devices.health(device, message.payload, int(self.core.now().timestamp())):
+            self._tick_now()
+
+    def _tick_now(self) -> None:
+        """A device changed: look at the alarms now rather than at the next tick."""
+        self._next_tick = 0.0  # read by the worker; a float store is atomic
+        self._inbox.put(_WAKE)
 
     def _on_connect(self) -> None:
         self._republish.set()
@@ -499,21 +525,15 @@ class HallService:
         """The committed calls (in seq order), then note what to republish; alarm on the store."""
         for message in outcome.calls:
             self._send_call(message)
+        for payload in outcome.alarms:  # committed: raised and cleared, in order
+            self.transport.publish(topics.alarm(self.site), payload, qos=1)
         self._pending.add(outcome.changes)
         self._storage_state(outcome.storage_failed, outcome.committed)
-        for warning in outcome.warnings:
-            self._quota_alarm(warning)
+        for warning in outcome.warnings:  # its `quota` alarm comes from the next tick
+            self._log_quota(warning)
 
-    def _quota_alarm(self, warning: QuotaWarning) -> None:
-        service = self.core.config.service(warning.service)
-        name = service.name_zh if service is not None else warning.service
+    def _log_quota(self, warning: QuotaWarning) -> None:
         cap = f"/{warning.cap}" if warning.cap is not None else ""
-        if warning.level == "reached":
-            text = f"{name} 今日号源已满 ({warning.issued}{cap}): 停止取号 (today's cap is reached)"
-            severity = "critical"
-        else:
-            text = f"{name} 今日号源将满 ({warning.issued}{cap}) (today's cap is near)"
-            severity = "warn"
         log.warning(
             "hall %s: quota %s for %s: %d%s",
             self.site,
@@ -522,7 +542,6 @@ class HallService:
             warning.issued,
             cap,
         )
-        self._alarm("quota", severity, text, False, subject=warning.service)
 
     def _storage_state(self, failed: bool, committed: bool) -> None:
         """Raise the alarm when a batch fails; clear it only once a batch was really written
@@ -546,22 +565,42 @@ class HallService:
     def _alarm(
         self, kind: str, severity: str, text: str, cleared: bool, subject: str = "hall"
     ) -> None:
-        self._alarms += 1
-        if self.metrics is not None:
+        """An alarm about the store or the worker (not stored: the store may be what failed):
+        one id from raised to cleared, held open in memory and in the retained `alarms`."""
+        with self._held_lock:
+            held = self._held_alarms.pop((kind, subject), None)
             if cleared:
-                self.metrics.alarm_cleared(kind, subject)
+                alarm_id = held.id if held is not None else f"{kind}-{self._started}-0"
             else:
-                self.metrics.alarm_raised(kind, subject)
-        body = messages.Alarm(
-            id=f"{kind}-{self._started}-{self._alarms}",
-            kind=kind,
-            severity=severity,
-            subject=subject,
-            text=text,
-            at=iso(self.core.now()),
-            cleared=cleared,
-        )
+                self._alarms += 1
+                alarm_id = f"{kind}-{self._started}-{self._alarms}"
+            body = messages.Alarm(
+                id=alarm_id,
+                kind=kind,
+                severity=severity,
+                subject=subject,
+                text=text,
+                at=iso(self.core.now()),
+                cleared=cleared,
+            )
+            if not cleared:
+                self._held_alarms[(kind, subject)] = messages.OpenAlarm(
+                    **{name: getattr(body, name) for name in body.__dataclass_fields__},
+                    acked=None,
+                    notes=(),
+                )
+        self._pending.alarms = True
         self.transport.publish(topics.alarm(self.site), body.to_bytes(), qos=1)
+
+    def open_alarms(self) -> list[messages.OpenAlarm]:
+        """Every open alarm, newest first: the store's and the service's own (the retained
+        `alarms`, and what the metrics export)."""
+        with self._held_lock:
+            held = list(reversed(self._held_alarms.values()))
+        return held + self.core.open_alarms()
+
+    def alarms_payload(self) -> bytes:
+        return messages.Alarms(at=iso(self.core.now()), alarms=tuple(self.open_alarms())).to_bytes()
 
     # -- publishing
     def _send_call(self, message: OutboxMessage) -> None:
@@ -598,6 +637,10 @@ class HallService:
             self._retain(topics.board(self.site), dumps(engine.board(now)))
         if pending.catalog:
             self._retain(topics.catalog(self.site), dumps(engine.catalog()))
+        if pending.alarms:
+            self._retain(topics.alarms(self.site), self.alarms_payload())
+            if self.metrics is not None:  # hallq_alarms_open{kind}: the same open set
+                self.metrics.set_open_alarms((a.kind, a.subject) for a in self.open_alarms())
         if pending.clock:
             self._retain(topics.clock(self.site), clock_payload(self.core.clock))
             self._next_clock = time.monotonic() + CLOCK_INTERVAL

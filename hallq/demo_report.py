@@ -17,6 +17,10 @@ from pathlib import Path
 
 from hall.config import HallConfig
 from hall.model import (
+    AlarmAcked,
+    AlarmCleared,
+    AlarmNoted,
+    AlarmRaised,
     TicketCalled,
     TicketCancelled,
     TicketDone,
@@ -61,6 +65,8 @@ def read_day(data_dir: Path) -> HallDay:
             event = event_from_dict(json.loads(body))
         except (ValueError, KeyError, TypeError):
             continue  # a kind of event this summary does not count
+        if isinstance(event, AlarmRaised | AlarmCleared | AlarmAcked | AlarmNoted):
+            continue  # the monitoring room's follow-up, not the visitors' day
         at = datetime.fromisoformat(event.at)
         day.first = day.first or at
         day.last = at

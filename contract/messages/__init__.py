@@ -18,9 +18,11 @@ from typing import Any, TypeVar
 
 from contract.messages.answers import (
     RESULTS,
+    AlarmResult,
     Answer,
     BookingResult,
     ErrorInfo,
+    HelpResult,
     NoticeResult,
     RateResult,
     RatingGiven,
@@ -40,6 +42,9 @@ from contract.messages.objects import (
 )
 from contract.messages.published import (
     Alarm,
+    AlarmAck,
+    AlarmNote,
+    Alarms,
     Board,
     CallMessage,
     Catalog,
@@ -51,6 +56,7 @@ from contract.messages.published import (
     DeviceSettingsMessage,
     Figures,
     Health,
+    OpenAlarm,
     QueueEntry,
     Queues,
     RatingMessage,
@@ -67,6 +73,10 @@ __all__ = [
     "REQUESTS",
     "RESULTS",
     "Alarm",
+    "AlarmAck",
+    "AlarmNote",
+    "AlarmResult",
+    "Alarms",
     "Answer",
     "Board",
     "Booking",
@@ -84,8 +94,10 @@ __all__ = [
     "ErrorInfo",
     "Figures",
     "Health",
+    "HelpResult",
     "HoursSpan",
     "NoticeResult",
+    "OpenAlarm",
     "PayloadError",
     "QueueEntry",
     "Queues",
@@ -105,6 +117,7 @@ __all__ = [
     "WindowStateMessage",
     "Wire",
     "decode_alarm",
+    "decode_alarms",
     "decode_board",
     "decode_call",
     "decode_catalog",
@@ -152,6 +165,7 @@ PUBLISHED: dict[str, type[Wire]] = {
     "catalog": Catalog,
     "clock": Clock,
     "alarm": Alarm,
+    "alarms": Alarms,
     "device_health": Health,
     "device_settings": DeviceSettingsMessage,
     "stats": Stats,
@@ -203,6 +217,10 @@ def decode_clock(payload: bytes | str) -> Clock | None:
 
 def decode_alarm(payload: bytes | str) -> Alarm:
     return Alarm.from_bytes(payload)
+
+
+def decode_alarms(payload: bytes | str) -> Alarms | None:
+    return Alarms.from_bytes(payload) if payload else None
 
 
 def decode_health(payload: bytes | str) -> Health | None:

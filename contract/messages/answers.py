@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Self, TypeVar
 
 from contract.messages.objects import Booking, CatalogService, Ticket, WindowState
+from contract.messages.published import OpenAlarm
 from contract.messages.wire import OMIT, PayloadError, Wire, join_path
 
 
@@ -129,6 +130,23 @@ class BookingResult(Wire):
     changed: bool | None = field(default=None, metadata=OMIT)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmResult(Wire):
+    """`alarm_ack` and `alarm_note`: the alarm with its follow-up (after a closing note, as it was
+    when closed)."""
+
+    KIND = "result"
+    alarm: OpenAlarm
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HelpResult(Wire):
+    """`help`: the id of the kiosk's `kiosk_help` alarm (the open one, if it had called already)."""
+
+    KIND = "result"
+    alarm: str
+
+
 _WINDOW_OPS = (
     "login", "logout", "call_next", "call", "recall", "start", "finish", "no_show", "transfer",
     "hold", "unhold", "pause", "resume", "force_logout",
@@ -146,6 +164,9 @@ RESULTS: dict[str, type[Wire]] = {
     "notice": NoticeResult,
     "booking_add": BookingResult,
     "booking_cancel": BookingResult,
+    "alarm_ack": AlarmResult,
+    "alarm_note": AlarmResult,
+    "help": HelpResult,
 }
 
 

@@ -163,12 +163,58 @@ class Alarm(Wire):
     KIND = "alarm"
     VERSIONED = True
     id: str
-    kind: str  # storage_error / quota ...
+    kind: str  # queue_long / device_offline / bad_rating / quota ... (docs/protocol.md)
     severity: str  # info / warn / critical
-    subject: str  # hall, or a service code
+    subject: str  # hall, a department or service code, a window, device or ticket id
+    text: str
+    at: str = field(metadata=TIME)  # raised: when its condition arose; cleared: when it ended
+    cleared: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmAck(Wire):
+    """Who acknowledged an open alarm, and when."""
+
+    KIND = "alarms"
+    by: str  # the operator's id
+    at: str = field(metadata=TIME)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmNote(Wire):
+    """An operator's follow-up note on an alarm."""
+
+    KIND = "alarms"
+    by: str
+    at: str = field(metadata=TIME)
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenAlarm(Wire):
+    """An open alarm in `alarms` (its `alarm` payload without `"v"`, and its follow-up)."""
+
+    KIND = "alarms"
+    id: str
+    kind: str
+    severity: str
+    subject: str
     text: str
     at: str = field(metadata=TIME)
     cleared: bool
+    acked: AlarmAck | None  # null until an operator acknowledges it
+    notes: tuple[AlarmNote, ...]  # oldest first
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Alarms(Wire):
+    """`alarms` (retained, extension): every open alarm, newest first; republished on each
+    change, so a monitor started later sees them all."""
+
+    KIND = "alarms"
+    VERSIONED = True
+    at: str = field(metadata=TIME)
+    alarms: tuple[OpenAlarm, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -235,10 +235,39 @@ class BookingCancel(Request):
     code: str
 
 
+# -- alarms (issue 19) ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Help(Request):
+    """A kiosk's call for help: raises `kiosk_help` naming the kiosk (answer: `HelpResult`)."""
+
+    KIND, OP, DEVICE = "request help", "help", "kiosk"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmAckRequest(Request):
+    """Acknowledge an open alarm (answer: `AlarmResult`)."""
+
+    KIND, OP, DEVICE = "request alarm_ack", "alarm_ack", "operator"
+    alarm: str  # the alarm's id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmNoteRequest(Request):
+    """Add a follow-up note to an open alarm; `close` closes a single-event alarm (bad_rating,
+    kiosk_help) with it (answer: `AlarmResult`)."""
+
+    KIND, OP, DEVICE = "request alarm_note", "alarm_note", "operator"
+    alarm: str
+    text: str  # 1..500 characters
+    close: bool = False
+
+
 _ALL: tuple[type[Request], ...] = (
     Issue, Reprint, Status, Login, Logout, CallNext, Call, Recall, Start, Finish, NoShow, Transfer,
     Hold, Unhold, Pause, Resume, Rate, CancelTicket, ForceLogout, SetService, Notice, BookingAdd,
-    BookingCancel,
+    BookingCancel, Help, AlarmAckRequest, AlarmNoteRequest,
 )  # fmt: skip
 
 # The request class of each op, by the class of device that sends it.

@@ -34,6 +34,7 @@ ERROR_NUMBERS: dict[str, int] = {
     "not_rateable": 27,
     "already_rated": 28,
     "expired": 29,
+    "unknown_alarm": 30,
 }
 OTHER = 99  # a code the project added after this table: the log line names it
 

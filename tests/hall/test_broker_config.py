@@ -364,6 +364,12 @@ def test_reads_are_what_each_class_needs(small: HallConfig) -> None:
         f"topic read {topics.status(site, HALL_USER)}",
     ]
     assert can_write(by_user[HALL_USER], topics.owner(site))
+    # issue 19: the monitoring room reads the open alarms and the figures; the hall writes them
+    assert can_read(operator, topics.alarms(site)) and can_read(operator, topics.stats(site))
+    assert not can_read(kiosk, topics.alarms(site))
+    assert can_write(by_user[HALL_USER], topics.alarms(site))
+    assert can_read(by_user[HALL_USER], topics.status(site, "k01"))
+    assert can_read(by_user[HALL_USER], topics.device_health(site, "k01"))
     for account in by_user.values():
         assert can_read(account, topics.catalog(site)), account.user
         assert can_read(account, topics.status(site, HALL_USER)), account.user

@@ -15,6 +15,7 @@ from contract.protocol import ERROR_CODES
 from hall.engine import Engine
 from hall.errors import HallError
 from hall.model import (
+    AckAlarm,
     CallNext,
     Command,
     Finish,
@@ -123,6 +124,7 @@ CASES: list[tuple[str, Setup, Command]] = [
     ("not_rateable", called, Rate("e02", TICKET, 4)),
     ("already_rated", rated, Rate("e02", TICKET, 4)),
     ("expired", nothing, IssueTicket("k1", "psb-id-card", deadline=later(0, 30))),
+    ("unknown_alarm", nothing, AckAlarm("op1", "kiosk_help-1")),
 ]
 
 

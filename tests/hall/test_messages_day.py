@@ -138,6 +138,9 @@ def day() -> Day:
     d.send(OP1, rq.SetService(service="psb-hukou", open=True, clear_cap=True), at())
     d.send(OP1, rq.Notice(text="今日下午三点停电检修"), at())
     d.send(OP1, rq.Notice(), at())
+    help_id = d.send(K1, rq.Help(), at()).result_as(m.HelpResult).alarm  # issue 19: the alarms
+    d.send(OP1, rq.AlarmAckRequest(alarm=help_id), at())
+    d.send(OP1, rq.AlarmNoteRequest(alarm=help_id, text="已协助", close=True), at())
     d.engine.handle(Rollover(), later(24 * 60))  # the next day: tickets expire, seq starts again
     d.publish_retained(later(24 * 60))
     return d

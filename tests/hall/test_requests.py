@@ -316,13 +316,16 @@ def test_invalid_requests_keep_their_id(cls: str, device: str, body: dict[str, A
 
 def test_every_op_of_the_contract_is_decoded() -> None:
     contract = {
-        "kiosk": {"issue", "reprint", "status"},
+        "kiosk": {"issue", "reprint", "status", "help"},
         "window": {
             "login", "logout", "call_next", "call", "recall", "start", "finish", "no_show",
             "transfer", "hold", "unhold", "pause", "resume",
         },
         "evaluator": {"rate"},
-        "operator": {"cancel", "force_logout", "service", "notice", "booking_add", "booking_cancel"},
+        "operator": {
+            "cancel", "force_logout", "service", "notice", "booking_add", "booking_cancel",
+            "alarm_ack", "alarm_note",
+        },
     }  # fmt: skip
     assert {cls: set(ops) for cls, ops in OPS.items()} == contract
 

@@ -98,9 +98,38 @@ def test_reaching_a_caps_warning_level_and_the_cap_raises_alarms(hall: Hall) -> 
     assert alarms[0]["kind"] == "quota" and alarms[0]["subject"] == "tax-invoice"
     assert alarms[0]["severity"] == "warn" and alarms[0]["cleared"] is False
     kiosk.request("issue", service="tax-invoice")
-    assert wait_for(lambda: len(alarms) == 2)
-    assert alarms[1]["severity"] == "critical" and "3/3" in alarms[1]["text"]
-    assert len({a["id"] for a in alarms}) == 2
+    # The warning's alarm is cleared under its id, the cap's opens under a new one.
+    assert wait_for(lambda: len(alarms) == 3)
+    assert alarms[1] == {**alarms[0], "cleared": True, "at": alarms[1]["at"]}
+    assert alarms[2]["severity"] == "critical" and "3/3" in alarms[2]["text"]
+    assert alarms[2]["cleared"] is False and alarms[2]["id"] != alarms[0]["id"]
+    # Raising the cap clears it (issue 19: quota alarms clear), once; 3 issued is still past
+    # the warning level (2), so that alarm opens again.
+    hall.client("operator", "op1").request("service", service="tax-invoice", cap=10)
+    assert wait_for(lambda: len(alarms) == 5)
+    assert alarms[3]["id"] == alarms[2]["id"] and alarms[3]["cleared"] is True
+    assert alarms[4]["severity"] == "warn" and alarms[4]["cleared"] is False
+    assert [a.id for a in hall.service.open_alarms()] == [alarms[4]["id"]]
+
+
+def test_a_quota_alarm_clears_at_the_rollover(tmp_path: Path) -> None:
+    clock = FixedClock(START)
+    hall = Hall(tmp_path / "data", clock)
+    try:
+        alarms: list[dict[str, Any]] = []
+        watcher = hall.client("display", "d1")
+        watcher.subscribe_json(topics.alarm(SITE), lambda _t, body: alarms.append(body or {}))
+        kiosk = hall.client("kiosk", "k1")
+        for _ in range(3):
+            kiosk.request("issue", service="tax-invoice")
+        assert wait_for(lambda: any(a["severity"] == "critical" for a in alarms))
+        reached = next(a for a in alarms if a["severity"] == "critical")
+        clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=ZONE))  # the next business day
+        assert wait_for(lambda: {**reached, "cleared": True, "at": alarms[-1]["at"]} in alarms)
+        assert wait_for(lambda: hall.service.open_alarms() == [])
+        assert [a["id"] for a in alarms].count(reached["id"]) == 2  # raised once, cleared once
+    finally:
+        hall.close()
 
 
 def test_queues_follow_a_service_closing_on_a_fast_clock(tmp_path: Path) -> None:

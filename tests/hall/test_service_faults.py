@@ -131,6 +131,8 @@ def test_a_repeating_fault_alarms_once_and_clears(
         assert wait_for(lambda: len([a for a in alarms(hall) if a["kind"] == "worker_fault"]) == 2)
     cleared = [a for a in alarms(hall) if a["kind"] == "worker_fault"][-1]
     assert cleared["cleared"] and service.fatal is None
+    assert cleared["id"] == raised[0]["id"]  # issue 19: one id from raised to cleared
+    assert service.open_alarms() == []
     tracebacks = [r for r in caplog.records if r.exc_info is not None]
     assert len(tracebacks) == 1, "a repeating fault must not log a traceback per step"
     assert len(caplog.records) < 10

@@ -222,11 +222,14 @@ def test_a_failing_store_answers_storage_error_and_raises_an_alarm(
         alarm = watcher.json(topics.alarm(SITE))[0]
         assert alarm["kind"] == "storage_error" and alarm["severity"] == "critical"
         assert alarm["cleared"] is False
+        assert [a.id for a in hall.service.open_alarms()] == [alarm["id"]]  # issue 19: retained
         store.set_max_page_count(full * 100)
         ticket = hall.issue()  # the hall goes on once the store has room
         assert ticket["status"] == "waiting"
         assert wait_for(lambda: len(watcher.json(topics.alarm(SITE))) == 2)
         assert watcher.json(topics.alarm(SITE))[1]["cleared"] is True
+        assert watcher.json(topics.alarm(SITE))[1]["id"] == alarm["id"]  # one id, raised to cleared
+        assert wait_for(lambda: hall.service.open_alarms() == [])
     finally:
         watcher.stop()
     assert hall.client("kiosk", "k2").connected

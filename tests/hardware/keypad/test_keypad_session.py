@@ -95,6 +95,7 @@ def test_display_follows_state_and_answers() -> None:
 def test_error_table_covers_every_contract_code_once() -> None:
     assert set(ERROR_NUMBERS) == set(ERROR_CODES)
     assert sorted(ERROR_NUMBERS.values()) == list(range(1, len(ERROR_CODES) + 1))
+    assert error_display("unknown_alarm") == "E30"  # issue 19: appended, never renumbered
     assert error_display("something_new") == "E99"
 
 
