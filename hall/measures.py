@@ -136,8 +136,12 @@ def _hour(at: str) -> str:
 
 
 class Measures:
-    def __init__(self, config: HallConfig, target_wait_s: int | None = None) -> None:
+    def __init__(
+        self, config: HallConfig, target_wait_s: int | None = None, department: str | None = None
+    ) -> None:
+        """`department`: count only what happened to tickets while they were that department's."""
         self.config = config
+        self.department = department
         self.target_s = (
             target_wait_s if target_wait_s is not None else config.limits.target_wait_min * 60
         )
@@ -147,6 +151,9 @@ class Measures:
         self.ratings: list[Rating] = []
 
     def _add(self, keys: Iterable[tuple[str, str | None]]) -> list[Figures]:
+        keys = list(keys)
+        if self.department is not None and ("department", self.department) not in keys:
+            return []
         out = [self._fig(TOTAL)]
         for key in keys:
             if key[1] is not None:
@@ -226,9 +233,12 @@ class Measures:
         if kind == "ticket_rated":
             score = int(e["score"])
             t.window, t.clerk, t.service = e["window"], e["clerk"], e["service"]
-            for fig in self._add(self._keys(t, _hour(at))):
+            figs = self._add(self._keys(t, _hour(at)))
+            for fig in figs:
                 if score in fig.ratings:
                     fig.ratings[score] += 1
+            if not figs:
+                return
             self.ratings.append(
                 Rating(
                     e["ticket"],
@@ -275,7 +285,7 @@ class Measures:
             raise ValueError(f"unknown dimension {dimension!r}: one of {', '.join(DIMENSIONS)}")
         keys = {k for d, k in self.figures if d == dimension}
         names = self.names(dimension)
-        if dimension in ("service", "department", "window", "clerk"):
+        if dimension in ("service", "department", "window", "clerk") and self.department is None:
             order = list(names)
             keys.update(order)
         else:
@@ -286,6 +296,14 @@ class Measures:
             fig = self.figures.get((dimension, key)) or Figures()
             out.append({"key": key, "name": names.get(key, key), **fig.row(self.target_s)})
         return out
+
+    def sample(self, dimension: str, key: str, which: str) -> list[int]:
+        """The seconds behind a row's figures: `waits`, `services` or `call_to_start`."""
+        fig = self.figures.get((dimension, key))
+        if fig is None:
+            return []
+        values: list[int] = getattr(fig, which)
+        return values
 
     def names(self, dimension: str) -> dict[str, str]:
         c = self.config
