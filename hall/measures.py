@@ -29,9 +29,10 @@ import math
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from hall.cases import STATES, Case, add_working_days
 from hall.config import HallConfig
 from hall.stats import GOOD, LEVELS
 
@@ -149,6 +150,9 @@ class Measures:
         self.tickets: dict[str, _Ticket] = {}
         self.numbers: dict[str, str] = {}
         self.ratings: list[Rating] = []
+        self.promised = {s.code: s.promised_days for s in config.services}
+        self.cases: list[Case] = []  # accepted (受理) at a finish: see hall/cases.py
+        self.on_the_spot = 0  # finishes done on the spot (即办)
 
     def _add(self, keys: Iterable[tuple[str, str | None]]) -> list[Figures]:
         keys = list(keys)
@@ -216,8 +220,11 @@ class Measures:
             return
         if kind == "ticket_done":
             t.service, t.clerk = e["service"], e["clerk"]
-            for fig in self._count("served", self._keys(t, _hour(at))):
+            figs = self._count("served", self._keys(t, _hour(at)))
+            for fig in figs:
                 fig.services.append(int(e["seconds"]))
+            if figs:
+                self._note_case(e, t)
             return
         if kind == "ticket_no_show":
             self._count("no_show", self._keys(t, _hour(at)))
@@ -252,6 +259,24 @@ class Measures:
                     tuple(e.get("reasons", ())),
                 )
             )
+
+    def _note_case(self, e: dict[str, Any], t: _Ticket) -> None:
+        days = self.promised.get(e["service"], 0)
+        if days == 0:
+            self.on_the_spot += 1
+            return
+        accepted = date.fromisoformat(e["at"][:10])
+        due = add_working_days(self.config.calendar, accepted, days)
+        self.cases.append(
+            Case(e["ticket"], e["service"], t.department, e["window"], e["clerk"], accepted, due)
+        )
+
+    def case_states(self, as_of: date) -> dict[str, int]:
+        """Open cases by state on `as_of` (no op closes a case yet: all are open)."""
+        out = dict.fromkeys(STATES, 0)
+        for case in self.cases:
+            out[case.state(self.config.calendar, as_of)] += 1
+        return out
 
     @staticmethod
     def _first_keys(t: _Ticket) -> list[tuple[str, str | None]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from hall.cases import STATE_NAMES, STATES
 from hall.measures import Measures
 from hall.stats import LEVELS
 
@@ -47,7 +49,7 @@ def _png(fig: Figure) -> bytes:
     return out.getvalue()
 
 
-def charts(measures: Measures) -> dict[str, tuple[str, bytes]]:
+def charts(measures: Measures, as_of: date) -> dict[str, tuple[str, bytes]]:
     """name -> (title, PNG bytes), in the report's order."""
     font = cjk_font()
     params: dict[str, Any] = {
@@ -59,6 +61,7 @@ def charts(measures: Measures) -> dict[str, tuple[str, bytes]]:
             "hourly": ("每小时取号与叫号 Arrivals and calls per hour", _hourly(measures)),
             "waits": ("各部门等候时间分布 Waiting time per department", _waits(measures)),
             "ratings": ("评价分布 Ratings", _ratings(measures)),
+            "cases": ("受理件状态 Cases by state", _cases(measures, as_of)),
         }
 
 
@@ -111,5 +114,18 @@ def _ratings(measures: Measures) -> bytes:
     rate = totals["good_rate"]
     ax.set_title(f"评价分布（好评率 {rate:.1%}）" if rate is not None else "评价分布")
     ax.set_ylabel("条 ratings")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _cases(measures: Measures, as_of: date) -> bytes:
+    states = measures.case_states(as_of)
+    fig = Figure(figsize=(6, 4))
+    ax = fig.add_subplot()
+    labels = ["即办 on the spot", *(STATE_NAMES[s] for s in STATES)]
+    values = [measures.on_the_spot, *(states[s] for s in STATES)]
+    ax.bar(labels, values, color=["#1565c0", "#2e7d32", "#f9a825", "#c62828"])
+    ax.set_title(f"办件时限（{as_of}）")
+    ax.set_ylabel("件 cases")
     fig.tight_layout()
     return _png(fig)

@@ -15,7 +15,7 @@ import argparse
 import logging
 import os
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from hall.config import ConfigError, load_config
@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--from", dest="first", type=_day, required=True, help="first day")
     parser.add_argument("--to", dest="last", type=_day, help="last day (default: --from)")
     parser.add_argument("--department", help="only this department's figures")
+    parser.add_argument(
+        "--as-of",
+        type=_day,
+        help="the day cases are flagged for (near due, overdue); default: today in the hall",
+    )
     parser.add_argument("--format", choices=("xlsx", "csv", "html"), default="xlsx")
     parser.add_argument(
         "--out", required=True, help="the file to write (csv: a folder, one file per table)"
@@ -115,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         title += f" {measures.names('department')[args.department]}"
     from hall.report_charts import charts  # matplotlib: only when a report is drawn
 
-    drawn = charts(measures)
-    sheets = tables(measures, period)
+    as_of = args.as_of or datetime.now(config.site.zone).date()
+    drawn = charts(measures, as_of)
+    sheets = tables(measures, period, as_of)
     if args.format == "csv":
         write_csv(out, sheets, drawn)
     elif args.format == "html":

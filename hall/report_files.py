@@ -12,9 +12,11 @@ import html
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from hall.cases import STATE_NAMES, STATES
 from hall.measures import DIMENSIONS, Measures, Rating
 from hall.stats import LEVELS
 
@@ -53,6 +55,7 @@ SHEETS: dict[str, str] = {
     "day": "按日期 days",
 }
 TOTALS_TITLE = "总计 totals"
+CASES_TITLE = "受理件 cases"
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,9 @@ class Table:
     rows: list[list[Any]]
 
 
-def tables(measures: Measures, period: str) -> list[Table]:
+def tables(measures: Measures, period: str, as_of: date) -> list[Table]:
     totals = measures.totals()
+    states = measures.case_states(as_of)
     head: list[list[Any]] = [
         ["期间 period", period],
         ["目标等候(分钟) target wait min", measures.target_s // 60],
@@ -73,7 +77,10 @@ def tables(measures: Measures, period: str) -> list[Table]:
         "totals",
         TOTALS_TITLE,
         ["项目 item", "数值 value"],
-        head + [[title, totals[field]] for field, title in COLUMNS],
+        head
+        + [[title, totals[field]] for field, title in COLUMNS]
+        + [["即办 done on the spot", measures.on_the_spot], ["受理 accepted", len(measures.cases)]]
+        + [[f"{STATE_NAMES[state]} ({as_of})", states[state]] for state in STATES],
     )
     out = [first]
     for dimension in DIMENSIONS:
@@ -83,6 +90,36 @@ def tables(measures: Measures, period: str) -> list[Table]:
             for row in measures.rows(dimension)
         ]
         out.append(Table(dimension, SHEETS[dimension], header, rows))
+    calendar = measures.config.calendar
+    out.append(
+        Table(
+            "cases",
+            CASES_TITLE,
+            [
+                "票号 ticket",
+                "事项 service",
+                "部门 department",
+                "窗口 window",
+                "人员 clerk",
+                "受理 accepted",
+                "到期 due",
+                f"状态 state ({as_of})",
+            ],
+            [
+                [
+                    c.ticket,
+                    c.service,
+                    c.department,
+                    c.window,
+                    c.clerk,
+                    c.accepted.isoformat(),
+                    c.due.isoformat(),
+                    STATE_NAMES[c.state(calendar, as_of)],
+                ]
+                for c in measures.cases
+            ],
+        )
+    )
     return out
 
 

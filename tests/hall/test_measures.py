@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from hall.config import parse_config
 from hall.measures import Measures
 from hall.model import (
     CallNext,
@@ -29,7 +30,7 @@ from hall.report_read import read_events
 from hall.report_sample import Recorder, play_day
 from hall.stats import stats
 from hall.store import StoreMismatch
-from tests.fixtures.halls import CLERK_PIN, SITE, hall_time, small_hall
+from tests.fixtures.halls import CLERK_PIN, SITE, hall_time, rules_hall, small_hall
 
 DAY1, DAY2 = date(2026, 11, 26), date(2026, 11, 27)
 
@@ -191,3 +192,48 @@ def test_a_simulated_day_agrees_with_the_live_stats(tmp_path: Path) -> None:
         agree_with_stats(rec, tmp_path, DAY1)
     finally:
         rec.close()
+
+
+def test_due_dates_follow_the_working_calendar() -> None:
+    from hall.cases import add_working_days, working_days_between
+
+    calendar = rules_hall().calendar  # National Day week off; Sun 09-20 and Sat 10-10 worked
+    assert add_working_days(calendar, date(2026, 9, 18), 1) == date(2026, 9, 20)
+    assert add_working_days(calendar, date(2026, 9, 25), 3) == date(2026, 9, 30)
+    assert add_working_days(calendar, date(2026, 9, 30), 3) == date(2026, 10, 10)
+    assert add_working_days(calendar, date(2026, 9, 30), 0) == date(2026, 9, 30)
+    assert working_days_between(calendar, date(2026, 9, 30), date(2026, 10, 10)) == 3
+
+
+def test_a_case_accepted_before_the_holiday_is_due_after_it(tmp_path: Path) -> None:
+    from tests.fixtures.halls import ALWAYS_OPEN, NATIONAL_DAY_2026, small_hall_data
+
+    data = small_hall_data()
+    for service in data["services"]:
+        if service["code"] == "psb-id-card":
+            service["promised_days"] = 3  # psb-hukou stays 0: done on the spot
+    data["calendar"] = {**ALWAYS_OPEN, "weekend": ["sat", "sun"], "years": [NATIONAL_DAY_2026]}
+    config = parse_config(data, "cases_hall")
+    rec = Recorder(config, tmp_path)
+    wed = hall_time(9, 0, day=30).replace(month=9)
+    try:
+        rec.handle(Rollover(), wed.replace(hour=3))
+        rec.handle(Login("w01", "c0101", CLERK_PIN), wed)
+        for service in ("psb-id-card", "psb-hukou"):
+            issue(rec, service, wed)
+            rec.handle(CallNext("w01"), wed.replace(minute=5))
+            rec.handle(Start("w01"), wed.replace(minute=6))
+            rec.handle(Finish("w01"), wed.replace(minute=10))
+        assert rec.refused == {}
+    finally:
+        rec.close()
+    m = Measures(config).feed_all(read_events(tmp_path, SITE, wed.date(), wed.date()))
+    assert m.on_the_spot == 1 and len(m.cases) == 1
+    case = m.cases[0]
+    assert (case.service, case.accepted, case.due) == (
+        "psb-id-card", date(2026, 9, 30), date(2026, 10, 10),
+    )  # fmt: skip
+    assert m.case_states(date(2026, 10, 8)) == {"ok": 1, "near": 0, "overdue": 0}
+    assert m.case_states(date(2026, 10, 9)) == {"ok": 0, "near": 1, "overdue": 0}
+    assert m.case_states(date(2026, 10, 10))["near"] == 1
+    assert m.case_states(date(2026, 10, 12))["overdue"] == 1

@@ -91,7 +91,7 @@ def test_the_xlsx_report_of_a_busy_day(busy_day: Path, tmp_path: Path) -> None:
     departments = list(book["按部门 departments"].iter_rows(min_row=2, values_only=True))
     assert sum(row[2] for row in departments) == counts["ticket_issued"]
     images = book["图表 charts"]._images  # openpyxl keeps the embedded pictures here
-    assert len(images) == 3
+    assert len(images) == 4
     for image in images:
         check_png(image._data())
 
@@ -121,8 +121,10 @@ def test_the_html_and_csv_reports(busy_day: Path, tmp_path: Path) -> None:
     page = Page()
     report(busy_day, tmp_path / "day.html", "--format", "html")
     page.feed((tmp_path / "day.html").read_text(encoding="utf-8"))
-    assert page.tables == ["totals", "service", "department", "window", "clerk", "hour", "day"]
-    assert len(page.images) == 3
+    assert page.tables == [
+        "totals", "service", "department", "window", "clerk", "hour", "day", "cases",
+    ]  # fmt: skip
+    assert len(page.images) == 4
     for src in page.images:
         assert src.startswith("data:image/png;base64,")
         check_png(base64.b64decode(src.split(",", 1)[1]))
@@ -131,7 +133,7 @@ def test_the_html_and_csv_reports(busy_day: Path, tmp_path: Path) -> None:
         rows = list(csv.reader(f))
     assert [row[0] for row in rows[1:]] == ["psb"]  # only that department's tickets
     assert {p.name for p in (tmp_path / "csv").glob("*.png")} == {
-        "hourly.png", "waits.png", "ratings.png",
+        "hourly.png", "waits.png", "ratings.png", "cases.png",
     }  # fmt: skip
 
 
