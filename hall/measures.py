@@ -51,6 +51,8 @@ READ_TYPES = (
     "ticket_rated",
     "day_rolled_over",
 )
+# An event's row in each dimension, in DIMENSIONS order (None: it has none there).
+Keys = tuple[str, str, str | None, str | None, str, str]
 COUNTS = ("issued", "called", "served", "no_show", "transferred", "cancelled", "expired")
 
 
@@ -127,8 +129,18 @@ class Rating:
     reasons: tuple[str, ...]
 
 
+_MINUTES: dict[str, int] = {}  # "2026-11-26T09:03" + offset -> epoch seconds (a cache)
+
+
 def _ts(at: str) -> int:
-    return int(datetime.fromisoformat(at).timestamp())
+    """Epoch seconds of an event's `at` (YYYY-MM-DDTHH:MM:SS+HH:MM, to the second)."""
+    minute = at[:16] + at[19:]
+    base = _MINUTES.get(minute)
+    if base is None:
+        if len(_MINUTES) > 100_000:
+            _MINUTES.clear()
+        base = _MINUTES[minute] = int(datetime.fromisoformat(at[:16] + ":00" + at[19:]).timestamp())
+    return base + int(at[17:19])
 
 
 def _hour(at: str) -> str:
@@ -153,16 +165,23 @@ class Measures:
         self.promised = {s.code: s.promised_days for s in config.services}
         self.cases: list[Case] = []  # accepted (受理) at a finish: see hall/cases.py
         self.on_the_spot = 0  # finishes done on the spot (即办)
+        self._rows_of: dict[Keys, list[Figures]] = {}  # keys -> their figures (a cache)
+        self._due: dict[tuple[date, int], date] = {}  # (accepted, days) -> due (a cache)
 
-    def _add(self, keys: Iterable[tuple[str, str | None]]) -> list[Figures]:
-        keys = list(keys)
-        if self.department is not None and ("department", self.department) not in keys:
-            return []
-        out = [self._fig(TOTAL)]
-        for key in keys:
-            if key[1] is not None:
-                out.append(self._fig((key[0], key[1])))
-        return out
+    def _add(self, keys: Keys) -> list[Figures]:
+        """The figures an event counts in: the total's and its row's in each dimension."""
+        figs = self._rows_of.get(keys)
+        if figs is None:
+            if self.department is not None and keys[1] != self.department:
+                figs = []
+            else:
+                figs = [self._fig(TOTAL)] + [
+                    self._fig((dimension, key))
+                    for dimension, key in zip(DIMENSIONS, keys, strict=True)
+                    if key is not None
+                ]
+            self._rows_of[keys] = figs
+        return figs
 
     def _fig(self, key: tuple[str, str]) -> Figures:
         fig = self.figures.get(key)
@@ -170,7 +189,7 @@ class Measures:
             fig = self.figures[key] = Figures()
         return fig
 
-    def _count(self, what: str, keys: Iterable[tuple[str, str | None]]) -> list[Figures]:
+    def _count(self, what: str, keys: Keys) -> list[Figures]:
         figs = self._add(keys)
         for fig in figs:
             fig.counts[what] += 1
@@ -266,7 +285,9 @@ class Measures:
             self.on_the_spot += 1
             return
         accepted = date.fromisoformat(e["at"][:10])
-        due = add_working_days(self.config.calendar, accepted, days)
+        due = self._due.get((accepted, days))
+        if due is None:
+            due = self._due[accepted, days] = add_working_days(self.config.calendar, accepted, days)
         self.cases.append(
             Case(e["ticket"], e["service"], t.department, e["window"], e["clerk"], accepted, due)
         )
@@ -279,25 +300,13 @@ class Measures:
         return out
 
     @staticmethod
-    def _first_keys(t: _Ticket) -> list[tuple[str, str | None]]:
+    def _first_keys(t: _Ticket) -> Keys:
         """Where an issue (and an expiry) counts: no window or clerk, the hour of issue."""
-        return [
-            ("service", t.service),
-            ("department", t.department),
-            ("hour", t.issued_hour),
-            ("day", t.day),
-        ]
+        return (t.service, t.department, None, None, t.issued_hour, t.day)
 
     @staticmethod
-    def _keys(t: _Ticket, hour: str) -> list[tuple[str, str | None]]:
-        return [
-            ("service", t.service),
-            ("department", t.department),
-            ("window", t.window),
-            ("clerk", t.clerk),
-            ("hour", hour),
-            ("day", t.day),
-        ]
+    def _keys(t: _Ticket, hour: str) -> Keys:
+        return (t.service, t.department, t.window, t.clerk, hour, t.day)
 
     # --- results ----------------------------------------------------------------------------------
 

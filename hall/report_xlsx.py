@@ -15,8 +15,9 @@ SHEET_NAME_MAX = 31  # Excel's limit
 
 
 def write_xlsx(path: Path, tables: Sequence[Table], charts: dict[str, tuple[str, bytes]]) -> None:
-    # constant_memory would refuse the images; a month's tables are small anyway.
-    workbook = xlsxwriter.Workbook(str(path))
+    # Rows are written in order, so each sheet's rows go to a temporary file as they come (a
+    # month's case list is tens of thousands of rows) instead of staying in memory.
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     try:
         bold = workbook.add_format({"bold": True, "bg_color": "#dddddd", "text_wrap": True})
         share = workbook.add_format({"num_format": "0.0%"})

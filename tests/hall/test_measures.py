@@ -237,3 +237,24 @@ def test_a_case_accepted_before_the_holiday_is_due_after_it(tmp_path: Path) -> N
     assert m.case_states(date(2026, 10, 9)) == {"ok": 0, "near": 1, "overdue": 0}
     assert m.case_states(date(2026, 10, 10))["near"] == 1
     assert m.case_states(date(2026, 10, 12))["overdue"] == 1
+
+
+def test_a_report_reads_while_the_hall_writes_and_never_blocks_it(tmp_path: Path) -> None:
+    """The reader's transaction is one commit's store; the writer commits meanwhile, unblocked."""
+    config = small_hall()
+    rec = Recorder(config, tmp_path)
+    try:
+        rec.handle(Rollover(), at(3, 30))
+        for minute in range(3):
+            issue(rec, "psb-id-card", at(9, minute))
+        rec.flush()
+        reading = read_events(tmp_path, SITE, DAY1, DAY1)
+        first = next(reading)  # the read transaction is open from here
+        issue(rec, "psb-id-card", at(9, 10))
+        rec.flush()  # a write while the report reads: WAL lets it through at once
+        seen = [first, *reading]
+        assert sum(1 for _, e in seen if e["type"] == "ticket_issued") == 3
+        after = list(read_events(tmp_path, SITE, DAY1, DAY1))
+        assert sum(1 for _, e in after if e["type"] == "ticket_issued") == 4
+    finally:
+        rec.close()
