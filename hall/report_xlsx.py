@@ -23,20 +23,22 @@ def write_xlsx(path: Path, tables: Sequence[Table], charts: dict[str, tuple[str,
         share = workbook.add_format({"num_format": "0.0%"})
         for table in tables:
             sheet = workbook.add_worksheet(table.title[:SHEET_NAME_MAX])
+            totals = table.name == "totals"  # one figure a row, named in the first column
+            sheet.freeze_panes(1, 1 if totals else 2)
+            sheet.set_column(0, 1, 18)
+            sheet.set_column(2, len(table.header), 12)
             sheet.write_row(0, 0, table.header, bold)
+            shares = {c for c, title in enumerate(table.header) if _is_share(str(title))}
             for r, row in enumerate(table.rows, start=1):
+                if totals:
+                    shares = {1} if _is_share(str(row[0])) else set()
                 for c, value in enumerate(row):
-                    header = str(table.header[c]) if table.name != "totals" else str(row[0])
-                    is_share = "rate" in header or "share" in header
                     if value is None:
                         continue
-                    if is_share and isinstance(value, float):
+                    if c in shares and isinstance(value, float):
                         sheet.write_number(r, c, value, share)
                     else:
                         sheet.write(r, c, value)
-            sheet.freeze_panes(1, 2 if table.name != "totals" else 1)
-            sheet.set_column(0, 1, 18)
-            sheet.set_column(2, len(table.header), 12)
         sheet = workbook.add_worksheet("图表 charts")
         at_row = 0
         for _, (title, png) in charts.items():
@@ -46,3 +48,7 @@ def write_xlsx(path: Path, tables: Sequence[Table], charts: dict[str, tuple[str,
             at_row += height // 20 + 3  # default rows are 20 pixels high
     finally:
         workbook.close()
+
+
+def _is_share(title: str) -> bool:
+    return "rate" in title or "share" in title
