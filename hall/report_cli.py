@@ -103,13 +103,16 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             print(f"hallq report: {exc}", file=sys.stderr)
             return 2
+    out = Path(args.out)
+    if not out.parent.is_dir():  # (csv: --out is a folder, made inside an existing one)
+        print(f"hallq report: no folder {out.parent}: make it first", file=sys.stderr)
+        return 2
     measures = Measures(config, department=args.department)
     try:
         measures.feed_all(read_events(args.data, config.site.id, args.first, last))
     except StorageError as exc:
         print(f"hallq report: {exc}", file=sys.stderr)
         return 1
-    out = Path(args.out)
     if args.ratings_export:
         rows = write_ratings(out, measures, measures.ratings, columns, encoding)
         print(f"{rows} ratings written to {out}")

@@ -166,3 +166,11 @@ def test_bad_arguments_say_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "no hall store" in capsys.readouterr().err
     assert main([*argv, "--data", str(tmp_path), "--department", "nope"]) == 2
     assert "unknown department" in capsys.readouterr().err
+
+
+def test_an_out_path_in_a_missing_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[Any]
+) -> None:
+    argv = ["--config", str(CONFIG), "--data", str(tmp_path), "--from", DAY.isoformat()]
+    assert main([*argv, "--out", str(tmp_path / "no/such/day.xlsx")]) == 2
+    assert "make it first" in capsys.readouterr().err
