@@ -1,12 +1,12 @@
 """Time limits (电子监察) as far as the stored events tell them today: the cases a period accepted.
 
-Each service's `promised_days` is its promised completion time in working days. Until `finish`
-carries an `outcome` (issue 21's engine part, not built yet), the keypad's rule decides: a service
-promised in 0 days is done on the spot (即办), any other is accepted as a case (受理) when its ticket
-is finished, due on the `promised_days`-th working day after that day (the hall's calendar:
-weekends, holidays and make-up working days). No op closes a case yet, so every accepted case is
-open: `ok` with more than WARN_DAYS working days left, `near` (yellow) within them, `overdue` (red)
-past its due day.
+Each service's `promised_days` is its promised completion time in working days. A finish with
+`outcome` "accepted" (受理) makes a case, "on_the_spot" (即办) does not; a finish without one (a
+keypad's) follows the promised days: 0 is on the spot, more is a case. A case is due on the
+`promised_days`-th working day after the day it was finished (the hall's calendar: weekends,
+holidays and make-up working days). No op closes a case yet, so every accepted case is open: `ok`
+with more than WARN_DAYS working days left, `near` (yellow) within them, `overdue` (red) past its
+due day.
 """
 
 from __future__ import annotations

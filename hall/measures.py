@@ -281,7 +281,8 @@ class Measures:
 
     def _note_case(self, e: dict[str, Any], t: _Ticket) -> None:
         days = self.promised.get(e["service"], 0)
-        if days == 0:
+        outcome = e.get("outcome")  # the clerk's choice; none (a keypad): by the promised days
+        if outcome == "on_the_spot" or (outcome is None and days == 0):
             self.on_the_spot += 1
             return
         accepted = date.fromisoformat(e["at"][:10])

@@ -258,3 +258,31 @@ def test_a_report_reads_while_the_hall_writes_and_never_blocks_it(tmp_path: Path
         assert sum(1 for _, e in after if e["type"] == "ticket_issued") == 4
     finally:
         rec.close()
+
+
+def test_the_clerks_outcome_decides_over_the_promised_days(tmp_path: Path) -> None:
+    import json
+
+    from hall.requests import RequestError, decode_request
+
+    config = small_hall()  # every service promised in 0 days but tax-audit (5)
+    body = {"v": 1, "id": "r1", "op": "finish", "outcome": "accepted"}
+    request = decode_request(config, "window", "w01", json.dumps(body).encode())
+    assert request.command == Finish("w01", "accepted")
+    with pytest.raises(RequestError) as caught:
+        decode_request(config, "window", "w01", json.dumps({**body, "outcome": "x"}).encode())
+    assert caught.value.error.code == "invalid_request"
+    rec = Recorder(config, tmp_path)
+    try:
+        rec.handle(Rollover(), at(3, 30))
+        rec.handle(Login("w02", "c0201"), at(9, 0))
+        for minute, outcome in ((1, "accepted"), (11, None), (21, "on_the_spot")):
+            issue(rec, "psb-id-card", at(9, minute))
+            rec.handle(CallNext("w02"), at(9, minute + 1))
+            rec.handle(Finish("w02", outcome), at(9, minute + 5))
+        assert rec.refused == {}
+    finally:
+        rec.close()
+    m = Measures(config).feed_all(read_events(tmp_path, SITE, DAY1, DAY1))
+    assert m.on_the_spot == 2 and len(m.cases) == 1
+    assert m.cases[0].due == DAY1  # promised in 0 days: due the day it was accepted
