@@ -93,6 +93,7 @@ def _waits(measures: Measures) -> bytes:
     if samples:
         ax.boxplot([w for _, w in samples], orientation="horizontal", showfliers=False)
         ax.set_yticks(range(1, len(samples) + 1), [name for name, _ in samples])
+        ax.invert_yaxis()  # the config's first department on top
         target = measures.target_s / 60
         ax.axvline(target, color="red", linestyle="--", label=f"目标 {target:g} 分钟")
         ax.legend()
