@@ -70,6 +70,8 @@ class Limits(Strict):
     number_width: int = Field(default=3, ge=1, le=6)  # zero padding of the daily sequence
     reprint_limit: int = Field(default=2, ge=0)  # reprints of one ticket
     estimate_samples: int = Field(default=10, ge=1)  # recent services averaged for est_wait_min
+    # The centre's promised longest wait: reports give the share of visitors who waited longer.
+    target_wait_min: int = Field(default=20, ge=1, le=600)
 
 
 class Broker(Strict):

@@ -90,12 +90,16 @@ def current_ticket(engine: Engine, window: WindowState) -> Ticket:
 # -- event builders ------------------------------------------------------------------------------
 
 
-def done_event(engine: Engine, window: WindowState, ticket: Ticket, clock: Now) -> TicketDone:
+def done_event(
+    engine: Engine, window: WindowState, ticket: Ticket, clock: Now, outcome: str | None = None
+) -> TicketDone:
     began = ticket.started_ts if ticket.started_ts is not None else ticket.called_ts
     seconds = max(0, clock.ts - began) if began is not None else 0
     until = iso(clock.dt + timedelta(seconds=engine.config.limits.rating_seconds))
     assert window.clerk is not None
-    return TicketDone(clock.at, window.id, window.clerk, ticket.id, ticket.service, seconds, until)
+    return TicketDone(
+        clock.at, window.id, window.clerk, ticket.id, ticket.service, seconds, until, outcome
+    )
 
 
 def close_current(engine: Engine, window: WindowState, clock: Now) -> list[Event]:

@@ -183,7 +183,8 @@ def start(engine: Engine, cmd: Start, clock: Now) -> Handled:
 def finish(engine: Engine, cmd: Finish, clock: Now) -> Handled:
     _, window = open_window(engine, cmd.window)
     ticket = current_ticket(engine, window)
-    return _on_current(engine, window, ticket, done_event(engine, window, ticket, clock), clock)
+    done = done_event(engine, window, ticket, clock, cmd.outcome)
+    return _on_current(engine, window, ticket, done, clock)
 
 
 def no_show(engine: Engine, cmd: NoShow, clock: Now) -> Handled:

@@ -90,9 +90,15 @@ class Start:
     window: str
 
 
+# `finish`'s optional outcome (time limits, 电子监察): done on the spot (即办) or accepted as a case
+# (受理); without it, a service promised in 0 days counts as done on the spot (docs/reports.md).
+OUTCOMES = ("on_the_spot", "accepted")
+
+
 @dataclass(frozen=True, slots=True)
 class Finish:
     window: str
+    outcome: str | None = None  # one of OUTCOMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +355,7 @@ class TicketDone:
     service: str
     seconds: int  # time at the window, from the start (or the call if never started)
     until: str  # the ticket can be rated until then
+    outcome: str | None = None  # `finish`'s outcome, when the clerk chose one (OUTCOMES)
 
 
 @dataclass(frozen=True, slots=True)

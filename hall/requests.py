@@ -20,6 +20,7 @@ from contract.protocol import VERSION, encodable, valid_request_id
 from hall.config import HallConfig
 from hall.errors import HallError
 from hall.model import (
+    OUTCOMES,
     AckAlarm,
     AddBooking,
     CallNext,
@@ -225,6 +226,15 @@ def _transfer(device: str, data: dict[str, Any]) -> Command:
     return TransferToWindow(device, window)
 
 
+def _finish(device: str, data: dict[str, Any]) -> Command:
+    outcome = data.get("outcome")
+    if outcome is not None and outcome not in OUTCOMES:
+        raise _Invalid(
+            f"outcome 只能是 {'/'.join(OUTCOMES)}", f"outcome must be one of {', '.join(OUTCOMES)}"
+        )
+    return Finish(device, outcome)
+
+
 def _rate(device: str, data: dict[str, Any]) -> Command:
     reasons = data.get("reasons")
     if reasons is None:
@@ -308,7 +318,7 @@ OPS: dict[str, dict[str, _Parser]] = {
         "call": lambda d, p: CallNumber(d, _required(p, "number")),
         "recall": lambda d, _: Recall(d),
         "start": lambda d, _: Start(d),
-        "finish": lambda d, _: Finish(d),
+        "finish": _finish,
         "no_show": lambda d, _: NoShow(d),
         "transfer": _transfer,
         "hold": lambda d, _: Hold(d),

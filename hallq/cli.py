@@ -16,6 +16,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("hall.backup_cli", "copy a running hall's store consistently to a file"),
     "check-config": ("hall.config_cli", "validate a hall config and print a summary"),
     "pin-hash": ("hall.config_cli", "hash a clerk PIN for the hall config"),
+    "report": ("hall.report_cli", "write a period's figures (xlsx, csv, html) or the ratings"),
     "simulate": ("hall.simulate", "play a day's visitors and clerks against a running hall"),
     "bookings": ("hall.bookings_cli", "import bookings into a running hall"),
     "broker-config": (
@@ -71,16 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         missing = exc.name or "?"
-        if missing.split(".")[0] in (
-            "kivy",
-            "pypinyin",
-            "escpos",
-            "serial",
-            "qrcode",
-            "PIL",
-            "usb",
-        ):
-            extra = "screens" if missing.split(".")[0] in ("kivy", "pypinyin") else "hardware"
+        top = missing.split(".")[0]
+        extras = {"kivy": "screens", "pypinyin": "screens", "matplotlib": "reports"}
+        extras |= {"xlsxwriter": "reports", "escpos": "hardware", "serial": "hardware"}
+        extras |= {"qrcode": "hardware", "PIL": "hardware", "usb": "hardware"}
+        if top in extras:
+            extra = extras[top]
             print(
                 f"hallq {name}: needs the Python package {missing!r}; "
                 f"install hallq with the [{extra}] extra (pip install 'hallq[{extra}]')",

@@ -498,6 +498,7 @@ def render(hall: Hall, header: str) -> str:
         "number_width = 3",
         "reprint_limit = 2",
         "estimate_samples = 10",
+        "target_wait_min = 20",
         "",
         "# The hall server's own connection. Every device gets its URL, credentials and CA from the",
         "# environment file `hallq broker-config` writes for it (HALLQ_MQTT_URL, HALLQ_MQTT_CA).",

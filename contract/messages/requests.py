@@ -114,6 +114,8 @@ class Start(Request):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finish(Request):
     KIND, OP, DEVICE = "request finish", "finish", "window"
+    # "on_the_spot" (即办) or "accepted" (受理, a case with a due date); none: by the service
+    outcome: str | None = field(default=None, metadata=OMIT)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,7 +11,7 @@ import pytest
 
 from hallq.cli import SUBCOMMANDS, main
 
-HEAVY = ("kivy", "escpos", "serial", "qrcode", "PIL", "usb")
+HEAVY = ("kivy", "escpos", "serial", "qrcode", "PIL", "usb", "matplotlib", "xlsxwriter", "openpyxl")
 
 
 @pytest.mark.parametrize("name", sorted(SUBCOMMANDS))
@@ -29,7 +29,14 @@ def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None
 
 @pytest.mark.parametrize(
     "module",
-    ["hall.server_cli", "hall.service", "hall.simulate", "hall.broker_config", "hall.backup_cli"],
+    [
+        "hall.server_cli",
+        "hall.service",
+        "hall.simulate",
+        "hall.broker_config",
+        "hall.backup_cli",
+        "hall.report_cli",  # matplotlib and xlsxwriter only once a report is drawn
+    ],
 )
 def test_the_hall_side_imports_no_screen_or_device_library(module: str) -> None:
     probe = (

@@ -1,0 +1,63 @@
+"""Time limits (电子监察) as far as the stored events tell them today: the cases a period accepted.
+
+Each service's `promised_days` is its promised completion time in working days. A finish with
+`outcome` "accepted" (受理) makes a case, "on_the_spot" (即办) does not; a finish without one (a
+keypad's) follows the promised days: 0 is on the spot, more is a case. A case is due on the
+`promised_days`-th working day after the day it was finished (the hall's calendar: weekends,
+holidays and make-up working days). No op closes a case yet, so every accepted case is open: `ok`
+with more than WARN_DAYS working days left, `near` (yellow) within them, `overdue` (red) past its
+due day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from hall.calendar import Calendar
+
+WARN_DAYS = 1  # working days left at which a case turns yellow
+STATES = ("ok", "near", "overdue")
+STATE_NAMES = {"ok": "正常 in time", "near": "临期 near due", "overdue": "超期 overdue"}
+MAX_SEARCH_DAYS = 3660  # a calendar with no working day at all must not loop forever
+
+
+def add_working_days(calendar: Calendar, day: date, n: int) -> date:
+    """The n-th working day after `day` (`day` itself not counted); `day` for n = 0."""
+    found, current = 0, day
+    for _ in range(MAX_SEARCH_DAYS):
+        if found == n:
+            return current
+        current += timedelta(days=1)
+        if calendar.is_working_day(current):
+            found += 1
+    raise ValueError(
+        f"no {n} working days within {MAX_SEARCH_DAYS} days of {day}: check [calendar]"
+    )
+
+
+def working_days_between(calendar: Calendar, start: date, end: date) -> int:
+    """Working days after `start` up to and including `end` (negative if `end` is earlier)."""
+    if end < start:
+        return -working_days_between(calendar, end, start)
+    return sum(
+        1
+        for k in range(1, (end - start).days + 1)
+        if calendar.is_working_day(start + timedelta(days=k))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    ticket: str
+    service: str
+    department: str
+    window: str
+    clerk: str
+    accepted: date
+    due: date
+
+    def state(self, calendar: Calendar, as_of: date) -> str:
+        if as_of > self.due:
+            return "overdue"
+        return "near" if working_days_between(calendar, as_of, self.due) <= WARN_DAYS else "ok"

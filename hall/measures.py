@@ -1,0 +1,353 @@
+"""What the centre reports upward, computed from the stored events (never from a copy that can drift).
+
+`Measures.feed(business_day, event)` takes the store's events in order; `rows(dimension)` gives one
+row per service, department, window, clerk, hour or day (and `totals()` the hall's). Pure: no I/O,
+no clock; `hall/report_read.py` reads the store, `hall/report_cli.py` writes the files.
+
+Who counts where (each figure belongs to the event that made it, with that moment's ticket):
+- issued: the issue's service and department, hour of issue; no window or clerk;
+- called: each first call at a window (`ticket_called`; recalls and call-backs are not new calls),
+  by the calling window and clerk, the ticket's service then, hour of the call;
+- served, service time: each `ticket_done` (held time excluded: after a call-back the time counts
+  from the call-back, the engine's rule and hall/stats.py's), hour of the finish;
+- waiting time: issue -> first call, once per ticket, by the first call's window, clerk and
+  service, and the hour the visitor ARRIVED; the target-wait share is over these waits;
+- call -> start: each `ticket_started`, from the call (or call-back) before it;
+- no-show, transferred (by the service it left), cancelled, expired (at the rollover, by the
+  ticket's day and issue hour);
+- ratings: each `ticket_rated` by the window, clerk and service it names, hour of the rating.
+The day of every figure is the ticket's business day.
+
+Means are `round(sum / n)` seconds (hall/stats.py's rounding, so the two agree); the median is the
+middle value (mean of the two middle ones); the 90th percentile is the nearest rank (the value at
+position ceil(0.9 n) of the sorted sample).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from hall.cases import STATES, Case, add_working_days
+from hall.config import HallConfig
+from hall.stats import GOOD, LEVELS
+
+DIMENSIONS = ("service", "department", "window", "clerk", "hour", "day")
+TOTAL = ("total", "all")
+# The event types a report reads (the store's `type` column), so the rest is never parsed.
+READ_TYPES = (
+    "ticket_issued",
+    "ticket_called",
+    "ticket_called_back",
+    "ticket_started",
+    "ticket_done",
+    "ticket_no_show",
+    "ticket_transferred",
+    "ticket_cancelled",
+    "ticket_rated",
+    "day_rolled_over",
+)
+# An event's row in each dimension, in DIMENSIONS order (None: it has none there).
+Keys = tuple[str, str, str | None, str | None, str, str]
+COUNTS = ("issued", "called", "served", "no_show", "transferred", "cancelled", "expired")
+
+
+@dataclass(slots=True)
+class Figures:
+    """The figures of one row (one service, one window, one hour ...)."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    waits: list[int] = field(default_factory=list)
+    services: list[int] = field(default_factory=list)
+    call_to_start: list[int] = field(default_factory=list)
+    ratings: dict[int, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
+    waited_over: int = 0
+
+    def row(self, target_s: int) -> dict[str, Any]:
+        rated = sum(self.ratings.values())
+        good = sum(n for score, n in self.ratings.items() if score in GOOD)
+        out: dict[str, Any] = dict(self.counts)
+        for name, sample in (
+            ("wait", self.waits),
+            ("service", self.services),
+            ("call_to_start", self.call_to_start),
+        ):
+            out.update(summary(name, sample))
+        out["waited_over_target"] = self.waited_over
+        out["waited_over_share"] = (
+            round(self.waited_over / len(self.waits), 4) if self.waits else None
+        )
+        out["rated"] = rated
+        for score in sorted(LEVELS):
+            out[f"rated_{score}"] = self.ratings[score]
+        out["good_rate"] = round(good / rated, 4) if rated else None
+        out["target_wait_s"] = target_s
+        return out
+
+
+def summary(name: str, sample: list[int]) -> dict[str, Any]:
+    """`{name}_mean_s`, `_median_s`, `_p90_s` of a sample of seconds (None when it is empty)."""
+    if not sample:
+        return {f"{name}_mean_s": None, f"{name}_median_s": None, f"{name}_p90_s": None}
+    ordered = sorted(sample)
+    return {
+        f"{name}_mean_s": round(sum(ordered) / len(ordered)),
+        f"{name}_median_s": statistics.median(ordered),
+        f"{name}_p90_s": ordered[math.ceil(0.9 * len(ordered)) - 1],
+    }
+
+
+@dataclass(slots=True)
+class _Ticket:
+    day: str
+    service: str
+    department: str
+    issued_ts: int
+    issued_hour: str
+    window: str | None = None
+    clerk: str | None = None
+    called: bool = False
+    call_ts: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """One rating, for the 好差评 export."""
+
+    ticket: str
+    number: str
+    service: str
+    department: str
+    window: str
+    clerk: str
+    at: str
+    score: int
+    reasons: tuple[str, ...]
+
+
+_MINUTES: dict[str, int] = {}  # "2026-11-26T09:03" + offset -> epoch seconds (a cache)
+
+
+def _ts(at: str) -> int:
+    """Epoch seconds of an event's `at` (YYYY-MM-DDTHH:MM:SS+HH:MM, to the second)."""
+    minute = at[:16] + at[19:]
+    base = _MINUTES.get(minute)
+    if base is None:
+        if len(_MINUTES) > 100_000:
+            _MINUTES.clear()
+        base = _MINUTES[minute] = int(datetime.fromisoformat(at[:16] + ":00" + at[19:]).timestamp())
+    return base + int(at[17:19])
+
+
+def _hour(at: str) -> str:
+    # `at` is ISO 8601 with the hall's offset: its hour is the hall's local hour.
+    return at[11:13]
+
+
+class Measures:
+    def __init__(
+        self, config: HallConfig, target_wait_s: int | None = None, department: str | None = None
+    ) -> None:
+        """`department`: count only what happened to tickets while they were that department's."""
+        self.config = config
+        self.department = department
+        self.target_s = (
+            target_wait_s if target_wait_s is not None else config.limits.target_wait_min * 60
+        )
+        self.figures: dict[tuple[str, str], Figures] = {}
+        self.tickets: dict[str, _Ticket] = {}
+        self.numbers: dict[str, str] = {}
+        self.ratings: list[Rating] = []
+        self.promised = {s.code: s.promised_days for s in config.services}
+        self.cases: list[Case] = []  # accepted (受理) at a finish: see hall/cases.py
+        self.on_the_spot = 0  # finishes done on the spot (即办)
+        self._rows_of: dict[Keys, list[Figures]] = {}  # keys -> their figures (a cache)
+        self._due: dict[tuple[date, int], date] = {}  # (accepted, days) -> due (a cache)
+
+    def _add(self, keys: Keys) -> list[Figures]:
+        """The figures an event counts in: the total's and its row's in each dimension."""
+        figs = self._rows_of.get(keys)
+        if figs is None:
+            if self.department is not None and keys[1] != self.department:
+                figs = []
+            else:
+                figs = [self._fig(TOTAL)] + [
+                    self._fig((dimension, key))
+                    for dimension, key in zip(DIMENSIONS, keys, strict=True)
+                    if key is not None
+                ]
+            self._rows_of[keys] = figs
+        return figs
+
+    def _fig(self, key: tuple[str, str]) -> Figures:
+        fig = self.figures.get(key)
+        if fig is None:
+            fig = self.figures[key] = Figures()
+        return fig
+
+    def _count(self, what: str, keys: Keys) -> list[Figures]:
+        figs = self._add(keys)
+        for fig in figs:
+            fig.counts[what] += 1
+        return figs
+
+    def feed_all(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> Measures:
+        for day, event in rows:
+            self.feed(day, event)
+        return self
+
+    def feed(self, business_day: str, e: dict[str, Any]) -> None:
+        kind = e["type"]
+        if kind == "ticket_issued":
+            new = self.tickets[e["ticket"]] = _Ticket(
+                business_day, e["service"], e["department"], _ts(e["at"]), _hour(e["at"])
+            )
+            self.numbers[e["ticket"]] = e["number"]
+            self._count("issued", self._first_keys(new))
+            return
+        if kind == "day_rolled_over":
+            for ticket_id in e.get("expired", ()):
+                old = self.tickets.get(ticket_id)
+                if old is not None:
+                    self._count("expired", self._first_keys(old))
+            return
+        t = self.tickets.get(e["ticket"])
+        if t is None:  # a ticket issued before the period: not this report's
+            return
+        at = e["at"]
+        if kind in ("ticket_called", "ticket_called_back"):
+            t.window, t.clerk, t.call_ts = e["window"], e["clerk"], _ts(at)
+            if kind == "ticket_called_back":
+                return
+            self._count("called", self._keys(t, _hour(at)))
+            if not t.called:
+                t.called = True
+                wait = max(0, t.call_ts - t.issued_ts)
+                for fig in self._add(self._keys(t, t.issued_hour)):
+                    fig.waits.append(wait)
+                    if wait > self.target_s:
+                        fig.waited_over += 1
+            return
+        if kind == "ticket_started":
+            if t.call_ts is not None:
+                for fig in self._add(self._keys(t, _hour(at))):
+                    fig.call_to_start.append(max(0, _ts(at) - t.call_ts))
+            return
+        if kind == "ticket_done":
+            t.service, t.clerk = e["service"], e["clerk"]
+            figs = self._count("served", self._keys(t, _hour(at)))
+            for fig in figs:
+                fig.services.append(int(e["seconds"]))
+            if figs:
+                self._note_case(e, t)
+            return
+        if kind == "ticket_no_show":
+            self._count("no_show", self._keys(t, _hour(at)))
+            return
+        if kind == "ticket_transferred":
+            self._count("transferred", self._keys(t, _hour(at)))
+            t.service, t.department = e["service"], e["department"]
+            t.window = t.clerk = None
+            return
+        if kind == "ticket_cancelled":
+            self._count("cancelled", self._keys(t, _hour(at)))
+            return
+        if kind == "ticket_rated":
+            score = int(e["score"])
+            t.window, t.clerk, t.service = e["window"], e["clerk"], e["service"]
+            figs = self._add(self._keys(t, _hour(at)))
+            for fig in figs:
+                if score in fig.ratings:
+                    fig.ratings[score] += 1
+            if not figs:
+                return
+            self.ratings.append(
+                Rating(
+                    e["ticket"],
+                    self.numbers.get(e["ticket"], ""),
+                    e["service"],
+                    t.department,
+                    e["window"],
+                    e["clerk"],
+                    at,
+                    score,
+                    tuple(e.get("reasons", ())),
+                )
+            )
+
+    def _note_case(self, e: dict[str, Any], t: _Ticket) -> None:
+        days = self.promised.get(e["service"], 0)
+        outcome = e.get("outcome")  # the clerk's choice; none (a keypad): by the promised days
+        if outcome == "on_the_spot" or (outcome is None and days == 0):
+            self.on_the_spot += 1
+            return
+        accepted = date.fromisoformat(e["at"][:10])
+        due = self._due.get((accepted, days))
+        if due is None:
+            due = self._due[accepted, days] = add_working_days(self.config.calendar, accepted, days)
+        self.cases.append(
+            Case(e["ticket"], e["service"], t.department, e["window"], e["clerk"], accepted, due)
+        )
+
+    def case_states(self, as_of: date) -> dict[str, int]:
+        """Open cases by state on `as_of` (no op closes a case yet: all are open)."""
+        out = dict.fromkeys(STATES, 0)
+        for case in self.cases:
+            out[case.state(self.config.calendar, as_of)] += 1
+        return out
+
+    @staticmethod
+    def _first_keys(t: _Ticket) -> Keys:
+        """Where an issue (and an expiry) counts: no window or clerk, the hour of issue."""
+        return (t.service, t.department, None, None, t.issued_hour, t.day)
+
+    @staticmethod
+    def _keys(t: _Ticket, hour: str) -> Keys:
+        return (t.service, t.department, t.window, t.clerk, hour, t.day)
+
+    # --- results ----------------------------------------------------------------------------------
+
+    def totals(self) -> dict[str, Any]:
+        return self._fig(TOTAL).row(self.target_s)
+
+    def rows(self, dimension: str) -> list[dict[str, Any]]:
+        """One row per key of `dimension` (every configured one, also with nothing to count)."""
+        if dimension not in DIMENSIONS:
+            raise ValueError(f"unknown dimension {dimension!r}: one of {', '.join(DIMENSIONS)}")
+        keys = {k for d, k in self.figures if d == dimension}
+        names = self.names(dimension)
+        if dimension in ("service", "department", "window", "clerk") and self.department is None:
+            order = list(names)
+            keys.update(order)
+        else:
+            order = []
+        ordered = [k for k in order if k in keys] + sorted(keys - set(order))
+        out = []
+        for key in ordered:
+            fig = self.figures.get((dimension, key)) or Figures()
+            out.append({"key": key, "name": names.get(key, key), **fig.row(self.target_s)})
+        return out
+
+    def sample(self, dimension: str, key: str, which: str) -> list[int]:
+        """The seconds behind a row's figures: `waits`, `services` or `call_to_start`."""
+        fig = self.figures.get((dimension, key))
+        if fig is None:
+            return []
+        values: list[int] = getattr(fig, which)
+        return values
+
+    def names(self, dimension: str) -> dict[str, str]:
+        c = self.config
+        if dimension == "service":
+            return {s.code: s.name_zh for s in c.services}
+        if dimension == "department":
+            return {d.code: d.name_zh for d in c.departments}
+        if dimension == "window":
+            return {w.id: w.name for w in c.windows}
+        if dimension == "clerk":
+            return {k.id: k.name for k in c.clerks}
+        return {}
