@@ -312,6 +312,34 @@ class Demo:
                 else "in a window"
             )
             self.started(self.supervisor.start(Spec(f"display-{screen.id}", argv, env=env)), what)
+        self.start_touch_kiosk(wired, headless, folder)
+
+    def start_touch_kiosk(self, wired: setup.WiredHall, headless: bool, folder: Path) -> None:
+        """The Kivy kiosk, printing on a printer emulator of its own: in a window a person at the
+        demo taps, else (no display) drawn offscreen with a screenshot every 15 s."""
+        kiosk = setup.TOUCH_KIOSK_ID
+        tickets = self.paths.tickets / "touch"
+        printer = self.python(
+            "hallq", "printer-emulator", "--no-tcp", "--link", str(self.paths.dev / "printer-touch"),
+            "--out", str(tickets),
+        )  # fmt: skip
+        self.supervisor.start(Spec("printer-touch", printer))
+        argv = ["nice", "-n", "10"]
+        argv += self.python("hallq", "kiosk", "--id", kiosk, "--config", str(wired.path))
+        argv += ["--landscape", "--windowed", "--wav-dir", str(self.paths.root / "wav" / kiosk)]
+        if headless:
+            argv += ["--screenshot-dir", str(folder)]
+        env = {**self.device_env(kiosk), "KIVY_HOME": str(self.paths.root / "kivy")}
+        env["HALLQ_CACHE_DIR"] = str(self.paths.root / "device-cache")
+        what = "touch kiosk " + (
+            f"(no display: screenshot in {os.path.relpath(folder)}/{kiosk}.png)"
+            if headless
+            else "in a window: tap it"
+        )
+        self.started(
+            self.supervisor.start(Spec(f"kiosk-{kiosk}", argv, env=env)),
+            f"{what}; its tickets as PNG in {os.path.relpath(tickets)}",
+        )
 
     def start_clerk_screens(self, config: HallConfig, window: str) -> None:
         """Where a display is available: the terminal and the evaluator of a window no simulated

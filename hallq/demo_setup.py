@@ -38,6 +38,7 @@ MAKE_CA = ROOT / "broker_config" / "make-ca.sh"
 WATCH_ID = "demo-watch"  # the operator account the demo's event printer connects with
 ANNOUNCER_ID = "demo-speakers"  # the speakers of the first floor, saying calls into WAV files
 KIOSK_ID = "demo-kiosk"  # the kiosk that prints on the emulated printer
+TOUCH_KIOSK_ID = "demo-touch"  # the Kivy kiosk a person at the demo taps (its own printer)
 OPENING_FALLBACK = time(9, 0)
 LOOKAHEAD_DAYS = 366
 
@@ -176,13 +177,30 @@ def wire(raw: dict[str, Any], paths: DemoPaths) -> dict[str, Any]:
             },
         }
     )
+    data["kiosks"].append(
+        {
+            "id": TOUCH_KIOSK_ID,
+            "name": "hallq demo 触摸取号机",
+            "allow_priority": True,
+            "printer": {
+                "connector": "serial",
+                "target": str(paths.dev / "printer-touch"),
+                "width_mm": 80,
+                "mode": "mixed",
+                "timeout_s": 2.0,
+                "write_timeout_s": 30.0,
+            },
+        }
+    )
     return data
 
 
 def without_demo_kiosk(data: dict[str, Any]) -> dict[str, Any]:
-    """The config the simulated visitors play: every kiosk but the demo's own."""
+    """The config the simulated visitors play: every kiosk but the demo's own two."""
     copy = tomllib.loads(dumps(data))
-    copy["kiosks"] = [k for k in copy.get("kiosks", []) if k.get("id") != KIOSK_ID]
+    copy["kiosks"] = [
+        k for k in copy.get("kiosks", []) if k.get("id") not in (KIOSK_ID, TOUCH_KIOSK_ID)
+    ]
     return copy
 
 

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 TICK = 0.25  # seconds between presenter ticks (timers, idle, link state)
+SCREENSHOT_EVERY = 15.0  # seconds, with --screenshot-dir
 
 
 def kivy_environment(windowed: bool, size: tuple[int, int]) -> None:
@@ -46,6 +47,7 @@ def build_app(
     allow_priority: bool,
     languages: tuple[str, ...] = ("zh", "en"),
     on_started: Callable[[Any], None] | None = None,
+    screenshots: tuple[Path, str] | None = None,
 ) -> Any:
     """The Kivy App, created only after kivy_environment(); `device_factory(presenter, dispatch)`
     returns the KioskDevice (or a fake)."""
@@ -91,6 +93,20 @@ def build_app(
         def on_start(self) -> None:
             if on_started is not None:
                 on_started(self)
+            if (
+                screenshots is not None
+            ):  # a kiosk with no screen (the demo): what it shows, every 15 s
+                Clock.schedule_interval(lambda _dt: self.screenshot(), SCREENSHOT_EVERY)
+
+        def screenshot(self) -> None:
+            from kivy.core.window import Window
+
+            assert screenshots is not None
+            folder, name = screenshots
+            folder.mkdir(parents=True, exist_ok=True)
+            written = Window.screenshot(name=str(folder / f"{name}-.png"))
+            if written:  # Kivy numbers its screenshots: keep one file per kiosk
+                Path(written).replace(folder / f"{name}.png")
 
         def on_stop(self) -> None:
             self.device.stop()
@@ -142,6 +158,7 @@ def prepare(
     on_started: Callable[[Any], None] | None = None,
     printer_poll: float | None = None,
     wav_dir: Path | None = None,
+    screenshot_dir: Path | None = None,
 ) -> Any:
     """The app of the kiosk `setup` (kiosk/setup.py) on `client`."""
     kivy_environment(windowed, (1080, 1920) if portrait else (1920, 1080))
@@ -179,6 +196,7 @@ def prepare(
         allow_priority=setup.allow_priority,
         languages=setup.languages,
         on_started=on_started,
+        screenshots=(screenshot_dir, setup.kiosk_id) if screenshot_dir is not None else None,
     )
 
 
@@ -237,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--wav-dir", type=Path, help="write what the kiosk says as WAV files here (no sound card)"
     )
+    parser.add_argument(
+        "--screenshot-dir", type=Path, help="save what it shows as DIR/ID.png every 15 s"
+    )
     args = parser.parse_args(argv)
     if args.config and not args.id:
         parser.error("--config needs --id")
@@ -259,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             portrait=not args.landscape,
             windowed=args.windowed,
             wav_dir=args.wav_dir,
+            screenshot_dir=args.screenshot_dir,
         ).run()
     finally:
         client.close()

@@ -467,13 +467,18 @@ class KioskPresenter:
             code=code,
             name=self._name(department),
             waiting=text("waiting", lang, n=waiting),
-            wait=text("about_min", lang, m=typical) if open_waits else "",
+            wait=(
+                (text("about_min", lang, m=typical) if typical else text("no_wait", lang))
+                if open_waits
+                else ""
+            ),
             can_issue=can_issue,
             state=text("state_open", lang) if can_issue else text("state_closed", lang),
         )
 
     def _service_tile(self, code: str) -> Tile:
         lang, queue, service = self._s.language, self._queue(code), self._service(code) or {}
+        minutes = int(queue.get("est_wait_min") or 0)
         can_issue = bool(queue.get("can_issue")) or bool(service.get("needs_appointment"))
         state = (
             text("state_appointment_only", lang)
@@ -484,9 +489,11 @@ class KioskPresenter:
             code=code,
             name=self._name(service),
             waiting=text("waiting", lang, n=int(queue.get("waiting", 0))),
-            wait=text("about_min", lang, m=int(queue.get("est_wait_min", 0)))
-            if queue.get("can_issue")
-            else "",
+            wait=(
+                (text("about_min", lang, m=minutes) if minutes else text("no_wait", lang))
+                if queue.get("can_issue")
+                else ""
+            ),
             can_issue=can_issue,
             state=state,
         )

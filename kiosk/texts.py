@@ -38,6 +38,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "erase": {"zh": "删除", "en": "Delete"},
     "waiting": {"zh": "等候 {n} 人", "en": "{n} waiting"},
     "about_min": {"zh": "约 {m} 分钟", "en": "about {m} min"},
+    "no_wait": {"zh": "无需等候", "en": "no wait"},
     "state_open": {"zh": "可取号", "en": "Open"},
     "state_closed": {"zh": "暂停办理", "en": "Closed today"},
     "state_outside_hours": {"zh": "不在办理时间", "en": "Outside opening hours"},
