@@ -34,7 +34,7 @@ def main() -> int:
     args = parser.parse_args()
     from zoneinfo import ZoneInfo
 
-    from terminal.kivy_setup import kivy_environment
+    from screens.kivy_setup import kivy_environment
     from terminal.startup import start
 
     started = start(argparse.Namespace(config=args.config, id=args.id), "window")
@@ -138,7 +138,7 @@ def main() -> int:
         # The bare baseline's label: the number's font and size, in the window's corner.
         from kivy.uix.label import Label
 
-        from terminal.kivy_setup import FONT
+        from screens.kivy_setup import FONT
 
         bare["label"] = Label(text="Z000", font_name=FONT, font_size=150, size=(420, 170), pos=(850, 0))  # fmt: skip
         Window.add_widget(bare["label"])

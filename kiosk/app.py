@@ -20,24 +20,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 TICK = 0.25  # seconds between presenter ticks (timers, idle, link state)
 SCREENSHOT_EVERY = 15.0  # seconds, with --screenshot-dir
-
-
-def kivy_environment(windowed: bool, size: tuple[int, int]) -> None:
-    """Kivy reads its settings at import: set them first (no file logs, no argv parsing)."""
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_NO_FILELOG", "1")
-    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
-    from kivy.config import Config
-
-    Config.set("graphics", "width", str(size[0]))
-    Config.set("graphics", "height", str(size[1]))
-    Config.set("graphics", "fullscreen", "0" if windowed else "auto")
-    Config.set("graphics", "borderless", "0" if windowed else "1")
-    Config.set("kivy", "exit_on_escape", "0")  # touch only: no way out by keyboard either
-    Config.set("input", "mouse", "mouse,disable_multitouch")
 
 
 def build_app(
@@ -53,23 +37,20 @@ def build_app(
     returns the KioskDevice (or a fake)."""
     from kivy.app import App
     from kivy.clock import Clock
-    from kivy.core.text import LabelBase
 
     from kiosk.presenter import KioskPresenter
-    from kiosk.widgets import FONT, KioskRoot
+    from kiosk.widgets import KioskRoot
+    from screens.kivy_setup import main_loop_dispatch, register_font
 
-    LabelBase.register(FONT, CJK_FONT)
+    register_font()
 
-    def dispatch(fn: Callable[[], None]) -> None:
-        """Run a network or printer result on the main loop, then draw what it changed."""
+    def redraw() -> None:
+        app = App.get_running_app()
+        if app is not None:
+            app.refresh()
 
-        def run(_dt: float) -> None:
-            fn()
-            app = App.get_running_app()
-            if app is not None:
-                app.refresh()
-
-        Clock.schedule_once(run, 0)
+    # A network or printer result runs on the main loop, then what it changed is drawn.
+    dispatch = main_loop_dispatch(redraw)
 
     class KioskApp(App):  # type: ignore[misc]
         title = "hallq kiosk"
@@ -161,6 +142,8 @@ def prepare(
     screenshot_dir: Path | None = None,
 ) -> Any:
     """The app of the kiosk `setup` (kiosk/setup.py) on `client`."""
+    from screens.kivy_setup import kivy_environment
+
     kivy_environment(windowed, (1080, 1920) if portrait else (1920, 1080))
     from kiosk.speech import make_speaker
     from voice.manifest import ManifestError

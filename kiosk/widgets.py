@@ -22,8 +22,8 @@ from kivy.uix.widget import Widget
 
 from kiosk.presenter import PRIORITY_CATEGORIES, KioskPresenter, KioskView, Tile
 from kiosk.texts import text
+from screens.kivy_setup import FONT  # registered by the app from the hall's CJK font
 
-FONT = "hallq-cjk"  # registered by the app (kiosk/app.py) from the hall's CJK font
 KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 BOOKING_ROWS = ("1234567890", "ABCDEFGHJK", "LMNPQRSTUV", "WXYZ-")
 

@@ -39,7 +39,7 @@ def build_terminal_app(
     from kivy.clock import Clock
     from kivy.core.window import Window
 
-    from terminal.kivy_setup import key_name, main_loop_dispatch, register_font
+    from screens.kivy_setup import key_name, main_loop_dispatch, register_font
     from terminal.link import Link
     from terminal.presenter import TerminalPresenter
     from terminal.widgets import TerminalRoot
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     except (StartError, ValueError, RuntimeError) as exc:
         print(f"hallq terminal: {exc}", file=sys.stderr)
         return 2
-    from terminal.kivy_setup import kivy_environment, stop_on_signals
+    from screens.kivy_setup import kivy_environment, stop_on_signals
 
     kivy_environment(args.windowed, size, at)
     clock = started.client.follow_clock(ZoneInfo(started.tz))

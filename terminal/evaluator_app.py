@@ -30,9 +30,9 @@ def build_evaluator_app(
     from kivy.app import App
     from kivy.clock import Clock
 
+    from screens.kivy_setup import main_loop_dispatch, register_font
     from terminal.evaluator_presenter import EvaluatorPresenter
     from terminal.evaluator_widgets import EvaluatorRoot
-    from terminal.kivy_setup import main_loop_dispatch, register_font
     from terminal.link import Link
 
     register_font()
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         started.client.close()
         print(f"hallq evaluator: {started.device_id!r} has no window in its settings", file=sys.stderr)  # fmt: skip
         return 2
-    from terminal.kivy_setup import kivy_environment, stop_on_signals
+    from screens.kivy_setup import kivy_environment, stop_on_signals
 
     kivy_environment(args.windowed, size, at)
     clock = started.client.follow_clock(ZoneInfo(started.tz))

@@ -10,9 +10,9 @@ from typing import Any
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 
+from screens.kivy_setup import button, label, paint
 from terminal import texts
 from terminal.evaluator_presenter import EvaluatorPresenter, EvaluatorView
-from terminal.kivy_setup import button, label, paint
 
 BACKGROUND = (0.05, 0.16, 0.31, 1)
 WHITE = (1, 1, 1, 1)

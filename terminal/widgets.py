@@ -15,8 +15,8 @@ from typing import Any
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 
+from screens.kivy_setup import button, label, paint
 from terminal import texts
-from terminal.kivy_setup import button, label, paint
 from terminal.presenter import TerminalPresenter, TerminalView
 
 BLUE = (0.05, 0.16, 0.31, 1)

@@ -3,23 +3,19 @@ Xvfb (optionally a window manager), `hallq display` processes, and a little load
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from contract.client import HallClient
 from contract.mqtt_url import parse_url
-from tests.fixtures.broker import Broker, free_port
+from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import to_toml, wait_for
 from tests.fixtures.halls import SITE, small_hall_data
-from tests.fixtures.parts import require_program
 
 FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "display"
@@ -44,37 +40,6 @@ def write_config(folder: Path, broker: Broker) -> Path:
     path = folder / "hall.toml"
     path.write_text(to_toml(data), encoding="utf-8")
     return path
-
-
-@contextlib.contextmanager
-def xvfb(width: int, height: int, window_manager: bool = False) -> Iterator[str]:
-    """An X server of this size (and matchbox on it): yields its DISPLAY."""
-    binary = require_program("Xvfb", "xvfb")
-    number = 50 + free_port() % 400
-    server = subprocess.Popen(
-        [binary, f":{number}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    display = f":{number}"
-    manager = None
-    try:
-        assert wait_for(lambda: Path(f"/tmp/.X11-unix/X{number}").exists(), 10)
-        if window_manager:
-            wm = require_program("matchbox-window-manager", "matchbox-window-manager")
-            manager = subprocess.Popen(
-                [wm, "-use_titlebar", "no"],
-                env={**os.environ, "DISPLAY": display},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            time.sleep(0.5)
-        yield display
-    finally:
-        for process in (manager, server):
-            if process is not None:
-                process.terminate()
-                process.wait(5)
 
 
 class DisplayProcess:

@@ -25,12 +25,12 @@ from tests.display.rig import (
     DisplayProcess,
     load_the_hall,
     write_config,
-    xvfb,
 )
 from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import HallServer, wait_for
 from tests.fixtures.halls import SITE
 from tests.fixtures.parts import missing, require_program
+from tests.fixtures.screen import xvfb
 
 pytestmark = pytest.mark.slow
 

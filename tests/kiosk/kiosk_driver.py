@@ -254,7 +254,8 @@ def main() -> int:
         "started": time.time(),
     }
 
-    from kiosk.app import build_app, kivy_environment, prepare
+    from kiosk.app import build_app, prepare
+    from screens.kivy_setup import kivy_environment
 
     def started(app: Any) -> None:
         from kivy.core.window import Window

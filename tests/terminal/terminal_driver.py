@@ -204,7 +204,7 @@ def main() -> int:
     steps = json.loads(Path(args.script).read_text(encoding="utf-8"))
     result: dict[str, Any] = {"shots": {}, "texts": {}, "checks": [], "errors": [], "trace": []}
 
-    from terminal.kivy_setup import kivy_environment
+    from screens.kivy_setup import kivy_environment
     from terminal.startup import start
 
     started = start(argparse.Namespace(config=args.config, id=args.id), args.app.replace("terminal", "window"))  # fmt: skip

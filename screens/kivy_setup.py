@@ -1,5 +1,5 @@
-"""What the terminal and the evaluator share of Kivy: its settings before import, the CJK font, the
-hop of network results onto the main loop, and the few widget helpers both draw with."""
+"""What the Kivy apps share (the kiosk, the terminal, the evaluator): Kivy's settings before import,
+the CJK font, the hop of network results onto the main loop, and the few widget helpers they draw with."""
 
 from __future__ import annotations
 
