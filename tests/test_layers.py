@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DEVICE_PACKAGES = ("kiosk", "display", "terminal", "hardware", "voice")
+DEVICE_PACKAGES = ("kiosk", "display", "terminal", "hardware", "voice", "monitor")
 HALL_INSIDES = ("hall.engine", "hall.store", "hall.service", "hall.core")
 
 
