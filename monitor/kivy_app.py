@@ -28,7 +28,7 @@ from monitor.widgets import BACKGROUND, MonitorLayout, confirm, note_dialog
 
 log = logging.getLogger(__name__)
 
-TICK = 0.5  # seconds: the clock, the coalesced redraw of a busy hall's updates
+TICK = 1.0  # seconds: the clock, the coalesced (full) redraw of a busy hall's updates
 SCREENSHOT_AFTER = 4.0
 
 
@@ -59,7 +59,8 @@ class MonitorApp(App):  # type: ignore[misc]
         self.popup: Popup | None = None  # the open confirmation or follow-up (the test driver)
         self.shoot = threading.Event()
         self.leave = threading.Event()
-        self.redraw_soon = Clock.create_trigger(self.redraw, -1)
+        # Alarms, the link, an op's outcome: the header and alarms on the very next frame.
+        self.redraw_soon = Clock.create_trigger(lambda dt: self.redraw(full=False), -1)
         self.link = MonitorLink(
             options.address, options.site, options.operator_id, self.presenter, on_ui_thread,
             self.changed,
@@ -115,11 +116,11 @@ class MonitorApp(App):  # type: ignore[misc]
             self.shoot.clear()
             Clock.schedule_once(lambda dt: self.screenshot(), 0)
 
-    def redraw(self, *_: Any) -> None:
+    def redraw(self, *_: Any, full: bool = True) -> None:
         if self.layout is None:
             return
         view = self.presenter.view()
-        self.layout.show(view)
+        self.layout.show(view, full)
         for alarm in view.alarms:
             if alarm.id not in self.drawn:
                 self._undrawn.add(alarm.id)

@@ -278,6 +278,14 @@ class MonitorPresenter:
     def services(self) -> list[tuple[str, str]]:
         return [(s["code"], s.get("name_zh") or s["code"]) for s in self.catalog.get("services") or []]
 
+    def subject_name(self, kind: str, subject: str) -> str:
+        """An alarm's subject as the room knows it: a department's, window's or service's name."""
+        for key in ("departments", "windows", "services"):
+            for item in self.catalog.get(key) or []:
+                if item.get("code", item.get("id")) == subject:
+                    return str(item.get("name_zh") or item.get("name") or subject)
+        return "大厅" if subject == "hall" else subject
+
     def window_ids(self) -> list[str]:
         return [w["id"] for w in self.catalog.get("windows") or []] or sorted(self.states)
 
@@ -408,7 +416,7 @@ class MonitorPresenter:
             kind=kind,
             title=KIND_ZH.get(kind, kind),
             severity=str(alarm.get("severity") or "info"),
-            subject=str(alarm.get("subject") or ""),
+            subject=self.subject_name(kind, str(alarm.get("subject") or "")),
             text=str(alarm.get("text") or ""),
             at=hhmm(alarm.get("at")),
             acked=f"已确认 {acked.get('by', '')} {hhmm(acked.get('at'))}"
@@ -481,8 +489,6 @@ class MonitorPresenter:
                 raise FormError(f"没有窗口 {raw!r}：请从列表中选择")
             else:
                 fields[f.name] = raw
-        if "service" in fields:
-            pass
         return Prepared(form.op, fields, self.describe(form, fields), form.confirm)
 
     def describe(self, form: OpForm, fields: dict[str, Any]) -> str:

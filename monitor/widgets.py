@@ -84,12 +84,13 @@ class Chart(Widget):  # type: ignore[misc]
         with self.canvas:
             Color(0.16, 0.2, 0.3, 1)
             Rectangle(pos=self.pos, size=self.size)
-            if len(self.values) < 2:
+            if not self.values:
                 return
-            top = max(max(self.values), 1)
-            step = self.width / max(len(self.values) - 1, 1)
+            values = self.values if len(self.values) > 1 else self.values * 2  # one: a flat line
+            top = max(max(values), 1)
+            step = self.width / max(len(values) - 1, 1)
             points: list[float] = []
-            for i, value in enumerate(self.values):
+            for i, value in enumerate(values):
                 points += [self.x + i * step, self.y + 4 + (self.height - 8) * value / top]
             Color(0.4, 0.75, 1, 1)
             Line(points=points, width=2)
@@ -100,15 +101,19 @@ class OverviewTab(BoxLayout):  # type: ignore[misc]
         super().__init__(orientation="horizontal", spacing=16, padding=12, **kwargs)
         left = BoxLayout(orientation="vertical", size_hint_x=0.55, spacing=4)
         left.add_widget(label("窗口", 30, DIM, size_hint_y=None, height=44))
-        self.windows = GridLayout(cols=5, size_hint_y=None, row_default_height=44, spacing=2)
+        self.windows = GridLayout(cols=5, size_hint_y=None, row_default_height=52, spacing=2)
+        self.windows.cols_minimum = {0: 170, 1: 330, 2: 150, 3: 170, 4: 90}
         self.windows.bind(minimum_height=self.windows.setter("height"))
         scroll = ScrollView()
         scroll.add_widget(self.windows)
         left.add_widget(scroll)
         right = BoxLayout(orientation="vertical", size_hint_x=0.45, spacing=8)
         right.add_widget(label("排队（近4小时，每分钟）", 30, DIM, size_hint_y=None, height=44))
-        self.queues = BoxLayout(orientation="vertical", spacing=6)
-        right.add_widget(self.queues)
+        self.queues = GridLayout(cols=1, size_hint_y=None, row_default_height=76, spacing=6)
+        self.queues.bind(minimum_height=self.queues.setter("height"))
+        queue_scroll = ScrollView()
+        queue_scroll.add_widget(self.queues)
+        right.add_widget(queue_scroll)
         right.add_widget(label("今日数据", 30, DIM, size_hint_y=None, height=44))
         self.figures = GridLayout(cols=4, size_hint_y=None, height=170, spacing=4)
         right.add_widget(self.figures)
@@ -119,10 +124,7 @@ class OverviewTab(BoxLayout):  # type: ignore[misc]
         self._shown: Any = None
 
     def show(self, view: MonitorView) -> None:
-        windows = [(w.name, w.status, w.clerk, w.ticket, w.since, w.reason) for w in view.windows]
-        if windows != self._shown:
-            self._shown = windows
-            self._show_windows(view.windows)
+        self._show_windows(view.windows)
         self._show_queues(view.queues)
         for i, (name, value) in enumerate(view.figures):
             if i >= len(self._figures):
@@ -135,34 +137,48 @@ class OverviewTab(BoxLayout):  # type: ignore[misc]
             self._figures[i][0].text, self._figures[i][1].text = value, name
 
     def _show_windows(self, rows: list[WindowRow]) -> None:
+        """Rows made once per window (a big hall has a hundred); then only their texts change."""
         grid = self.windows
-        grid.clear_widgets()
-        for head in ("窗口", "状态", "工作人员", "当前号", "自"):
-            grid.add_widget(label(head, 24, DIM))
-        for row in rows:
+        ids = [row.id for row in rows]
+        if ids != self._shown:
+            self._shown = ids
+            grid.clear_widgets()
+            self._rows: list[list[Label]] = []
+            for head in ("窗口", "状态", "工作人员", "当前号", "状态起于"):
+                grid.add_widget(label(head, 24, DIM))
+            for _ in rows:
+                cells = [label("", 30), label("", 30), label("", 30),
+                         label("", 34, (1, 0.84, 0.2, 1)), label("", 26, DIM)]  # fmt: skip
+                for cell in cells:
+                    grid.add_widget(cell)
+                self._rows.append(cells)
+        for row, cells in zip(rows, self._rows, strict=True):
             status = row.status_zh + (f"（{row.reason}）" if row.reason else "")
-            grid.add_widget(label(row.name))
-            grid.add_widget(label(status, color=STATUS_COLOR.get(row.status, TEXT)))
-            grid.add_widget(label(row.clerk or "—"))
-            grid.add_widget(label(row.ticket or "—", 30, (1, 0.84, 0.2, 1)))
-            grid.add_widget(label(row.since))
+            texts = (row.name, status, row.clerk or "—", row.ticket or "—", row.since)
+            for cell, text in zip(cells, texts, strict=True):
+                if cell.text != text:
+                    cell.text = text
+            cells[1].color = STATUS_COLOR.get(row.status, TEXT)
 
     def _show_queues(self, rows: list[QueueRow]) -> None:
         for row in rows:
             if row.code not in self._charts:
                 line = BoxLayout(orientation="horizontal", spacing=8)
-                text = label("", 26, size_hint_x=0.42)
-                chart = Chart(size_hint_x=0.4)
-                closed = label("", 20, WARN, size_hint_x=0.18)
-                for widget in (text, chart, closed):
-                    line.add_widget(widget)
+                words = BoxLayout(orientation="vertical", size_hint_x=0.55)
+                text = label("", 28)
+                closed = label("", 22, WARN)
+                words.add_widget(text)
+                words.add_widget(closed)
+                chart = Chart(size_hint_x=0.45)
+                line.add_widget(words)
+                line.add_widget(chart)
                 self.queues.add_widget(line)
                 self._charts[row.code] = (text, chart, closed)
             text, chart, closed = self._charts[row.code]
-            text.text = f"{row.name}  等候 {row.waiting} 人  最久 {row.longest_min} 分"
+            text.text = f"{row.name}  等候 {row.waiting} 人  最久 {row.longest_min} 分钟"
             text.color = BAD if row.longest_min >= 30 else TEXT
             chart.set_values(row.history)
-            closed.text = "；".join(row.closed)
+            closed.text = "不能取号：" + "、".join(row.closed) if row.closed else ""
 
 
 class AlarmsTab(BoxLayout):  # type: ignore[misc]
@@ -227,15 +243,21 @@ class DevicesTab(BoxLayout):  # type: ignore[misc]
         self._shown: Any = None
 
     def show(self, view: MonitorView) -> None:
-        rows = [(d.id, d.kind, d.health, d.level) for d in view.devices]
-        if rows == self._shown:
-            return
-        self._shown = rows
-        self.grid.clear_widgets()
-        for device, kind, health, level in rows:
-            self.grid.add_widget(label(device))
-            self.grid.add_widget(label(kind, color=DIM))
-            self.grid.add_widget(label(health, color=LEVEL_COLOR[level]))
+        ids = [d.id for d in view.devices]
+        if ids != self._shown:  # rows made once per device; then only their texts change
+            self._shown = ids
+            self.grid.clear_widgets()
+            self._rows: list[tuple[Label, Label, Label]] = []
+            for _ in ids:
+                cells = (label(""), label("", color=DIM), label(""))
+                for cell in cells:
+                    self.grid.add_widget(cell)
+                self._rows.append(cells)
+        for device, cells in zip(view.devices, self._rows, strict=True):
+            for cell, text in zip(cells, (device.id, device.kind, device.health), strict=True):
+                if cell.text != text:
+                    cell.text = text
+            cells[2].color = LEVEL_COLOR[device.level]
 
 
 class OperationsTab(BoxLayout):  # type: ignore[misc]
@@ -320,7 +342,9 @@ class MonitorLayout(BoxLayout):  # type: ignore[misc]
         self.banner_text = label("", 28)
         self.banner.add_widget(self.banner_text)
         self.add_widget(self.banner)
-        self.tabs = TabbedPanel(do_default_tab=False, tab_width=260, tab_height=56)
+        self.tabs = TabbedPanel(
+            do_default_tab=False, tab_width=260, tab_height=56, background_color=(0.3, 0.4, 0.6, 1)
+        )
         self.overview = OverviewTab()
         self.alarms = AlarmsTab(ack, follow_up)
         self.devices = DevicesTab()
@@ -338,14 +362,22 @@ class MonitorLayout(BoxLayout):  # type: ignore[misc]
             self.tab_items[key] = item
         self.add_widget(self.tabs)
         self.tabs.switch_to(self.tab_items["overview"], do_scroll=False)
+        self._stale = True
+        self.tabs.bind(current_tab=self.on_tab)
         self.footer = label("", 24, DIM, size_hint_y=None, height=44, padding=(16, 0))
         self.add_widget(self.footer)
 
     def show_tab(self, key: str) -> None:
         self.tabs.switch_to(self.tab_items[key], do_scroll=False)
 
-    def show(self, view: MonitorView) -> None:
-        self.title.text = f"大厅监控 · {view.site}" + (f"    公告：{view.notice}" if view.notice else "")
+    def current(self) -> str:
+        return next(k for k, item in self.tab_items.items() if item is self.tabs.current_tab)
+
+    def show(self, view: MonitorView, full: bool = True) -> None:
+        """The header and the alarms always; the overview and devices (a big hall's hundreds of
+        rows) only in a full redraw (once a second) and only the tab in view."""
+        self.title.text = "大厅监控" + (f" · {view.site}" if view.site else "")
+        self.title.text += f"    公告：{view.notice}" if view.notice else ""
         self.clock.text = view.now
         severity = view.alarms[0].severity if view.alarms else ""
         if view.link:
@@ -360,9 +392,17 @@ class MonitorLayout(BoxLayout):  # type: ignore[misc]
         open_alarms = sum(1 for a in view.alarms if not a.acked)
         self.tab_items["alarms"].text = f"告警 {open_alarms}/{len(view.alarms)}"
         self.footer.text = view.message
-        self.overview.show(view)
         self.alarms.show(view.alarms)
-        self.devices.show(view)
+        if full or self._stale:
+            tab = self.current()
+            self._stale = False
+            if tab == "overview":
+                self.overview.show(view)
+            elif tab == "devices":
+                self.devices.show(view)
+
+    def on_tab(self, *_: Any) -> None:
+        self._stale = True  # a tab just switched to: draw it at the next redraw
 
 
 def confirm(question: str, on_yes: Callable[[], None]) -> Popup:
