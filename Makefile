@@ -30,6 +30,7 @@ bench: setup
 	$(PY) bench/latency.py
 	$(PY) bench/voice.py
 	$(PY) bench/display.py
+	$(PY) bench/monitor.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis artifacts

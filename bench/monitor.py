@@ -27,7 +27,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -40,11 +39,11 @@ sys.path.insert(0, str(BENCH))
 
 import paho.mqtt.client as mqtt  # noqa: E402
 from _latency_procs import mosquitto  # noqa: E402
-from display import percentile, x_server  # type: ignore[import-not-found]  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from contract import topics  # noqa: E402
 from contract.protocol import dumps  # noqa: E402
+from display import percentile, x_server  # type: ignore[import-not-found]  # noqa: E402
 
 EXAMPLE = ROOT / "deploy" / "examples" / "prefecture-hall.toml"
 OPERATOR = "op-monitor-1"
@@ -161,10 +160,14 @@ def main(argv: list[str] | None = None) -> int:
                     process.kill()
         report = json.loads(draw_log.read_text("utf-8"))
     drawn = [(report["drawn"][i] - at) * 1000 for i, at in raised.items() if i in report["drawn"]]
-    bare = [(baseline.received[i] - at) * 1000 for i, at in raised.items() if i in baseline.received]
+    bare = [
+        (baseline.received[i] - at) * 1000 for i, at in raised.items() if i in baseline.received
+    ]
     ratio = percentile(drawn, 0.99) / max(percentile(bare, 0.99), 0.001)
     print(f"monitor bench: {len(raised)} alarms {args.gap:g} s apart, prefecture hall at {SPEED}x")
-    print("  (alarms published by the bench as the hall would: the hall's alarm side is not merged)")
+    print(
+        "  (alarms published by the bench as the hall would: the hall's alarm side is not merged)"
+    )
     print(f"  alarm at -> drawn on the monitor: n={len(drawn)} p50 {percentile(drawn, 0.5):.0f} ms,"
           f" p99 {percentile(drawn, 0.99):.0f} ms (goal < 2000 ms)")  # fmt: skip
     print(f"  baseline, bare subscriber:        n={len(bare)} p50 {percentile(bare, 0.5):.1f} ms,"

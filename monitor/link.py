@@ -32,7 +32,12 @@ class MonitorLink:
 
     def start(self) -> None:
         client = HallClient.connect(
-            self.address, self.site, "operator", self.operator_id, wait=None, dispatcher=self.dispatch
+            self.address,
+            self.site,
+            "operator",
+            self.operator_id,
+            wait=None,
+            dispatcher=self.dispatch,
         )
         self.client = client
         site, p = self.site, self.presenter
@@ -81,7 +86,11 @@ class MonitorLink:
         self.on_change(True)
 
     def send(
-        self, title: str, op: str, fields: dict[str, Any], done: Callable[[bool], None] | None = None
+        self,
+        title: str,
+        op: str,
+        fields: dict[str, Any],
+        done: Callable[[bool], None] | None = None,
     ) -> None:
         """Submit an op (never blocks); its outcome becomes the presenter's message."""
         if self.client is None:

@@ -276,7 +276,9 @@ class MonitorPresenter:
         return None
 
     def services(self) -> list[tuple[str, str]]:
-        return [(s["code"], s.get("name_zh") or s["code"]) for s in self.catalog.get("services") or []]
+        return [
+            (s["code"], s.get("name_zh") or s["code"]) for s in self.catalog.get("services") or []
+        ]
 
     def subject_name(self, kind: str, subject: str) -> str:
         """An alarm's subject as the room knows it: a department's, window's or service's name."""
@@ -330,7 +332,9 @@ class MonitorPresenter:
             rows.append(
                 WindowRow(
                     id=window,
-                    name=str(names.get(window) or (state.get("window") or {}).get("name") or window),
+                    name=str(
+                        names.get(window) or (state.get("window") or {}).get("name") or window
+                    ),
                     status=status,
                     status_zh=STATUS_ZH.get(status, status),
                     clerk=str((state.get("clerk") or {}).get("name") or ""),
@@ -388,8 +392,7 @@ class MonitorPresenter:
             for s in (self.queues.get("services") or {}).values()
         )
         waiting = sum(
-            int((s or {}).get("waiting") or 0)
-            for s in (self.queues.get("services") or {}).values()
+            int((s or {}).get("waiting") or 0) for s in (self.queues.get("services") or {}).values()
         )
         times = [
             (int(s["mean_service_s"]), int(s.get("served") or 0))
@@ -500,7 +503,11 @@ class MonitorPresenter:
         if form.key == "service_cap":
             cap = fields.get("cap")
             name = services[fields["service"]]
-            return f"「{name}」今日号源设为 {cap} 个？" if cap is not None else f"取消「{name}」今日限额？"
+            return (
+                f"「{name}」今日号源设为 {cap} 个？"
+                if cap is not None
+                else f"取消「{name}」今日限额？"
+            )
         if form.key == "notice":
             text = fields.get("text") or ""
             return f"在所有屏幕上显示公告：「{text}」？" if text else "撤下所有屏幕上的公告？"

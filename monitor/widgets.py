@@ -5,6 +5,7 @@ link and the newest alarm, and four tabs (overview, alarms, devices, operations)
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from kivy.graphics import Color, Line, Rectangle
@@ -221,8 +222,8 @@ class AlarmsTab(BoxLayout):  # type: ignore[misc]
             side = BoxLayout(orientation="vertical", size_hint_x=None, width=420, spacing=4)
             side.add_widget(label(alarm.acked or "未确认", 22, DIM if alarm.acked else WARN))
             buttons = BoxLayout(spacing=8)
-            ack = button("确认", lambda a=alarm: self.ack(a), disabled=bool(alarm.acked))
-            note = button("跟进…", lambda a=alarm: self.follow_up(a))
+            ack = button("确认", partial(self.ack, alarm), disabled=bool(alarm.acked))
+            note = button("跟进…", partial(self.follow_up, alarm))
             buttons.add_widget(ack)
             buttons.add_widget(note)
             side.add_widget(buttons)
@@ -274,7 +275,7 @@ class OperationsTab(BoxLayout):  # type: ignore[misc]
         menu = BoxLayout(orientation="vertical", size_hint_x=0.25, spacing=6)
         self.menu: dict[str, Button] = {}
         for form in FORMS:
-            self.menu[form.key] = button(form.title, lambda f=form: self.select(f.key))
+            self.menu[form.key] = button(form.title, partial(self.select, form.key))
             menu.add_widget(self.menu[form.key])
         self.add_widget(menu)
         self.body = BoxLayout(orientation="vertical", spacing=10)
@@ -298,7 +299,7 @@ class OperationsTab(BoxLayout):  # type: ignore[misc]
             if field.kind in ("service", "window"):
                 values = [f"{code} {name}" for code, name in self.choices(field.kind)]
                 widget = Spinner(text="请选择", values=values, font_size=FONT)
-                widget.option_cls.font_size = FONT  # type: ignore[attr-defined]
+                widget.option_cls.font_size = FONT
             else:
                 widget = TextInput(multiline=False, font_size=FONT)
             self.inputs[field.name] = widget
@@ -411,7 +412,12 @@ def confirm(question: str, on_yes: Callable[[], None]) -> Popup:
     box.add_widget(label(question, 28, halign="center"))
     buttons = BoxLayout(size_hint_y=None, height=80, spacing=20)
     popup = Popup(title="请确认", title_size=28, content=box, size_hint=(0.55, 0.4))
-    popup.yes = button("确定", lambda: (popup.dismiss(), on_yes()))
+
+    def yes() -> None:
+        popup.dismiss()
+        on_yes()
+
+    popup.yes = button("确定", yes)
     buttons.add_widget(popup.yes)
     buttons.add_widget(button("取消", popup.dismiss))
     box.add_widget(buttons)
@@ -433,12 +439,12 @@ def note_dialog(alarm: AlarmRow, on_send: Callable[[str, bool], None]) -> Popup:
     box.add_widget(line)
     popup = Popup(title="跟进告警", title_size=28, content=box, size_hint=(0.6, 0.5))
     popup.text, popup.close_box = text, close
-    popup.send = button(
-        "提交跟进",
-        lambda: (popup.dismiss(), on_send(text.text, bool(close.active))),
-        size_hint_y=None,
-        height=70,
-    )
+
+    def send() -> None:
+        popup.dismiss()
+        on_send(text.text, bool(close.active))
+
+    popup.send = button("提交跟进", send, size_hint_y=None, height=70)
     box.add_widget(popup.send)
     popup.open()
     return popup

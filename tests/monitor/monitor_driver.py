@@ -17,8 +17,8 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 
@@ -30,13 +30,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--size", default="1920x1080")
     args = parser.parse_args(argv)
-    from monitor.app import configure_kivy, from_config
-    from monitor.app import Options
+    from monitor.app import Options, configure_kivy, from_config
 
     site, address = from_config(args.id, args.config)
     width, _, height = args.size.partition("x")
     args.out.mkdir(parents=True, exist_ok=True)
-    options = Options(args.id, site, address, screenshot_dir=args.out, size=(int(width), int(height)))
+    options = Options(
+        args.id, site, address, screenshot_dir=args.out, size=(int(width), int(height))
+    )
     configure_kivy(options.size)
     from kivy.clock import Clock
     from kivy.tests.common import UnitTestTouch

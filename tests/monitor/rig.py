@@ -51,7 +51,9 @@ def load_the_hall(broker: Broker) -> list[HallClient]:
     return clients
 
 
-def run_driver(config: Path, steps: list[dict[str, Any]], out: Path, display: str) -> dict[str, Any]:
+def run_driver(
+    config: Path, steps: list[dict[str, Any]], out: Path, display: str
+) -> dict[str, Any]:
     """The monitor as operator op1 playing `steps`; its result.json (raises with its log)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "steps.json").write_text(json.dumps(steps, ensure_ascii=False), "utf-8")

@@ -53,7 +53,11 @@ def test_windows_show_state_clerk_ticket_and_since() -> None:
                               "ticket": {"number": "A007"}, "reason": None})  # fmt: skip
     p.on_window_state("w02", {"status": "paused", "reason": "系统维护", "since": None})
     rows = {w.id: w for w in p.view().windows}
-    assert (rows["w01"].status_zh, rows["w01"].clerk, rows["w01"].ticket) == ("办理中", "王芳", "A007")
+    assert (rows["w01"].status_zh, rows["w01"].clerk, rows["w01"].ticket) == (
+        "办理中",
+        "王芳",
+        "A007",
+    )
     assert rows["w01"].since == "09:03"
     assert (rows["w02"].status_zh, rows["w02"].reason) == ("暂停", "系统维护")
 

@@ -112,9 +112,18 @@ def test_acknowledging_an_alarm_and_following_up_a_bad_rating(
     config = write_config(tmp_path, broker)
     hall = FakeAlarmHall(broker)  # TODO(lead): the real hall's alarm side, once merged
     try:
-        hall.raise_alarm({"v": 1, "id": "al-1", "kind": "queue_long", "severity": "warn",
-                          "subject": "psb", "text": "公安局等候 42 人", "cleared": False,
-                          "at": "2026-11-26T09:01:00+08:00"})
+        hall.raise_alarm(
+            {
+                "v": 1,
+                "id": "al-1",
+                "kind": "queue_long",
+                "severity": "warn",
+                "subject": "psb",
+                "text": "公安局等候 42 人",
+                "cleared": False,
+                "at": "2026-11-26T09:01:00+08:00",
+            }
+        )
         hall.raise_alarm({"v": 1, "id": "al-2", "kind": "bad_rating", "severity": "warn",
                           "subject": "20261126-A003", "text": "A003 在 1号窗口 评价 非常不满意",
                           "cleared": False, "at": "2026-11-26T09:02:00+08:00"})  # fmt: skip
