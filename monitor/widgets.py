@@ -9,12 +9,15 @@ from functools import partial
 from typing import Any
 
 from kivy.graphics import Color, Line, Rectangle
+from kivy.properties import ObjectProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.checkbox import CheckBox
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.popup import Popup
+from kivy.uix.recycleboxlayout import RecycleBoxLayout
+from kivy.uix.recycleview import RecycleView
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.spinner import Spinner
 from kivy.uix.tabbedpanel import TabbedPanel, TabbedPanelItem
@@ -88,7 +91,7 @@ class Chart(Widget):  # type: ignore[misc]
             if not self.values:
                 return
             values = self.values if len(self.values) > 1 else self.values * 2  # one: a flat line
-            top = max(max(values), 1)
+            top = max(max(values) * 1.25, 5)  # the line stays off the top edge
             step = self.width / max(len(values) - 1, 1)
             points: list[float] = []
             for i, value in enumerate(values):
@@ -97,17 +100,69 @@ class Chart(Widget):  # type: ignore[misc]
             Line(points=points, width=2)
 
 
+class TableRow(BoxLayout):  # type: ignore[misc]
+    """One row of a Table: its cells' labels are made once; `cells` = (texts, colours) is set by the
+    RecycleView as rows scroll into view."""
+
+    cells = ObjectProperty(None, allownone=True)
+    widths: tuple[float, ...] = ()
+    sizes: tuple[float, ...] = ()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(orientation="horizontal", **kwargs)
+        cells = zip(self.widths, self.sizes, strict=True)
+        self.labels = [label("", size, size_hint_x=width) for width, size in cells]
+        for widget in self.labels:
+            self.add_widget(widget)
+
+    def on_cells(self, _: Any, cells: Any) -> None:
+        if cells is None:
+            return
+        texts, colors = cells
+        for widget, text, color in zip(self.labels, texts, colors, strict=False):
+            widget.text, widget.color = text, color
+
+
+class Table(RecycleView):  # type: ignore[misc]
+    """Rows drawn only while in view: a prefecture hall has 105 windows and 240 devices, and every
+    label is a texture."""
+
+    def __init__(self, widths: tuple[float, ...], sizes: tuple[float, ...], height: float,
+                 **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(**kwargs)
+        self.data: list[dict[str, Any]] = []
+        rows = RecycleBoxLayout(
+            orientation="vertical",
+            default_size=(None, height),
+            default_size_hint=(1, None),
+            size_hint_y=None,
+            spacing=2,
+        )
+        rows.bind(minimum_height=rows.setter("height"))
+        self.add_widget(rows)
+        # After the layout manager: a viewclass set before it is never used.
+        self.viewclass = type("Row", (TableRow,), {"widths": widths, "sizes": sizes})
+
+    def show(self, rows: list[tuple[tuple[str, ...], tuple[tuple[float, ...], ...]]]) -> None:
+        data = [{"cells": row} for row in rows]
+        if data != list(self.data):
+            self.data = data
+
+
 class OverviewTab(BoxLayout):  # type: ignore[misc]
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(orientation="horizontal", spacing=16, padding=12, **kwargs)
         left = BoxLayout(orientation="vertical", size_hint_x=0.55, spacing=4)
         left.add_widget(label("窗口", 30, DIM, size_hint_y=None, height=44))
-        self.windows = GridLayout(cols=5, size_hint_y=None, row_default_height=52, spacing=2)
-        self.windows.cols_minimum = {0: 170, 1: 330, 2: 150, 3: 170, 4: 90}
-        self.windows.bind(minimum_height=self.windows.setter("height"))
-        scroll = ScrollView()
-        scroll.add_widget(self.windows)
-        left.add_widget(scroll)
+        widths = (0.2, 0.36, 0.16, 0.16, 0.12)
+        head = BoxLayout(size_hint_y=None, height=40)
+        for text, width in zip(
+            ("窗口", "状态", "工作人员", "当前号", "状态起于"), widths, strict=True
+        ):
+            head.add_widget(label(text, 24, DIM, size_hint_x=width))
+        left.add_widget(head)
+        self.windows = Table(widths, (30, 30, 30, 34, 26), 52)
+        left.add_widget(self.windows)
         right = BoxLayout(orientation="vertical", size_hint_x=0.45, spacing=8)
         right.add_widget(label("排队（近4小时，每分钟）", 30, DIM, size_hint_y=None, height=44))
         self.queues = GridLayout(cols=1, size_hint_y=None, row_default_height=76, spacing=6)
@@ -138,28 +193,13 @@ class OverviewTab(BoxLayout):  # type: ignore[misc]
             self._figures[i][0].text, self._figures[i][1].text = value, name
 
     def _show_windows(self, rows: list[WindowRow]) -> None:
-        """Rows made once per window (a big hall has a hundred); then only their texts change."""
-        grid = self.windows
-        ids = [row.id for row in rows]
-        if ids != self._shown:
-            self._shown = ids
-            grid.clear_widgets()
-            self._rows: list[list[Label]] = []
-            for head in ("窗口", "状态", "工作人员", "当前号", "状态起于"):
-                grid.add_widget(label(head, 24, DIM))
-            for _ in rows:
-                cells = [label("", 30), label("", 30), label("", 30),
-                         label("", 34, (1, 0.84, 0.2, 1)), label("", 26, DIM)]  # fmt: skip
-                for cell in cells:
-                    grid.add_widget(cell)
-                self._rows.append(cells)
-        for row, cells in zip(rows, self._rows, strict=True):
-            status = row.status_zh + (f"（{row.reason}）" if row.reason else "")
-            texts = (row.name, status, row.clerk or "—", row.ticket or "—", row.since)
-            for cell, text in zip(cells, texts, strict=True):
-                if cell.text != text:
-                    cell.text = text
-            cells[1].color = STATUS_COLOR.get(row.status, TEXT)
+        number = (1, 0.84, 0.2, 1)
+        self.windows.show([
+            ((row.name, row.status_zh + (f"（{row.reason}）" if row.reason else ""),
+              row.clerk or "—", row.ticket or "—", row.since),
+             (TEXT, STATUS_COLOR.get(row.status, TEXT), TEXT, number, DIM))
+            for row in rows
+        ])  # fmt: skip
 
     def _show_queues(self, rows: list[QueueRow]) -> None:
         for row in rows:
@@ -236,29 +276,13 @@ class AlarmsTab(BoxLayout):  # type: ignore[misc]
 class DevicesTab(BoxLayout):  # type: ignore[misc]
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(orientation="vertical", padding=12, **kwargs)
-        self.grid = GridLayout(cols=3, size_hint_y=None, row_default_height=42, spacing=2)
-        self.grid.bind(minimum_height=self.grid.setter("height"))
-        scroll = ScrollView()
-        scroll.add_widget(self.grid)
-        self.add_widget(scroll)
-        self._shown: Any = None
+        self.table = Table((0.25, 0.15, 0.6), (FONT, FONT, FONT), 44)
+        self.add_widget(self.table)
 
     def show(self, view: MonitorView) -> None:
-        ids = [d.id for d in view.devices]
-        if ids != self._shown:  # rows made once per device; then only their texts change
-            self._shown = ids
-            self.grid.clear_widgets()
-            self._rows: list[tuple[Label, Label, Label]] = []
-            for _ in ids:
-                cells = (label(""), label("", color=DIM), label(""))
-                for cell in cells:
-                    self.grid.add_widget(cell)
-                self._rows.append(cells)
-        for device, cells in zip(view.devices, self._rows, strict=True):
-            for cell, text in zip(cells, (device.id, device.kind, device.health), strict=True):
-                if cell.text != text:
-                    cell.text = text
-            cells[2].color = LEVEL_COLOR[device.level]
+        self.table.show([
+            ((d.id, d.kind, d.health), (TEXT, DIM, LEVEL_COLOR[d.level])) for d in view.devices
+        ])  # fmt: skip
 
 
 class OperationsTab(BoxLayout):  # type: ignore[misc]
