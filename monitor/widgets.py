@@ -399,8 +399,9 @@ class MonitorLayout(BoxLayout):  # type: ignore[misc]
         return next(k for k, item in self.tab_items.items() if item is self.tabs.current_tab)
 
     def show(self, view: MonitorView, full: bool = True) -> None:
-        """The header and the alarms always; the overview and devices (a big hall's hundreds of
-        rows) only in a full redraw (once a second) and only the tab in view."""
+        """The header (with the newest alarm) and the alarms tab in view at once; the overview and
+        devices (a big hall's hundreds of rows) only in a full redraw (once a second) and only the
+        tab in view."""
         self.title.text = "大厅监控" + (f" · {view.site}" if view.site else "")
         self.title.text += f"    公告：{view.notice}" if view.notice else ""
         self.clock.text = view.now
@@ -417,9 +418,10 @@ class MonitorLayout(BoxLayout):  # type: ignore[misc]
         open_alarms = sum(1 for a in view.alarms if not a.acked)
         self.tab_items["alarms"].text = f"告警 {open_alarms}/{len(view.alarms)}"
         self.footer.text = view.message
-        self.alarms.show(view.alarms)
+        tab = self.current()
+        if tab == "alarms":  # the header shows the newest alarm on every tab
+            self.alarms.show(view.alarms)
         if full or self._stale:
-            tab = self.current()
             self._stale = False
             if tab == "overview":
                 self.overview.show(view)
