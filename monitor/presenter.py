@@ -465,7 +465,8 @@ class MonitorPresenter:
                 f" · {HEALTH_ZH.get(state, state)} {hhmm(health.get('at'))}" if state else ""
             )
             rows.append(DeviceRow(device, kind, online, text, level))
-        return rows
+        order = {"bad": 0, "warn": 1, "ok": 2}  # what needs someone first
+        return sorted(rows, key=lambda row: order[row.level])
 
     # -- operator ops
     def prepare(self, key: str, values: dict[str, str]) -> Prepared:

@@ -276,7 +276,14 @@ class AlarmsTab(BoxLayout):  # type: ignore[misc]
 class DevicesTab(BoxLayout):  # type: ignore[misc]
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(orientation="vertical", padding=12, **kwargs)
-        self.table = Table((0.25, 0.15, 0.6), (FONT, FONT, FONT), 44)
+        widths = (0.25, 0.15, 0.6)
+        head = BoxLayout(size_hint_y=None, height=40)
+        for text, width in zip(
+            ("设备", "类别", "在线 · 状况（离线与故障在前）"), widths, strict=True
+        ):
+            head.add_widget(label(text, 24, DIM, size_hint_x=width))
+        self.add_widget(head)
+        self.table = Table(widths, (FONT, FONT, FONT), 44)
         self.add_widget(self.table)
 
     def show(self, view: MonitorView) -> None:
@@ -417,6 +424,8 @@ class MonitorLayout(BoxLayout):  # type: ignore[misc]
             self.banner_text.text = "连接正常 · 没有未解除的告警"
         open_alarms = sum(1 for a in view.alarms if not a.acked)
         self.tab_items["alarms"].text = f"告警 {open_alarms}/{len(view.alarms)}"
+        bad = sum(1 for d in view.devices if d.level == "bad")
+        self.tab_items["devices"].text = f"设备（{bad} 异常）" if bad else "设备"
         self.footer.text = view.message
         tab = self.current()
         if tab == "alarms":  # the header shows the newest alarm on every tab

@@ -71,7 +71,8 @@ def test_closing_a_service_and_setting_the_notice_from_the_monitor(
         notice = "今日下午14:00起税务业务暂停办理"
         steps = [
             {"wait": "系统维护", "timeout": 60, "shot": "overview"},
-            {"tab": "devices", "shot": "devices"},
+            {"tab": "devices"},
+            {"wait": "类别", "shot": "devices"},
             {"tab": "operations", "form": "service_close", "values": {"service": "tax-invoice"},
              "press": "send", "shot": "confirm-close"},
             {"press": "yes"},
