@@ -319,6 +319,8 @@ class OperationsTab(BoxLayout):  # type: ignore[misc]
     def select(self, key: str) -> None:
         form = next(f for f in FORMS if f.key == key)
         self.form = form
+        for other, item in self.menu.items():  # the chosen op stands out
+            item.background_color = (0.3, 0.6, 1, 1) if other == key else (1, 1, 1, 1)
         self.body.clear_widgets()
         self.inputs = {}
         self.body.add_widget(label(form.title, 36, size_hint_y=None, height=56))
@@ -396,7 +398,7 @@ class MonitorLayout(BoxLayout):  # type: ignore[misc]
         self.tabs.switch_to(self.tab_items["overview"], do_scroll=False)
         self._stale = True
         self.tabs.bind(current_tab=self.on_tab)
-        self.footer = label("", 24, DIM, size_hint_y=None, height=44, padding=(16, 0))
+        self.footer = label("", 30, DIM, size_hint_y=None, height=50, padding=(16, 0))
         self.add_widget(self.footer)
 
     def show_tab(self, key: str) -> None:
@@ -427,6 +429,8 @@ class MonitorLayout(BoxLayout):  # type: ignore[misc]
         bad = sum(1 for d in view.devices if d.level == "bad")
         self.tab_items["devices"].text = f"设备（{bad} 异常）" if bad else "设备"
         self.footer.text = view.message
+        failed = "未完成" in view.message or "请" in view.message
+        self.footer.color = WARN if failed else GOOD if "已完成" in view.message else DIM
         tab = self.current()
         if tab == "alarms":  # the header shows the newest alarm on every tab
             self.alarms.show(view.alarms)
