@@ -176,8 +176,15 @@ def main(argv: list[str] | None = None) -> int:
             screen_env["KIVY_NO_CONSOLELOG"] = "1"
             draw_log = folder / "draw.json"
             seconds = 12 + args.alarms * args.gap + 5
+            # As on an operator machine: its env file, no hall config (nor its reader) loaded.
+            env_file = folder / f"{OPERATOR}.env"
+            env_file.write_text(
+                f"HALLQ_SITE={site}\nHALLQ_DEVICE_ID={OPERATOR}\nHALLQ_DEVICE_CLASS=operator\n"
+                f"HALLQ_MQTT_URL={url}\n",
+                "utf-8",
+            )
             monitor = subprocess.Popen(
-                [python, "-m", "hallq", "monitor", "--id", OPERATOR, "--config", str(config),
+                [python, "-m", "hallq", "monitor", "--id", OPERATOR, "--env", str(env_file),
                  "--size", "1920x1080", "--draw-log", str(draw_log),
                  "--exit-after", f"{seconds:g}"],
                 env=screen_env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
