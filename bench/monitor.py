@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,7 @@ from contract.protocol import dumps  # noqa: E402
 from display import percentile, x_server  # type: ignore[import-not-found]  # noqa: E402
 
 EXAMPLE = ROOT / "deploy" / "examples" / "prefecture-hall.toml"
+ARTIFACTS = ROOT / "artifacts" / "monitor"  # op-monitor-1.png: the screen at the end
 OPERATOR = "op-monitor-1"
 HALL_START = "2026-11-26T09:00+08:00"  # a Thursday morning: the busiest hour
 SPEED = 10
@@ -186,12 +188,14 @@ def main(argv: list[str] | None = None) -> int:
             monitor = subprocess.Popen(
                 [python, "-m", "hallq", "monitor", "--id", OPERATOR, "--env", str(env_file),
                  "--size", "1920x1080", "--draw-log", str(draw_log),
+                 "--screenshot-dir", str(ARTIFACTS),
                  "--exit-after", f"{seconds:g}"],
                 env=screen_env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
             procs.append(monitor)
             baseline = Baseline(port, site)
             time.sleep(12)  # the monitor starts, connects and draws its first frames
             raised = raise_alarms(port, site, args.alarms, args.gap)
+            monitor.send_signal(signal.SIGUSR1)  # the busy hall as the room sees it
             monitor.wait(seconds + 60)
             baseline.close()
             bare_rss = bare_window_rss(screen_env, folder)

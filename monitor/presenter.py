@@ -363,6 +363,7 @@ class MonitorPresenter:
                 for s in self.catalog.get("services") or []
                 if s.get("department") == code
                 and (r := (services.get(s["code"]) or {}).get("reason"))
+                and r != "appointment_only"  # by design, not something to watch
             ]
             history = self.history.get(code)
             rows.append(

@@ -205,18 +205,18 @@ class OverviewTab(BoxLayout):  # type: ignore[misc]
         for row in rows:
             if row.code not in self._charts:
                 line = BoxLayout(orientation="horizontal", spacing=8)
-                words = BoxLayout(orientation="vertical", size_hint_x=0.55)
+                words = BoxLayout(orientation="vertical", size_hint_x=0.62)
                 text = label("", 28)
                 closed = label("", 22, WARN)
                 words.add_widget(text)
                 words.add_widget(closed)
-                chart = Chart(size_hint_x=0.45)
+                chart = Chart(size_hint_x=0.38)
                 line.add_widget(words)
                 line.add_widget(chart)
                 self.queues.add_widget(line)
                 self._charts[row.code] = (text, chart, closed)
             text, chart, closed = self._charts[row.code]
-            text.text = f"{row.name}  等候 {row.waiting} 人  最久 {row.longest_min} 分钟"
+            text.text = f"{row.name}  等候 {row.waiting}  最久 {row.longest_min} 分"
             text.color = BAD if row.longest_min >= 30 else TEXT
             chart.set_values(row.history)
             closed.text = "不能取号：" + "、".join(row.closed) if row.closed else ""
