@@ -255,12 +255,12 @@ class AlarmsTab(BoxLayout):  # type: ignore[misc]
             )
             text = BoxLayout(orientation="vertical")
             text.add_widget(label(f"{alarm.at}  {alarm.title}  {alarm.subject}", 30))
-            text.add_widget(label(alarm.text, 24, DIM))
+            text.add_widget(label(alarm.text, 26, TEXT))  # on amber or red: white reads best
             for note in alarm.notes[-3:]:
-                text.add_widget(label("跟进 " + note, 22, DIM))
+                text.add_widget(label("跟进 " + note, 22, TEXT))
             row.add_widget(text)
             side = BoxLayout(orientation="vertical", size_hint_x=None, width=420, spacing=4)
-            side.add_widget(label(alarm.acked or "未确认", 22, DIM if alarm.acked else WARN))
+            side.add_widget(label(alarm.acked or "未确认", 24, DIM if alarm.acked else TEXT))
             buttons = BoxLayout(spacing=8)
             ack = button("确认", partial(self.ack, alarm), disabled=bool(alarm.acked))
             note = button("跟进…", partial(self.follow_up, alarm))
