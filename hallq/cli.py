@@ -23,7 +23,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "write Mosquitto passwords, ACLs and device credentials",
     ),
     "display": ("display.app", "a hall screen or a window screen (Kivy, full screen)"),
-    "monitor": ("monitor.app", "the monitoring room: windows, queues, alarms, devices, operator ops"),
+    "monitor": (
+        "monitor.app",
+        "the monitoring room: windows, queues, alarms, devices, operator ops",
+    ),
     "demo": ("hallq.demo", "run the whole demo hall on this machine"),
     "printer-emulator": ("hardware.emulators.printer_cli", "an emulated ESC/POS ticket printer"),
     "led-emulator": ("hardware.emulators.led_cli", "an emulated bus of window LED boards"),
