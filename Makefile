@@ -32,6 +32,7 @@ bench: setup
 	$(PY) bench/display.py
 	$(PY) bench/metrics.py
 	$(PY) bench/report.py --keep
+	$(PY) bench/monitor.py
 
 # A month of the prefecture hall and 30,000 refused requests (~10 minutes): memory and restart.
 soak: setup

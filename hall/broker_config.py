@@ -200,7 +200,7 @@ def grants_for(config: HallConfig, device: str) -> list[Grant]:
             Grant("read", topics.all_status(site)),
             Grant("read", topics.all_health(site)),
             Grant("read", topics.stats(site)),  # extension: the day's figures
-            Grant("read", topics.alarms(site)),  # extension: the open alarms
+            Grant("read", topics.alarms(site)),  # extension: the open alarms (hallq monitor)
         ]
     elif (
         device_class == "announcer"

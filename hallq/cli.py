@@ -24,6 +24,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "write Mosquitto passwords, ACLs and device credentials",
     ),
     "display": ("display.app", "a hall screen or a window screen (Kivy, full screen)"),
+    "monitor": (
+        "monitor.app",
+        "the monitoring room: windows, queues, alarms, devices, operator ops",
+    ),
     "demo": ("hallq.demo", "run the whole demo hall on this machine"),
     "kiosk": ("kiosk.app", "the ticket kiosk (Kivy touchscreen)"),
     "printer-emulator": ("hardware.emulators.printer_cli", "an emulated ESC/POS ticket printer"),

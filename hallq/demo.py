@@ -313,6 +313,20 @@ class Demo:
             )
             self.started(self.supervisor.start(Spec(f"display-{screen.id}", argv, env=env)), what)
         self.start_touch_kiosk(wired, headless, folder)
+        self.start_monitor(wired, headless)
+
+    def start_monitor(self, wired: setup.WiredHall, headless: bool) -> None:
+        """The monitoring room's screen, in a window, where there is a display (its operator's
+        env file, as on a real operator machine)."""
+        operator = next((o for o in wired.config.operators if o.id != setup.WATCH_ID), None)
+        if operator is None or headless:
+            return
+        argv = ["nice", "-n", "10"]
+        argv += self.python("hallq", "monitor", "--id", operator.id, "--size", "1600x900")
+        argv += ["--env", str(self.paths.env_file(operator.id))]
+        env = {"KIVY_HOME": str(self.paths.root / "kivy")}
+        spec = Spec(f"monitor-{operator.id}", argv, env=env)
+        self.started(self.supervisor.start(spec), "the monitoring room's screen in a window")
 
     def start_touch_kiosk(self, wired: setup.WiredHall, headless: bool, folder: Path) -> None:
         """The Kivy kiosk, printing on a printer emulator of its own: in a window a person at the

@@ -1,0 +1,151 @@
+"""The monitor in a real Kivy window (Xvfb, 1920x1080) against a real `hallq server` and Mosquitto
+with a hall at work: screenshots under artifacts/monitor/ (not blank, every character drawn in the
+font); closing a service and setting the notice from its forms, end to end (the hall's retained
+catalog and the `queues` a kiosk reads change); acknowledging an alarm and following up a bad rating
+against the agreed alarms contract (a fake of the hall's alarm side until the hall has it)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contract import topics
+from contract.mqtt_url import parse_url
+from contract.transport import Message, PahoTransport
+from tests.fixtures.broker import Broker
+from tests.fixtures.hall_server import HallServer, wait_for
+from tests.fixtures.halls import SITE
+from tests.fixtures.screen import colours, missing_glyphs, xvfb
+from tests.monitor.rig import ARTIFACTS, FakeAlarmHall, load_the_hall, run_driver, write_config
+
+pytestmark = pytest.mark.slow
+
+
+class Retained:
+    """The hall's retained topics as a kiosk reads them."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.lock = threading.Lock()
+        self.values: dict[str, dict[str, Any]] = {}
+        self.transport = PahoTransport(parse_url(broker.url), "test-kiosk-view")
+        for name in ("catalog", "queues"):
+            topic = getattr(topics, name)(SITE)
+            self.transport.subscribe(topic, lambda m, n=name: self._on(n, m))
+        self.transport.start(wait=10)
+
+    def _on(self, name: str, message: Message) -> None:
+        with self.lock:
+            self.values[name] = json.loads(message.payload) if message.payload else {}
+
+    def get(self, name: str) -> dict[str, Any]:
+        with self.lock:
+            return self.values.get(name, {})
+
+
+def check_shots(folder: Path, names: list[str], result: dict[str, Any]) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shot = folder / f"{name}.png"
+        assert shot.exists(), name
+        (ARTIFACTS / f"{name}.png").write_bytes(shot.read_bytes())
+        assert colours(shot) > 20, f"{shot} looks blank"
+    texts = [t for step in result["steps"] for t in step["state"]["texts"]]
+    assert not missing_glyphs(texts), sorted(missing_glyphs(texts))
+
+
+def test_closing_a_service_and_setting_the_notice_from_the_monitor(
+    broker: Broker, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, broker)
+    server = HallServer(broker.url, SITE, config, tmp_path / "data", tmp_path / "hall.log")
+    server.start()
+    clients = load_the_hall(broker)
+    kiosk_view = Retained(broker)
+    try:
+        assert wait_for(lambda: kiosk_view.get("queues").get("services", {}), 10)
+        assert kiosk_view.get("queues")["services"]["tax-invoice"]["can_issue"]
+        notice = "今日下午14:00起税务业务暂停办理"
+        steps = [
+            {"wait": "系统维护", "timeout": 60, "shot": "overview"},
+            {"tab": "devices"},
+            {"wait": "类别", "shot": "devices"},
+            {"tab": "operations", "form": "service_close", "values": {"service": "tax-invoice"},
+             "press": "send", "shot": "confirm-close"},
+            {"press": "yes"},
+            {"wait": "暂停取号：已完成", "form": "notice", "values": {"text": notice},
+             "press": "send"},
+            {"press": "yes"},
+            {"wait": "公告：已完成", "shot": "operations"},
+            {"tab": "overview"},
+            {"wait": "已停止取号", "shot": "overview-after"},
+        ]  # fmt: skip
+        with xvfb(1920, 1080) as display:
+            result = run_driver(config, steps, tmp_path / "driver", display)
+        check_shots(
+            tmp_path / "driver",
+            ["overview", "devices", "confirm-close", "operations", "overview-after"],
+            result,
+        )
+        first = result["steps"][0]["state"]
+        assert first["windows"]["w03"] == "paused"
+        # The hall changed, and so did what a kiosk reads.
+        assert wait_for(lambda: kiosk_view.get("catalog").get("notice") == notice, 10)
+        services = {s["code"]: s for s in kiosk_view.get("catalog")["services"]}
+        assert services["tax-invoice"]["open"] is False
+        assert wait_for(
+            lambda: kiosk_view.get("queues")["services"]["tax-invoice"]["reason"] == "closed", 10
+        )
+        assert not kiosk_view.get("queues")["services"]["tax-invoice"]["can_issue"]
+    finally:
+        kiosk_view.transport.stop()
+        for client in clients:
+            client.close()
+        server.close()
+
+
+def test_acknowledging_an_alarm_and_following_up_a_bad_rating(
+    broker: Broker, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, broker)
+    hall = FakeAlarmHall(broker)  # TODO(lead): the real hall's alarm side, once merged
+    try:
+        hall.raise_alarm(
+            {
+                "v": 1,
+                "id": "al-1",
+                "kind": "queue_long",
+                "severity": "warn",
+                "subject": "psb",
+                "text": "公安局等候 42 人",
+                "cleared": False,
+                "at": "2026-11-26T09:01:00+08:00",
+            }
+        )
+        hall.raise_alarm({"v": 1, "id": "al-2", "kind": "bad_rating", "severity": "warn",
+                          "subject": "20261126-A003", "text": "A003 在 1号窗口 评价 非常不满意",
+                          "cleared": False, "at": "2026-11-26T09:02:00+08:00"})  # fmt: skip
+        steps = [
+            {"wait": "差评", "tab": "alarms", "shot": "alarms"},
+            {"press": "ack:al-1"},
+            {"wait": "已确认 op1", "press": "note:al-2"},
+            {"note": "已电话回访，群众表示理解", "shot": "follow-up"},
+            {"press": "note_send"},
+            {"wait": "跟进告警 差评：已完成", "shot": "alarms-after"},
+        ]
+        with xvfb(1920, 1080) as display:
+            result = run_driver(config, steps, tmp_path / "driver", display)
+        check_shots(tmp_path / "driver", ["alarms", "follow-up", "alarms-after"], result)
+        ops = [(r["op"], r.get("alarm"), r.get("close")) for r in hall.requests]
+        assert ("alarm_ack", "al-1", None) in ops
+        assert ("alarm_note", "al-2", True) in ops
+        note = next(r for r in hall.requests if r["op"] == "alarm_note")
+        assert note["text"] == "已电话回访，群众表示理解"
+        assert [a["id"] for a in hall.alarms] == ["al-1"]  # the bad rating closed
+        assert hall.alarms[0]["acked"]["by"] == "op1"
+        assert result["steps"][-1]["state"]["alarms"] == ["al-1"]
+    finally:
+        hall.close()
