@@ -39,7 +39,10 @@ from contract.transport import ONLINE, Message, Transport
 log = logging.getLogger(__name__)
 
 CHECK_ENV = "HALLQ_CHECK_URL"
-CLAIM_DELAY = 0.5  # s after a (re)connect: the retained record arrives first, then we write ours
+# s after a (re)connect: the retained record (delivered right after the SUBACK, before the connect
+# listeners run) comes first, then we write ours. Short: two servers on one client id knock each
+# other off every ~0.2 s (the reconnect backoff), and a claim that waits longer is never written.
+CLAIM_DELAY = 0.05
 
 
 @dataclass(frozen=True)

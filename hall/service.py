@@ -162,6 +162,9 @@ class HallService:
         self._next_clock = 0.0
         self._last_retained = 0.0
         self._storage_alarm = False
+        # True from the republish after a (re)connect until the link drops: retained state
+        # published before it would go out twice (and what waits is republished anyway).
+        self._link_ready = False
         # The alarms about the store and the worker themselves: kept here, not in the store.
         self._held_alarms: dict[tuple[str, str], messages.OpenAlarm] = {}
         self._held_lock = threading.Lock()  # open_alarms() may be read from another thread
@@ -382,7 +385,9 @@ class HallService:
                 if time.monotonic() >= self._next_clock:
                     self._pending.clock = True
             if not self.transport.connected:
-                pass  # retained state is all published again at the (re)connect: hold nothing
+                self._link_ready = False
+            if not self._link_ready:
+                pass  # all retained state goes out at the (re)connect's republish: hold nothing
             elif self._defer_retained(len(batch)):
                 log.debug("hall %s: retained state deferred: requests are waiting", self.site)
             else:
@@ -659,6 +664,7 @@ class HallService:
     def _republish_all(self) -> None:
         """After a (re)connect: the committed calls never acknowledged, in order (paho resends what
         was in flight itself; after a restart nothing is), then every retained topic."""
+        self._link_ready = True
         try:
             unpublished = self.core.store.pending_outbox()
         except StorageError as exc:
