@@ -13,6 +13,7 @@ import functools
 import logging
 import os
 import select
+import termios
 import threading
 import time
 import tty
@@ -92,7 +93,9 @@ class ReconnectingPort:
                 port.write(data)
                 port.flush()
                 return True
-            except (serial.SerialException, OSError) as exc:
+            except (serial.SerialException, OSError, termios.error) as exc:
+                # termios.error (from flush's tcdrain on a pty whose other end went away) is not an
+                # OSError: uncaught, it ended the thread that draws every board.
                 log.warning("port %s: write failed: %s", self.name, exc)
                 self._broken = True
                 return False

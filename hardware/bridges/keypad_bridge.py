@@ -181,9 +181,12 @@ class KeypadBridge:
             if item is None:
                 return
             keypad, state = item
-            with self._lock:
-                actions = keypad.session.on_state(state)
-            self._act(keypad, actions)
+            try:
+                with self._lock:
+                    actions = keypad.session.on_state(state)
+                self._act(keypad, actions)
+            except Exception:  # one bad state or write must not stop every keypad's display
+                log.exception("%s: showing a window's state failed; going on", self.bridge_id)
 
     def _work(self, keypad: _Keypad) -> None:
         window = keypad.session.context.window

@@ -96,24 +96,32 @@ class LedBridge:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                items = [self._inbox.get(timeout=TICK)]
+                self._step()
+            except Exception:  # one bad state or write must not stop every board for good
+                log.exception("%s: drawing the boards failed; going on", self.bridge_id)
+                time.sleep(TICK)
+
+    def _step(self) -> None:
+        """One round: what arrived, then the boards."""
+        try:
+            items = [self._inbox.get(timeout=TICK)]
+        except queue.Empty:
+            items = []
+        while True:
+            try:
+                items.append(self._inbox.get_nowait())
             except queue.Empty:
-                items = []
-            while True:
-                try:
-                    items.append(self._inbox.get_nowait())
-                except queue.Empty:
-                    break
-            now = self.clock()
-            for window, state in items:
-                if window:
-                    self._apply(window, state, now)
-                else:
-                    self.written.clear()  # the boards may have lost power or shown anything
-            if self.refresh_seconds and now - self._refreshed_at >= self.refresh_seconds:
-                self._refreshed_at = now
-                self.written.clear()  # a board that lost power meanwhile gets its text back
-            self._draw()
+                break
+        now = self.clock()
+        for window, state in items:
+            if window:
+                self._apply(window, state, now)
+            else:
+                self.written.clear()  # the boards may have lost power or shown anything
+        if self.refresh_seconds and now - self._refreshed_at >= self.refresh_seconds:
+            self._refreshed_at = now
+            self.written.clear()  # a board that lost power meanwhile gets its text back
+        self._draw()
 
     def _apply(self, window: str, state: dict[str, Any] | None, now: float) -> None:
         # Read through the contract's type (a state outside it is logged, naming the field, and

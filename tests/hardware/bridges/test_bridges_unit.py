@@ -215,3 +215,22 @@ def test_window_states_never_write_to_the_port_in_pahos_thread(
         keypads.stop()
         boards.stop()
         keypad_bus.stop()
+
+
+def test_a_write_that_fails_in_tcdrain_marks_the_port_broken_and_raises_nothing() -> None:
+    """A pty whose other end went away makes flush() raise termios.error, which is no OSError:
+    uncaught, it ended the thread that draws every board (seen under load in the full suite)."""
+    import termios
+
+    class Drained:
+        def write(self, data: bytes) -> int:
+            return len(data)
+
+        def flush(self) -> None:
+            raise termios.error(5, "Input/output error")
+
+    port = ReconnectingPort.__new__(ReconnectingPort)
+    port.name, port._lock, port._broken = "test", threading.Lock(), False
+    port._serial = Drained()  # type: ignore[assignment]
+    assert port.write(b"\x01") is False
+    assert port._broken
