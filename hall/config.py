@@ -10,10 +10,10 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Self, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -34,6 +34,9 @@ DeviceId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 Prefix = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}$")]
 RESERVED_IDS = frozenset({"hall", "hall-check"})  # the hall server's accounts
+# The classes of device a config names, each a section of its plural ("kiosks", ...), in the order
+# `HallConfig.devices()` lists them.
+DEVICE_CLASSES = ("kiosk", "window", "evaluator", "display", "bridge", "operator", "announcer")
 
 
 class Strict(BaseModel):
@@ -268,6 +271,20 @@ class HallConfig(Strict):
         object.__setattr__(self, "_clerk", {c.id: c for c in self.clerks})
         object.__setattr__(self, "_evaluator", {e.id: e for e in self.evaluators})
         object.__setattr__(self, "_window_evaluator", {e.window: e.id for e in self.evaluators})
+        # The one table of devices: id -> class ("kiosk", "window", ...). Everything that asks
+        # "is this a device, of which class?" reads it (device_class, has_device, devices).
+        table: dict[str, str] = {}
+        for device_class in DEVICE_CLASSES:
+            for section in getattr(self, device_class + "s"):
+                table.setdefault(section.id, device_class)  # ids are unique (validated below)
+        object.__setattr__(self, "_device_class", table)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy whose lookups (and table of devices) follow its own sections, also those that
+        `update` replaced (pydantic copies the lookups of the original as they were)."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy.model_post_init(None)
+        return copy
 
     def department(self, code: str) -> Department | None:
         return self._department.get(code)  # type: ignore[attr-defined, no-any-return]
@@ -295,23 +312,24 @@ class HallConfig(Strict):
         return self._window_evaluator.get(window_id)  # type: ignore[attr-defined, no-any-return]
 
     def devices(self) -> dict[str, list[str]]:
-        """Device ids by class, as the catalog and the ACLs name them."""
-        return {
-            "kiosks": [k.id for k in self.kiosks],
-            "windows": [w.id for w in self.windows],
-            "evaluators": [e.id for e in self.evaluators],
-            "displays": [d.id for d in self.displays],
-            "bridges": [b.id for b in self.bridges],
-            "operators": [o.id for o in self.operators],
-            "announcers": [a.id for a in self.announcers],
-        }
+        """Device ids by class (plural: "kiosks", ...), in config order, as the catalog and the
+        ACLs name them (read from the one table of devices)."""
+        out: dict[str, list[str]] = {device_class + "s": [] for device_class in DEVICE_CLASSES}
+        for device, device_class in self._device_class.items():  # type: ignore[attr-defined]
+            out[device_class + "s"].append(device)
+        return out
 
     def device_class(self, device_id: str) -> str | None:
         """'kiosk', 'window', 'evaluator', 'display', 'bridge', 'operator' or 'announcer'."""
-        for plural, ids in self.devices().items():
-            if device_id in ids:
-                return plural[:-1]
-        return None
+        return self._device_class.get(device_id)  # type: ignore[attr-defined, no-any-return]
+
+    def device_classes(self) -> Mapping[str, str]:
+        """The one table of devices: each device id and its class, read-only, in config order."""
+        return self._device_class  # type: ignore[attr-defined, no-any-return]
+
+    def has_device(self, device_class: str, device_id: str) -> bool:
+        """Whether `device_id` is a configured device of `device_class` ("kiosk", ...)."""
+        return self._device_class.get(device_id) == device_class  # type: ignore[attr-defined, no-any-return]
 
 
 class ConfigError(Exception):

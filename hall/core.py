@@ -196,10 +196,6 @@ class HallCore:
         self._rules = rules
         self._calls_topic = topics.calls(config.site.id)
         self._windows = frozenset(w.id for w in config.windows)
-        # device id -> class, once (config.device_class rebuilds its lists on every call).
-        self._device_class = {
-            device: plural[:-1] for plural, ids in config.devices().items() for device in ids
-        }
         self.store = store if store is not None else Store(data_dir, config.site.id)
         # What the devices say of themselves (fed by the service): the device alarms at each tick.
         self.devices = DeviceWatch(config, int(clock.now().timestamp()))
@@ -296,7 +292,7 @@ class HallCore:
     def _one(self, item: Incoming, work: _Batch) -> tuple[Reply, bool]:
         """The reply to one request, and whether it stands without this batch's commit."""
         cls, device = item.device_class, item.device_id
-        if cls not in topics.REQUEST_CLASSES or self._device_class.get(device) != cls:
+        if cls not in topics.REQUEST_CLASSES or not self.config.has_device(cls, device):
             rid = _peek_id(item.payload)
             log.warning("unknown device %s/%s (request id %s)", cls, device, rid)
             answer = self._error_bytes(rid, UNKNOWN_DEVICE)

@@ -26,9 +26,7 @@ from typing import Any
 
 from contract.protocol import iso
 from hall import handlers_alarms as alarms
-from hall import handlers_kiosk as kiosk
 from hall import handlers_operator as operator
-from hall import handlers_window as window
 from hall import reconcile, views
 from hall.config import HallConfig
 from hall.engine_apply import APPLIERS, note_kiosk_issue
@@ -36,87 +34,45 @@ from hall.engine_time import Now, business_day_of, timestamp
 from hall.handlers_common import Handled, known_ticket
 from hall.model import (
     WAITING,
-    AckAlarm,
-    AddBooking,
     CallEvent,
-    CallNext,
-    CallNumber,
-    Cancel,
-    CancelBooking,
     Command,
     DayRolledOver,
     Event,
     ExpireRatings,
-    Finish,
-    ForceLogout,
     HallState,
-    Hold,
-    IssueTicket,
-    KioskHelp,
-    Login,
-    Logout,
-    NoShow,
-    NoteAlarm,
-    Pause,
-    QueryTicket,
-    Rate,
-    Recall,
     ReconcileAlarms,
     ReconcileConfig,
-    Reprint,
-    Resume,
     Rollover,
     ServiceState,
-    SetNotice,
-    SetService,
-    Start,
-    TransferToService,
-    TransferToWindow,
-    Unhold,
     WindowState,
     event_type,
     state_from_dict,
     state_to_dict,
 )
+from hall.requests import OPS
 from hall.rules import Rules
 
 __all__ = ["Engine", "Outcome", "business_day_of"]
 
 log = logging.getLogger(__name__)
 
-# The one handler of each command, by the device class that sends it.
-HANDLERS: dict[type[Any], Callable[[Engine, Any, Now], Handled]] = {
-    IssueTicket: kiosk.issue,
-    Reprint: kiosk.reprint,
-    QueryTicket: kiosk.query,
-    Login: window.login,
-    Logout: window.logout,
-    CallNext: window.call_next,
-    CallNumber: window.call_number,
-    Recall: window.recall,
-    Start: window.start,
-    Finish: window.finish,
-    NoShow: window.no_show,
-    TransferToService: window.transfer_to_service,
-    TransferToWindow: window.transfer_to_window,
-    Hold: window.hold,
-    Unhold: window.unhold,
-    Pause: window.pause,
-    Resume: window.resume,
-    Rate: operator.rate,
-    Cancel: operator.cancel,
-    ForceLogout: operator.force_logout,
-    SetService: operator.set_service,
-    SetNotice: operator.set_notice,
-    AddBooking: operator.add_booking,
-    CancelBooking: operator.cancel_booking,
+# The hall's own commands, which no device sends: the service's timers and the core's start-up.
+HALL_COMMANDS: dict[type[Any], Callable[[Engine, Any, Now], Handled]] = {
     Rollover: operator.rollover,
     ExpireRatings: operator.expire_ratings,
     ReconcileConfig: reconcile.reconcile,
     ReconcileAlarms: alarms.reconcile,
-    KioskHelp: alarms.kiosk_help,
-    AckAlarm: alarms.ack,
-    NoteAlarm: alarms.note,
+}
+
+# The one handler of each command: the ops' (declared in hall/requests.py's OPS) and the hall's.
+HANDLERS: dict[type[Any], Callable[[Engine, Any, Now], Handled]] = {
+    **{
+        command: op.handler
+        for ops in OPS.values()
+        for op in ops.values()
+        for command in op.commands
+    },
+    **HALL_COMMANDS,
 }
 
 
@@ -146,8 +102,6 @@ class Engine:
             for s in config.services
         }
         self.prefix = {d.code: d.prefix for d in config.departments}
-        self.operator_ids = frozenset(o.id for o in config.operators)
-        self.kiosk_ids = frozenset(k.id for k in config.kiosks)
         self._prepare()
 
     def _prepare(self) -> None:

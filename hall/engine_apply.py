@@ -10,8 +10,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from hall import handlers_alarms as alarms
 from hall.engine_time import timestamp
-from hall.handlers_alarms import APPLIERS as ALARM_APPLIERS
 from hall.model import (
     AT_WINDOW,
     CALLED,
@@ -21,6 +21,10 @@ from hall.model import (
     NO_SHOW,
     SERVING,
     WAITING,
+    AlarmAcked,
+    AlarmCleared,
+    AlarmNoted,
+    AlarmRaised,
     Booking,
     BookingAdded,
     BookingCancelled,
@@ -381,7 +385,7 @@ def rolled_over(engine: Engine, e: DayRolledOver) -> None:
         today.issued_today = 0
 
 
-# The one applier of each event type.
+# The one applier of each event type (an event's other half is its class in hall/model.py).
 APPLIERS: dict[type[Any], Callable[[Engine, Any], None]] = {
     TicketIssued: issued,
     TicketReprinted: reprinted,
@@ -410,5 +414,9 @@ APPLIERS: dict[type[Any], Callable[[Engine, Any], None]] = {
     TicketReturned: returned,
     WindowRemoved: window_removed,
     NumberingAdvanced: numbering_advanced,
-    **ALARM_APPLIERS,  # the open alarms (hall/handlers_alarms.py)
+    # the open alarms: their appliers are with their handlers
+    AlarmRaised: alarms.raised,
+    AlarmCleared: alarms.alarm_cleared,
+    AlarmAcked: alarms.acked,
+    AlarmNoted: alarms.noted,
 }

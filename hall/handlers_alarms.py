@@ -14,14 +14,14 @@ so in snapshots and the event log: a restart neither repeats nor loses it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from contract import messages as m
 from contract.protocol import iso
 from hall.alarms import CONDITION_KINDS, EVENT_KINDS, conditions
 from hall.engine_time import Now
 from hall.errors import HallError
-from hall.handlers_common import Handled, check_kiosk, check_operator, commit
+from hall.handlers_common import Handled, apply_events, check_kiosk, check_operator
 from hall.model import (
     AckAlarm,
     AlarmAcked,
@@ -83,9 +83,9 @@ def reconcile(engine: Engine, cmd: ReconcileAlarms, clock: Now) -> Handled:
         if condition is not None and _same(alarm, condition):
             del wanted[(alarm.kind, alarm.subject)]
         else:
-            events += commit(engine, [cleared(alarm, clock.at)])
+            events += apply_events(engine, [cleared(alarm, clock.at)])
     for condition in wanted.values():
-        events += commit(engine, [raise_alarm(engine, condition, clock)])
+        events += apply_events(engine, [raise_alarm(engine, condition, clock)])
     return events, {"alarms": len(engine.state.alarms)}
 
 
@@ -97,13 +97,13 @@ def kiosk_help(engine: Engine, cmd: KioskHelp, clock: Now) -> Handled:
     text = f"取号机 {cmd.kiosk} 请求协助 (kiosk {cmd.kiosk} calls for help)"
     condition = AlarmCondition("kiosk_help", cmd.kiosk, "warn", text, clock.ts)
     event = raise_alarm(engine, condition, clock)
-    return commit(engine, [event]), m.HelpResult(alarm=event.id).to_json()
+    return apply_events(engine, [event]), m.HelpResult(alarm=event.id).to_json()
 
 
 def bad_rating(
     engine: Engine, ticket: str, number: str, window: str, score: int, clock: Now
 ) -> AlarmRaised:
-    """The `bad_rating` alarm of a rating of 1 or 2 (the caller commits it)."""
+    """The `bad_rating` alarm of a rating of 1 or 2 (the caller applies it)."""
     level = SCORE_TEXT.get(score, str(score))
     config = engine.config.window(window)
     where = config.name if config is not None else window
@@ -127,7 +127,7 @@ def ack(engine: Engine, cmd: AckAlarm, clock: Now) -> Handled:
         raise HallError(
             "invalid_transition", "该告警已确认", f"alarm {alarm.id} is acknowledged already"
         )
-    events = commit(engine, [AlarmAcked(clock.at, alarm.id, cmd.operator)])
+    events = apply_events(engine, [AlarmAcked(clock.at, alarm.id, cmd.operator)])
     return events, m.AlarmResult(alarm=open_alarm_message(alarm)).to_json()
 
 
@@ -146,10 +146,10 @@ def note(engine: Engine, cmd: NoteAlarm, clock: Now) -> Handled:
             f"a {alarm.kind} alarm clears when its condition ends: only "
             f"{', '.join(sorted(EVENT_KINDS))} alarms are closed with a note",
         )
-    events: list[Event] = commit(engine, [AlarmNoted(clock.at, alarm.id, cmd.operator, text)])
+    events: list[Event] = apply_events(engine, [AlarmNoted(clock.at, alarm.id, cmd.operator, text)])
     message = open_alarm_message(alarm)  # with the note, before it is closed
     if cmd.close:
-        events += commit(engine, [cleared(alarm, clock.at, cmd.operator)])
+        events += apply_events(engine, [cleared(alarm, clock.at, cmd.operator)])
     return events, m.AlarmResult(alarm=message).to_json()
 
 
@@ -178,12 +178,7 @@ def noted(engine: Engine, e: AlarmNoted) -> None:
         alarm.notes.append([e.operator, e.at, e.text])
 
 
-APPLIERS: dict[type[Any], Any] = {
-    AlarmRaised: raised,
-    AlarmCleared: alarm_cleared,
-    AlarmAcked: acked,
-    AlarmNoted: noted,
-}
+# (Each is listed in hall/engine_apply.py's APPLIERS, the one table of appliers.)
 
 # -- views ---------------------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 A handler is `handler(engine, command, now) -> (events, result)`: it checks the command against
 the state, raises a HallError to refuse (before it has applied anything), or applies its events
-through `commit` and returns them with the contract's `result`.
+to the in-memory state through `apply_events` and returns them with the contract's `result` (the
+store's durable `commit` of them comes later, in hall/core.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from contract import messages as m
 from contract.protocol import iso
 from hall import views
-from hall.config import Service, Window
+from hall.config import HallConfig, Service, Window
 from hall.engine_time import Now
 from hall.errors import HallError
 from hall.model import CallEvent, Event, Ticket, TicketDone, WindowState
@@ -24,8 +25,9 @@ if TYPE_CHECKING:
 Handled: TypeAlias = tuple[list[Event], dict[str, Any]]
 
 
-def commit(engine: Engine, events: list[Event]) -> list[Event]:
-    """Apply `events` in order and give them back, for the handler's answer."""
+def apply_events(engine: Engine, events: list[Event]) -> list[Event]:
+    """Apply `events` in order to the engine's in-memory state and give them back, for the
+    handler's answer. Nothing is durable yet: the core stores them after the handler returns."""
     for event in events:
         engine.apply(event)
     return events
@@ -48,20 +50,33 @@ def known_service(engine: Engine, code: str) -> Service:
     return service
 
 
+# The device classes that send requests, as a refusal names them.
+_DEVICE_ZH = {"kiosk": "取号机", "window": "窗口", "evaluator": "评价器", "operator": "管理终端"}
+
+
+def check_device(config: HallConfig, device_class: str, device_id: str) -> None:
+    """Refuse `unknown_device` unless `device_id` is a configured device of `device_class`: the one
+    membership check, of the request decoder and of the handlers (the table is the config's)."""
+    if not config.has_device(device_class, device_id):
+        raise HallError(
+            "unknown_device",
+            f"未知的{_DEVICE_ZH.get(device_class, '设备')}",
+            f"unknown {device_class} {device_id!r}: not in the hall's config",
+        )
+
+
 def check_kiosk(engine: Engine, kiosk_id: str) -> None:
-    if kiosk_id not in engine.kiosk_ids:
-        raise HallError("unknown_device", "未知的取号机", f"unknown kiosk {kiosk_id!r}")
+    check_device(engine.config, "kiosk", kiosk_id)
 
 
 def check_operator(engine: Engine, operator_id: str) -> None:
-    if operator_id not in engine.operator_ids:
-        raise HallError("unknown_device", "未知的管理终端", f"unknown operator {operator_id!r}")
+    check_device(engine.config, "operator", operator_id)
 
 
 def window_of(engine: Engine, window_id: str) -> tuple[Window, WindowState]:
+    check_device(engine.config, "window", window_id)
     config = engine.config.window(window_id)
-    if config is None:
-        raise HallError("unknown_device", "未知的窗口", f"unknown window {window_id!r}")
+    assert config is not None
     return config, engine.state.windows[window_id]
 
 

@@ -9,8 +9,8 @@ from hall.engine_time import Now
 from hall.errors import HallError
 from hall.handlers_common import (
     Handled,
+    apply_events,
     check_kiosk,
-    commit,
     known_service,
     known_ticket,
     ticket_result,
@@ -70,9 +70,11 @@ def issue(engine: Engine, cmd: IssueTicket, clock: Now) -> Handled:
     )
     today = state.services[service.code]
     before = today.issued_today
-    events: list[Event] = commit(engine, [event])
+    events: list[Event] = apply_events(engine, [event])
     for level, cap in engine.rules.levels_crossed(service, today, before, before + 1):
-        events += commit(engine, [QuotaWarning(clock.at, service.code, level, before + 1, cap)])
+        events += apply_events(
+            engine, [QuotaWarning(clock.at, service.code, level, before + 1, cap)]
+        )
     return events, ticket_result(engine, state.tickets[event.ticket], clock)
 
 
@@ -84,7 +86,7 @@ def reprint(engine: Engine, cmd: Reprint, clock: Now) -> Handled:
             "invalid_transition", "该号已不在等候中", "only a waiting ticket can be reprinted"
         )
     engine.rules.check_reprint(ticket)
-    events = commit(engine, [TicketReprinted(clock.at, ticket.id, cmd.kiosk)])
+    events = apply_events(engine, [TicketReprinted(clock.at, ticket.id, cmd.kiosk)])
     return events, ticket_result(engine, ticket, clock)
 
 

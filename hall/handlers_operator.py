@@ -18,8 +18,9 @@ from hall.errors import HallError
 from hall.handlers_alarms import bad_rating
 from hall.handlers_common import (
     Handled,
+    apply_events,
+    check_device,
     check_operator,
-    commit,
     known_service,
     known_ticket,
     ticket_result,
@@ -59,9 +60,9 @@ BOOKING_DAYS_AHEAD = 366  # how far ahead a booking may be made
 
 
 def rate(engine: Engine, cmd: Rate, clock: Now) -> Handled:
+    check_device(engine.config, "evaluator", cmd.evaluator)
     evaluator = engine.config.evaluator(cmd.evaluator)
-    if evaluator is None:
-        raise HallError("unknown_device", "未知的评价器", f"unknown evaluator {cmd.evaluator!r}")
+    assert evaluator is not None
     if isinstance(cmd.score, bool) or not isinstance(cmd.score, int) or not 1 <= cmd.score <= 5:
         raise HallError("invalid_request", "评分应为1到5", "score must be 1..5")
     ticket = known_ticket(engine, cmd.ticket)
@@ -89,10 +90,10 @@ def rate(engine: Engine, cmd: Rate, clock: Now) -> Handled:
         score=cmd.score,
         reasons=tuple(cmd.reasons),
     )
-    events: list[Event] = commit(engine, [event])
+    events: list[Event] = apply_events(engine, [event])
     if cmd.score <= 2:  # 不满意 or 非常不满意: the monitoring room follows it up
         alarm = bad_rating(engine, ticket.id, ticket.number, ticket.window, cmd.score, clock)
-        events += commit(engine, [alarm])
+        events += apply_events(engine, [alarm])
     result = m.RateResult(
         ticket=views.ticket_message(engine, ticket, clock.ts),
         rating=m.RatingGiven(score=event.score, reasons=tuple(event.reasons)),
@@ -106,7 +107,7 @@ def expire_ratings(engine: Engine, cmd: ExpireRatings, clock: Now) -> Handled:
         for w in engine.state.windows.values()
         if w.rating is not None and w.rating_until_ts is not None and w.rating_until_ts < clock.ts
     ]
-    events: list[Event] = commit(engine, [*expired])
+    events: list[Event] = apply_events(engine, [*expired])
     return events, {"expired": [e.window for e in expired]}
 
 
@@ -120,7 +121,7 @@ def cancel(engine: Engine, cmd: Cancel, clock: Now) -> Handled:
         raise HallError(
             "invalid_transition", "该号已结束", f"ticket {ticket.number} is {ticket.status}"
         )
-    events = commit(engine, [TicketCancelled(clock.at, cmd.operator, ticket.id)])
+    events = apply_events(engine, [TicketCancelled(clock.at, cmd.operator, ticket.id)])
     return events, ticket_result(engine, ticket, clock)
 
 
@@ -146,12 +147,12 @@ def set_service(engine: Engine, cmd: SetService, clock: Now) -> Handled:
     cap = None if cmd.clear_cap else (today.cap if cmd.cap is None else cmd.cap)
     was_reached = engine.rules.cap_reached(service, today)
     change = ServiceChanged(clock.at, cmd.operator, service.code, is_open, cap)
-    events = commit(engine, [change])
+    events = apply_events(engine, [change])
     if not was_reached and engine.rules.cap_reached(service, today):
         # A cap lowered to what has been issued already: walk-ins stop now.
         cap_now = engine.rules.cap_of(service, today)
         warning = QuotaWarning(clock.at, service.code, "reached", today.issued_today, cap_now)
-        events += commit(engine, [warning])
+        events += apply_events(engine, [warning])
     return events, m.ServiceResult(service=views.service_message(engine, service)).to_json()
 
 
@@ -162,7 +163,7 @@ def set_notice(engine: Engine, cmd: SetNotice, clock: Now) -> Handled:
             "invalid_request", "通知太长", f"a notice has at most {NOTICE_MAX} characters"
         )
     text = cmd.text.strip() or None
-    events = commit(engine, [NoticeChanged(clock.at, cmd.operator, text)])
+    events = apply_events(engine, [NoticeChanged(clock.at, cmd.operator, text)])
     return events, m.NoticeResult(notice=text).to_json()
 
 
@@ -199,7 +200,7 @@ def add_booking(engine: Engine, cmd: AddBooking, clock: Now) -> Handled:
     ):  # the same booking sent again (an import run twice): nothing changes
         return [], m.BookingResult(booking=booking_message(existing), changed=False).to_json()
     event = BookingAdded(clock.at, cmd.operator, code, service.code, day.isoformat(), slot_at)
-    events = commit(engine, [event])
+    events = apply_events(engine, [event])
     booking = booking_message(engine.state.bookings[code])
     return events, m.BookingResult(booking=booking, changed=True).to_json()
 
@@ -212,7 +213,7 @@ def cancel_booking(engine: Engine, cmd: CancelBooking, clock: Now) -> Handled:
             "booking_used", "该预约已取过号", f"booking {booking.code} has been checked in"
         )
     result = m.BookingResult(booking=booking_message(booking)).to_json()
-    events = commit(engine, [BookingCancelled(clock.at, cmd.operator, booking.code)])
+    events = apply_events(engine, [BookingCancelled(clock.at, cmd.operator, booking.code)])
     return events, result
 
 

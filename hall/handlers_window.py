@@ -13,10 +13,10 @@ from hall.engine_time import Now
 from hall.errors import HallError
 from hall.handlers_common import (
     Handled,
+    apply_events,
     call_event,
     calling_window,
     close_current,
-    commit,
     current_ticket,
     done_event,
     known_service,
@@ -94,7 +94,7 @@ def login(engine: Engine, cmd: Login, clock: Now) -> Handled:
                 f"该工作人员已在{other.id}登录",
                 f"this clerk is logged in at {other.id}",
             )
-    events = commit(engine, [ClerkLoggedIn(clock.at, window.id, clerk.id)])
+    events = apply_events(engine, [ClerkLoggedIn(clock.at, window.id, clerk.id)])
     return events, window_result(engine, window.id, None, clock)
 
 
@@ -105,7 +105,7 @@ def close_window(engine: Engine, window: WindowState, operator: str | None, cloc
     events = close_current(engine, window, clock)
     events += [TicketRequeued(clock.at, window.id, held) for held in window.held]
     events.append(ClerkLoggedOut(clock.at, window.id, window.clerk, operator))
-    commit(engine, events)
+    apply_events(engine, events)
     return events, window_result(engine, window.id, closed, clock)
 
 
@@ -123,8 +123,8 @@ def call_next(engine: Engine, cmd: CallNext, clock: Now) -> Handled:
 
 
 def _call(engine: Engine, window: WindowState, ticket: Ticket, clock: Now) -> Handled:
-    events = commit(engine, close_current(engine, window, clock))
-    events += commit(engine, [call_event(engine, TicketCalled, window, ticket, 0, clock)])
+    events = apply_events(engine, close_current(engine, window, clock))
+    events += apply_events(engine, [call_event(engine, TicketCalled, window, ticket, 0, clock)])
     return events, window_result(engine, window.id, ticket.id, clock)
 
 
@@ -132,7 +132,7 @@ def _on_current(
     engine: Engine, window: WindowState, ticket: Ticket, event: Event, clock: Now
 ) -> Handled:
     """Apply one event about the window's current ticket; the answer shows both."""
-    return commit(engine, [event]), window_result(engine, window.id, ticket.id, clock)
+    return apply_events(engine, [event]), window_result(engine, window.id, ticket.id, clock)
 
 
 def call_number(engine: Engine, cmd: CallNumber, clock: Now) -> Handled:
@@ -222,6 +222,13 @@ def transfer_to_window(engine: Engine, cmd: TransferToWindow, clock: Now) -> Han
     return _on_current(engine, window, ticket, event, clock)
 
 
+def transfer(engine: Engine, cmd: TransferToService | TransferToWindow, clock: Now) -> Handled:
+    """The op `transfer`: to a service's queue, or to wait for one window."""
+    if isinstance(cmd, TransferToService):
+        return transfer_to_service(engine, cmd, clock)
+    return transfer_to_window(engine, cmd, clock)
+
+
 def hold(engine: Engine, cmd: Hold, clock: Now) -> Handled:
     _, window = open_window(engine, cmd.window)
     ticket = current_ticket(engine, window)
@@ -235,9 +242,9 @@ def unhold(engine: Engine, cmd: Unhold, clock: Now) -> Handled:
         raise HallError(
             "invalid_transition", "该号不在本窗口挂起", "this ticket is not held at this window"
         )
-    events = commit(engine, close_current(engine, window, clock))
+    events = apply_events(engine, close_current(engine, window, clock))
     call = call_event(engine, TicketCalledBack, window, ticket, ticket.recalls + 1, clock)
-    events += commit(engine, [call])
+    events += apply_events(engine, [call])
     return events, window_result(engine, window.id, ticket.id, clock)
 
 
@@ -249,7 +256,7 @@ def pause(engine: Engine, cmd: Pause, clock: Now) -> Handled:
         raise HallError(
             "invalid_transition", "请先办结当前号", "finish the current ticket before pausing"
         )
-    events = commit(engine, [WindowPaused(clock.at, window.id, cmd.reason)])
+    events = apply_events(engine, [WindowPaused(clock.at, window.id, cmd.reason)])
     return events, window_result(engine, window.id, None, clock)
 
 
@@ -257,5 +264,5 @@ def resume(engine: Engine, cmd: Resume, clock: Now) -> Handled:
     _, window = open_window(engine, cmd.window)
     if not window.paused:
         raise HallError("invalid_transition", "窗口未暂停", "this window is not paused")
-    events = commit(engine, [WindowResumed(clock.at, window.id)])
+    events = apply_events(engine, [WindowResumed(clock.at, window.id)])
     return events, window_result(engine, window.id, None, clock)

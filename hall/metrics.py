@@ -124,9 +124,7 @@ class HallMetrics:
         # A service's ticket counters appear with its first ticket: a prefecture hall has hundreds
         # of services, most of them quiet on a given day, and each series costs every scrape.
         self._department = {s.code: s.department for s in config.services}
-        self._device_class = {
-            device: plural[:-1] for plural, ids in config.devices().items() for device in ids
-        }
+        self._device_class = config.device_classes()
         # A window a bridge acts for is worked from a keypad: its terminal is counted only once
         # it has been seen, or every such window would be "offline" all day.
         self._bridged = frozenset(w for bridge in config.bridges for w in bridge.windows)

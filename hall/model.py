@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from hall.policy import QueueIndex
 
@@ -266,10 +266,15 @@ Command = (
 # ---------------------------------------------------------------------------------------------
 # Events: what happened, with everything apply() needs, so replay never consults the clock.
 # `at` is ISO 8601 with the hall's offset (contract.protocol.iso).
+# An event is declared once: its class here, whose TYPE names it in the store and in snapshots
+# (never renamed: stored events carry it) and whose fields are its codec (event_to_dict and
+# event_from_dict below read them), in the `Event` union; and its applier in
+# hall/engine_apply.py's APPLIERS. tests/hall/test_declarations.py holds each to all three.
 
 
 @dataclass(frozen=True, slots=True)
 class TicketIssued:
+    TYPE: ClassVar[str] = "ticket_issued"
     at: str
     ticket: str
     number: str
@@ -287,6 +292,7 @@ class TicketIssued:
 
 @dataclass(frozen=True, slots=True)
 class TicketReprinted:
+    TYPE: ClassVar[str] = "ticket_reprinted"
     at: str
     ticket: str
     kiosk: str
@@ -294,6 +300,7 @@ class TicketReprinted:
 
 @dataclass(frozen=True, slots=True)
 class ClerkLoggedIn:
+    TYPE: ClassVar[str] = "clerk_logged_in"
     at: str
     window: str
     clerk: str
@@ -301,6 +308,7 @@ class ClerkLoggedIn:
 
 @dataclass(frozen=True, slots=True)
 class ClerkLoggedOut:
+    TYPE: ClassVar[str] = "clerk_logged_out"
     at: str
     window: str
     clerk: str
@@ -326,21 +334,22 @@ class CallEvent:
 
 @dataclass(frozen=True, slots=True)
 class TicketCalled(CallEvent):
-    pass
+    TYPE: ClassVar[str] = "ticket_called"
 
 
 @dataclass(frozen=True, slots=True)
 class TicketRecalled(CallEvent):
-    pass
+    TYPE: ClassVar[str] = "ticket_recalled"
 
 
 @dataclass(frozen=True, slots=True)
 class TicketCalledBack(CallEvent):
-    pass
+    TYPE: ClassVar[str] = "ticket_called_back"
 
 
 @dataclass(frozen=True, slots=True)
 class TicketStarted:
+    TYPE: ClassVar[str] = "ticket_started"
     at: str
     window: str
     ticket: str
@@ -348,6 +357,7 @@ class TicketStarted:
 
 @dataclass(frozen=True, slots=True)
 class TicketDone:
+    TYPE: ClassVar[str] = "ticket_done"
     at: str
     window: str
     clerk: str
@@ -360,6 +370,7 @@ class TicketDone:
 
 @dataclass(frozen=True, slots=True)
 class TicketNoShow:
+    TYPE: ClassVar[str] = "ticket_no_show"
     at: str
     window: str
     ticket: str
@@ -367,6 +378,7 @@ class TicketNoShow:
 
 @dataclass(frozen=True, slots=True)
 class TicketHeld:
+    TYPE: ClassVar[str] = "ticket_held"
     at: str
     window: str
     ticket: str
@@ -376,6 +388,7 @@ class TicketHeld:
 class TicketRequeued:
     """A held ticket goes back to its service's queue (its window logged out)."""
 
+    TYPE: ClassVar[str] = "ticket_requeued"
     at: str
     window: str
     ticket: str
@@ -383,6 +396,7 @@ class TicketRequeued:
 
 @dataclass(frozen=True, slots=True)
 class TicketTransferred:
+    TYPE: ClassVar[str] = "ticket_transferred"
     at: str
     window: str
     ticket: str
@@ -393,6 +407,7 @@ class TicketTransferred:
 
 @dataclass(frozen=True, slots=True)
 class WindowPaused:
+    TYPE: ClassVar[str] = "window_paused"
     at: str
     window: str
     reason: str | None = None
@@ -400,12 +415,14 @@ class WindowPaused:
 
 @dataclass(frozen=True, slots=True)
 class WindowResumed:
+    TYPE: ClassVar[str] = "window_resumed"
     at: str
     window: str
 
 
 @dataclass(frozen=True, slots=True)
 class TicketCancelled:
+    TYPE: ClassVar[str] = "ticket_cancelled"
     at: str
     operator: str  # an operator's id, or "config" (the hall started with a config without it)
     ticket: str
@@ -417,6 +434,7 @@ class TicketReturned:
     """A ticket at, held by or waiting for a window that the config no longer has goes back to its
     service's queue, at its place in line (its issue order)."""
 
+    TYPE: ClassVar[str] = "ticket_returned"
     at: str
     window: str
     ticket: str
@@ -427,6 +445,7 @@ class TicketReturned:
 class WindowRemoved:
     """A window no longer in the config: its state is dropped (its retained topics are cleared)."""
 
+    TYPE: ClassVar[str] = "window_removed"
     at: str
     window: str
 
@@ -436,6 +455,7 @@ class NumberingAdvanced:
     """A department's daily sequence moves up past numbers its prefix already gave today (the
     prefix moved to it from another department mid-day): no number is given twice."""
 
+    TYPE: ClassVar[str] = "numbering_advanced"
     at: str
     department: str
     last: int
@@ -443,6 +463,7 @@ class NumberingAdvanced:
 
 @dataclass(frozen=True, slots=True)
 class ServiceChanged:
+    TYPE: ClassVar[str] = "service_changed"
     at: str
     operator: str
     service: str
@@ -452,6 +473,7 @@ class ServiceChanged:
 
 @dataclass(frozen=True, slots=True)
 class NoticeChanged:
+    TYPE: ClassVar[str] = "notice_changed"
     at: str
     operator: str
     text: str | None
@@ -461,6 +483,7 @@ class NoticeChanged:
 class BookingAdded:
     """A booking made or replaced (a code not yet checked in can be booked again)."""
 
+    TYPE: ClassVar[str] = "booking_added"
     at: str
     operator: str
     code: str  # upper case
@@ -471,6 +494,7 @@ class BookingAdded:
 
 @dataclass(frozen=True, slots=True)
 class BookingCancelled:
+    TYPE: ClassVar[str] = "booking_cancelled"
     at: str
     operator: str
     code: str
@@ -483,6 +507,7 @@ class QuotaWarning:
     Changes no state; the service turns it into an `alarm` (kind `quota`).
     """
 
+    TYPE: ClassVar[str] = "quota_warning"
     at: str
     service: str
     level: str  # "warn" | "reached"
@@ -492,6 +517,7 @@ class QuotaWarning:
 
 @dataclass(frozen=True, slots=True)
 class DayRolledOver:
+    TYPE: ClassVar[str] = "day_rolled_over"
     at: str
     business_day: str  # YYYY-MM-DD
     previous: str | None
@@ -500,6 +526,7 @@ class DayRolledOver:
 
 @dataclass(frozen=True, slots=True)
 class TicketRated:
+    TYPE: ClassVar[str] = "ticket_rated"
     at: str
     evaluator: str
     ticket: str
@@ -512,6 +539,7 @@ class TicketRated:
 
 @dataclass(frozen=True, slots=True)
 class RatingExpired:
+    TYPE: ClassVar[str] = "rating_expired"
     at: str
     window: str
     ticket: str
@@ -523,6 +551,7 @@ class RatingExpired:
 
 @dataclass(frozen=True, slots=True)
 class AlarmRaised:
+    TYPE: ClassVar[str] = "alarm_raised"
     at: str
     id: str
     kind: str
@@ -534,6 +563,7 @@ class AlarmRaised:
 
 @dataclass(frozen=True, slots=True)
 class AlarmCleared:
+    TYPE: ClassVar[str] = "alarm_cleared"
     at: str
     id: str
     kind: str
@@ -545,6 +575,7 @@ class AlarmCleared:
 
 @dataclass(frozen=True, slots=True)
 class AlarmAcked:
+    TYPE: ClassVar[str] = "alarm_acked"
     at: str
     id: str
     operator: str
@@ -552,6 +583,7 @@ class AlarmAcked:
 
 @dataclass(frozen=True, slots=True)
 class AlarmNoted:
+    TYPE: ClassVar[str] = "alarm_noted"
     at: str
     id: str
     operator: str
@@ -569,39 +601,19 @@ Event = (
     | AlarmRaised | AlarmCleared | AlarmAcked | AlarmNoted
 )  # fmt: skip
 
-EVENT_TYPES: dict[str, type[Any]] = {
-    "ticket_issued": TicketIssued,
-    "ticket_reprinted": TicketReprinted,
-    "clerk_logged_in": ClerkLoggedIn,
-    "clerk_logged_out": ClerkLoggedOut,
-    "ticket_called": TicketCalled,
-    "ticket_recalled": TicketRecalled,
-    "ticket_called_back": TicketCalledBack,
-    "ticket_started": TicketStarted,
-    "ticket_done": TicketDone,
-    "ticket_no_show": TicketNoShow,
-    "ticket_held": TicketHeld,
-    "ticket_requeued": TicketRequeued,
-    "ticket_transferred": TicketTransferred,
-    "window_paused": WindowPaused,
-    "window_resumed": WindowResumed,
-    "ticket_cancelled": TicketCancelled,
-    "service_changed": ServiceChanged,
-    "notice_changed": NoticeChanged,
-    "day_rolled_over": DayRolledOver,
-    "ticket_rated": TicketRated,
-    "rating_expired": RatingExpired,
-    "booking_added": BookingAdded,
-    "booking_cancelled": BookingCancelled,
-    "quota_warning": QuotaWarning,
-    "ticket_returned": TicketReturned,
-    "window_removed": WindowRemoved,
-    "numbering_advanced": NumberingAdvanced,
-    "alarm_raised": AlarmRaised,
-    "alarm_cleared": AlarmCleared,
-    "alarm_acked": AlarmAcked,
-    "alarm_noted": AlarmNoted,
-}
+
+def _event_types() -> dict[str, type[Any]]:
+    """The event classes by their TYPE, read from the `Event` union (CallEvent, a base, has none)."""
+    found: dict[str, type[Any]] = {}
+    for cls in get_args(Event):
+        name = vars(cls).get("TYPE")
+        if name is not None:
+            assert name not in found, f"two events of type {name!r}"
+            found[name] = cls
+    return found
+
+
+EVENT_TYPES = _event_types()
 EVENT_NAMES: dict[type[Any], str] = {cls: name for name, cls in EVENT_TYPES.items()}
 # Field names per event type, and which of them are tuples (JSON has only lists).
 _FIELDS: dict[type[Any], tuple[str, ...]] = {

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hall.engine_time import Now
-from hall.handlers_common import Handled, commit
+from hall.handlers_common import Handled, apply_events
 from hall.model import (
     WAITING,
     Event,
@@ -41,7 +41,7 @@ BY_CONFIG = "config"  # the `operator` of a cancellation the config caused
 
 
 def reconcile(engine: Engine, cmd: ReconcileConfig, clock: Now) -> Handled:
-    events = commit(engine, plan(engine, clock.at))
+    events = apply_events(engine, plan(engine, clock.at))
     return events, {"changes": len(events)}
 
 

@@ -4,6 +4,11 @@
 the request id (None when the id is missing or invalid: the answer then says `"id": null` and is not
 stored). It never raises anything else, whatever the bytes (tests fuzz it). Plain checks, no pydantic:
 this is on the hot path of every request.
+
+`OPS` is the one table of the contract's ops: each op is declared once, as an `Op` (its name, the
+device class that sends it, its parser, the command type(s) the parser makes, and the engine's
+handler). The decoder here, the engine's dispatch (hall/engine.py) and the tests that hold the
+table to the contract and to docs/protocol.md all read it. docs/architecture.md says how to add one.
 """
 
 from __future__ import annotations
@@ -14,11 +19,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from contract.protocol import VERSION, encodable, valid_request_id
+from hall import handlers_alarms as alarms
+from hall import handlers_kiosk as kiosk
+from hall import handlers_operator as operator
+from hall import handlers_window as window
 from hall.config import HallConfig
+from hall.engine_time import Now
 from hall.errors import HallError
+from hall.handlers_common import Handled, check_device
 from hall.model import (
     OUTCOMES,
     AckAlarm,
@@ -50,6 +61,9 @@ from hall.model import (
     TransferToWindow,
     Unhold,
 )
+
+if TYPE_CHECKING:
+    from hall.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +175,7 @@ def _integer(value: Any, key: str, low: int, high: int) -> int:
 PRIORITY_CATEGORIES = ("elderly", "disabled", "military")
 
 
-def _issue(device: str, data: dict[str, Any]) -> Command:
+def _issue(device: str, data: dict[str, Any]) -> IssueTicket:
     appointment = _text(data, "appointment", required=False)
     # Checking in by booking code alone: the booking names its service ("" until the engine looks).
     by_code = appointment is not None and data.get("service") is None
@@ -199,21 +213,21 @@ def _moment(data: dict[str, Any], key: str) -> datetime | None:
     return moment
 
 
-def _reprint(device: str, data: dict[str, Any]) -> Command:
+def _reprint(device: str, data: dict[str, Any]) -> Reprint:
     return Reprint(device, _required(data, "ticket"))
 
 
-def _status(device: str, data: dict[str, Any]) -> Command:
+def _status(device: str, data: dict[str, Any]) -> QueryTicket:
     return QueryTicket(device, _required(data, "ticket"))
 
 
-def _login(device: str, data: dict[str, Any]) -> Command:
+def _login(device: str, data: dict[str, Any]) -> Login:
     return Login(
         device, _required(data, "clerk"), _text(data, "pin", limit=MAX_PIN, required=False)
     )
 
 
-def _transfer(device: str, data: dict[str, Any]) -> Command:
+def _transfer(device: str, data: dict[str, Any]) -> TransferToService | TransferToWindow:
     service = _text(data, "service", required=False)
     window = _text(data, "window", required=False)
     if (service is None) == (window is None):
@@ -226,7 +240,7 @@ def _transfer(device: str, data: dict[str, Any]) -> Command:
     return TransferToWindow(device, window)
 
 
-def _finish(device: str, data: dict[str, Any]) -> Command:
+def _finish(device: str, data: dict[str, Any]) -> Finish:
     outcome = data.get("outcome")
     if outcome is not None and outcome not in OUTCOMES:
         raise _Invalid(
@@ -235,7 +249,7 @@ def _finish(device: str, data: dict[str, Any]) -> Command:
     return Finish(device, outcome)
 
 
-def _rate(device: str, data: dict[str, Any]) -> Command:
+def _rate(device: str, data: dict[str, Any]) -> Rate:
     reasons = data.get("reasons")
     if reasons is None:
         reasons = []
@@ -255,7 +269,7 @@ def _rate(device: str, data: dict[str, Any]) -> Command:
     )
 
 
-def _service(device: str, data: dict[str, Any]) -> Command:
+def _service(device: str, data: dict[str, Any]) -> SetService:
     service = _required(data, "service")
     if "open" not in data and "cap" not in data:
         raise _Invalid("须给出 open 或 cap", "give open or cap")
@@ -268,7 +282,7 @@ def _service(device: str, data: dict[str, Any]) -> Command:
     return SetService(device, service, is_open, cap, clear_cap="cap" in data and cap is None)
 
 
-def _notice(device: str, data: dict[str, Any]) -> Command:
+def _notice(device: str, data: dict[str, Any]) -> SetNotice:
     text = data.get("text")
     if text is None:
         text = ""
@@ -280,7 +294,7 @@ def _notice(device: str, data: dict[str, Any]) -> Command:
     return SetNotice(device, text)
 
 
-def _booking_add(device: str, data: dict[str, Any]) -> Command:
+def _booking_add(device: str, data: dict[str, Any]) -> AddBooking:
     return AddBooking(
         operator=device,
         code=_matching(data, "code", BOOKING_CODE, "B7F3K2 (letters, digits, - or _)"),
@@ -290,11 +304,11 @@ def _booking_add(device: str, data: dict[str, Any]) -> Command:
     )
 
 
-def _booking_cancel(device: str, data: dict[str, Any]) -> Command:
+def _booking_cancel(device: str, data: dict[str, Any]) -> CancelBooking:
     return CancelBooking(device, _matching(data, "code", BOOKING_CODE, "B7F3K2"))
 
 
-def _alarm_note(device: str, data: dict[str, Any]) -> Command:
+def _alarm_note(device: str, data: dict[str, Any]) -> NoteAlarm:
     close = data.get("close", False)
     if not isinstance(close, bool):
         raise _Invalid("close 应为 true 或 false", "close must be true or false")
@@ -302,62 +316,84 @@ def _alarm_note(device: str, data: dict[str, Any]) -> Command:
     return NoteAlarm(device, _required(data, "alarm"), text, close)
 
 
-_Parser = Callable[[str, dict[str, Any]], Command]
-
-OPS: dict[str, dict[str, _Parser]] = {
-    "kiosk": {
-        "issue": _issue,
-        "reprint": _reprint,
-        "status": _status,
-        "help": lambda d, _: KioskHelp(d),
-    },
-    "window": {
-        "login": _login,
-        "logout": lambda d, _: Logout(d),
-        "call_next": lambda d, _: CallNext(d),
-        "call": lambda d, p: CallNumber(d, _required(p, "number")),
-        "recall": lambda d, _: Recall(d),
-        "start": lambda d, _: Start(d),
-        "finish": _finish,
-        "no_show": lambda d, _: NoShow(d),
-        "transfer": _transfer,
-        "hold": lambda d, _: Hold(d),
-        "unhold": lambda d, p: Unhold(d, _required(p, "ticket")),
-        "pause": lambda d, p: Pause(d, _text(p, "reason", limit=MAX_REASON, required=False)),
-        "resume": lambda d, _: Resume(d),
-    },
-    "evaluator": {"rate": _rate},
-    "operator": {
-        "cancel": lambda d, p: Cancel(d, _required(p, "ticket")),
-        "force_logout": lambda d, p: ForceLogout(d, _required(p, "window")),
-        "service": _service,
-        "notice": _notice,
-        "booking_add": _booking_add,
-        "booking_cancel": _booking_cancel,
-        "alarm_ack": lambda d, p: AckAlarm(d, _required(p, "alarm")),
-        "alarm_note": _alarm_note,
-    },
-}
-
-# Device ids per class, per config (a config is immutable; the hall runs on one at a time).
-_devices_cache: dict[int, tuple[HallConfig, dict[str, frozenset[str]]]] = {}
+C = TypeVar("C")
 
 
-def _devices(config: HallConfig) -> dict[str, frozenset[str]]:
-    cached = _devices_cache.get(id(config))
-    if cached is not None and cached[0] is config:
-        return cached[1]
-    devices = config.devices()
-    table = {
-        "kiosk": frozenset(devices["kiosks"]),
-        "window": frozenset(devices["windows"]),
-        "evaluator": frozenset(devices["evaluators"]),
-        "operator": frozenset(devices["operators"]),
-    }
-    if len(_devices_cache) > 8:
-        _devices_cache.clear()
-    _devices_cache[id(config)] = (config, table)
+@dataclass(frozen=True, slots=True)
+class Op(Generic[C]):
+    """One op of the contract, declared once (see the module's docstring)."""
+
+    name: str  # the request's "op"
+    device: str  # the device class that sends it: "kiosk", "window", "evaluator" or "operator"
+    commands: tuple[type[C], ...]  # what `parse` may make (one type, but two for `transfer`)
+    parse: Callable[[str, dict[str, Any]], C]  # (device id, request) -> command; _Invalid if bad
+    handler: Callable[[Engine, C, Now], Handled]  # the engine's: hall/handlers_*.py
+
+
+def _op(
+    name: str,
+    device: str,
+    commands: tuple[type[C], ...],
+    parse: Callable[[str, dict[str, Any]], C],
+    handler: Callable[[Engine, C, Now], Handled],
+) -> Op[Any]:
+    """An op; through this generic function mypy checks that its parser makes what its handler
+    takes (an `Op(...)` written into the table would be checked as `Op[Any]`)."""
+    return Op(name, device, commands, parse, handler)
+
+
+def _table(*ops: Op[Any]) -> dict[str, dict[str, Op[Any]]]:
+    """The ops by device class, then by name."""
+    table: dict[str, dict[str, Op[Any]]] = {}
+    for op in ops:
+        by_name = table.setdefault(op.device, {})
+        assert op.name not in by_name, f"op {op.name!r} of a {op.device} is declared twice"
+        by_name[op.name] = op
     return table
+
+
+# `transfer` makes one of two commands: typed as both, so that mypy checks its parser and handler.
+_TRANSFERS: tuple[type[TransferToService | TransferToWindow], ...] = (
+    TransferToService,
+    TransferToWindow,
+)
+
+# fmt: off
+OPS = _table(
+    _op("issue", "kiosk", (IssueTicket,), _issue, kiosk.issue),
+    _op("reprint", "kiosk", (Reprint,), _reprint, kiosk.reprint),
+    _op("status", "kiosk", (QueryTicket,), _status, kiosk.query),
+    _op("help", "kiosk", (KioskHelp,), lambda d, _: KioskHelp(d), alarms.kiosk_help),
+    _op("login", "window", (Login,), _login, window.login),
+    _op("logout", "window", (Logout,), lambda d, _: Logout(d), window.logout),
+    _op("call_next", "window", (CallNext,), lambda d, _: CallNext(d), window.call_next),
+    _op("call", "window", (CallNumber,), lambda d, p: CallNumber(d, _required(p, "number")),
+        window.call_number),
+    _op("recall", "window", (Recall,), lambda d, _: Recall(d), window.recall),
+    _op("start", "window", (Start,), lambda d, _: Start(d), window.start),
+    _op("finish", "window", (Finish,), _finish, window.finish),
+    _op("no_show", "window", (NoShow,), lambda d, _: NoShow(d), window.no_show),
+    _op("transfer", "window", _TRANSFERS, _transfer, window.transfer),
+    _op("hold", "window", (Hold,), lambda d, _: Hold(d), window.hold),
+    _op("unhold", "window", (Unhold,), lambda d, p: Unhold(d, _required(p, "ticket")),
+        window.unhold),
+    _op("pause", "window", (Pause,),
+        lambda d, p: Pause(d, _text(p, "reason", limit=MAX_REASON, required=False)), window.pause),
+    _op("resume", "window", (Resume,), lambda d, _: Resume(d), window.resume),
+    _op("rate", "evaluator", (Rate,), _rate, operator.rate),
+    _op("cancel", "operator", (Cancel,), lambda d, p: Cancel(d, _required(p, "ticket")),
+        operator.cancel),
+    _op("force_logout", "operator", (ForceLogout,),
+        lambda d, p: ForceLogout(d, _required(p, "window")), operator.force_logout),
+    _op("service", "operator", (SetService,), _service, operator.set_service),
+    _op("notice", "operator", (SetNotice,), _notice, operator.set_notice),
+    _op("booking_add", "operator", (AddBooking,), _booking_add, operator.add_booking),
+    _op("booking_cancel", "operator", (CancelBooking,), _booking_cancel, operator.cancel_booking),
+    _op("alarm_ack", "operator", (AckAlarm,), lambda d, p: AckAlarm(d, _required(p, "alarm")),
+        alarms.ack),
+    _op("alarm_note", "operator", (NoteAlarm,), _alarm_note, alarms.note),
+)
+# fmt: on
 
 
 def _invalid(request_id: str | None, zh: str, en: str) -> RequestError:
@@ -392,27 +428,28 @@ def _decode(config: HallConfig, device_class: str, device_id: str, payload: byte
     if not valid_request_id(request_id):
         raise _invalid(None, "请求缺少有效的 id", "the request needs an id of 1-64 characters")
     assert isinstance(request_id, str)
-    if device_id not in _devices(config).get(device_class, frozenset()):
-        raise RequestError(
-            request_id,
-            HallError(
-                "unknown_device", "未登记的设备", f"{device_class} {device_id!r} is not configured"
-            ),
-        )
+    try:
+        if device_class not in OPS:  # a display, a bridge ... sends no requests of its own
+            raise HallError(
+                "unknown_device", "该类设备不能发请求", f"a {device_class} sends no requests"
+            )
+        check_device(config, device_class, device_id)
+    except HallError as unknown:
+        raise RequestError(request_id, unknown) from None
     version = data.get("v", VERSION)
     if type(version) is not int or version != VERSION:
         raise _invalid(request_id, "不支持的协议版本", f"contract version must be {VERSION}")
     op = data.get("op")
     if not isinstance(op, str):
         raise _invalid(request_id, "请求缺少 op", "the request needs an op")
-    parser = OPS[device_class].get(op)
-    if parser is None:
+    declared = OPS.get(device_class, {}).get(op)
+    if declared is None:
         raise RequestError(
             request_id,
             HallError("unknown_op", "不支持的操作", f"{device_class} has no op {op[:MAX_ID]!r}"),
         )
     try:
-        command = parser(device_id, data)
+        command: Command = declared.parse(device_id, data)
     except _Invalid as bad:
         raise _invalid(request_id, bad.zh, bad.en) from None
     return Request(request_id, command, op)
