@@ -212,7 +212,7 @@ class DeviceWatch:
     def __init__(self, config: HallConfig, started_ts: int) -> None:
         devices = config.devices()
         self.watched = frozenset(d for cls in WATCHED_CLASSES for d in devices.get(cls, []))
-        self.known = frozenset(d for ids in devices.values() for d in ids)
+        self.known = frozenset(config.device_classes())
         self.grace = config.alarms.device_grace_s
         self.started = started_ts
         self._seen: dict[str, _Seen] = {}

@@ -75,12 +75,11 @@ EXTRAS: dict[str, Callable[[HallConfig, BaseModel], dict[str, Any]]] = {
 
 def section_of(config: HallConfig, device_id: str) -> tuple[str, BaseModel] | None:
     """(device class, its section) of a device of the config, or None."""
-    for plural, ids in config.devices().items():
-        if device_id in ids:
-            for section in getattr(config, plural):
-                if section.id == device_id:
-                    return plural[:-1], section
-    return None
+    device_class = config.device_class(device_id)
+    if device_class is None:
+        return None
+    section = next(s for s in getattr(config, f"{device_class}s") if s.id == device_id)
+    return device_class, section
 
 
 def settings_payload(config: HallConfig, device_id: str) -> dict[str, Any]:
@@ -109,7 +108,7 @@ class DeviceSettingsPublisher:
         self.config = config
         self.site = config.site.id
         self.transport = transport
-        self.known = {d for ids in config.devices().values() for d in ids}
+        self.known = config.device_classes()
 
     def watch(self) -> None:
         """Subscribe to every settings topic, before the transport starts: the retained ones of

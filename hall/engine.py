@@ -7,7 +7,8 @@ When `now` falls in a later business day than the state's, `handle` first rolls 
 service also sends `Rollover` on a timer): a ticket issued at 03:00:01 belongs to the new day.
 
 The engine is split by what a reader looks for:
-- this module: construction, `handle`/`apply` dispatch, snapshots and the queries;
+- this module: construction, `handle`/`apply` dispatch (the handler of each command comes from its
+  op's row in `hall/requests.py`'s OPS, or from HALL_COMMANDS below), snapshots and the queries;
 - `hall/handlers_kiosk.py`, `hall/handlers_window.py`, `hall/handlers_operator.py`: the command
   handlers of each device class (the operator's module also has the evaluator's ops, bookings and
   the service's timers), with what they share in `hall/handlers_common.py`;
