@@ -387,7 +387,7 @@ class HallCore:
         if due and not work.tainted:
             snapshot = self.engine.snapshot()
         started = time.perf_counter()
-        result = self.store.commit(work.records, snapshot)
+        result = self.store.write_batch(work.records, snapshot)
         commit_seconds = time.perf_counter() - started
         self._since_snapshot = 0 if snapshot is not None else self._since_snapshot + work.events
         calls = [

@@ -9,8 +9,9 @@ What is kept, and why:
 - snapshots: the engine's state as of an event id, so a restart never replays months;
 - meta: the schema version and the site the store belongs to.
 
-A batch of commands goes in with `commit()` in ONE transaction (one fsync of the WAL); any SQLite
-error rolls the whole batch back and raises StorageError, so nothing is ever half-written.
+A batch of commands goes in with `write_batch()` (the durable write; the handlers' in-memory
+apply is another thing) in ONE transaction (one fsync of the WAL); any SQLite error rolls the whole
+batch back and raises StorageError, so nothing is ever half-written.
 """
 
 from __future__ import annotations
@@ -285,7 +286,7 @@ class Store:
         except sqlite3.Error as exc:  # SQLite may already have rolled back (e.g. SQLITE_FULL)
             log.warning("store rollback: %s", exc)
 
-    def commit(
+    def write_batch(
         self, records: Sequence[CommandRecord], snapshot: dict[str, Any] | None = None
     ) -> CommitResult:
         """Write a batch of commands in ONE transaction; with `snapshot`, the engine state after it.
