@@ -20,7 +20,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,6 +44,7 @@ from hall.model import (
     DayRolledOver,
     Event,
     ExpireRatings,
+    HallState,
     NoticeChanged,
     QueryTicket,
     QuotaWarning,
@@ -62,6 +63,7 @@ from hall.model import (
 from hall.reconcile import describe
 from hall.reconcile import plan as reconcile_plan
 from hall.requests import RequestError, decode_request
+from hall.stats import stats as stats_view
 from hall.store import (
     ANSWER_DAYS,
     CommandRecord,
@@ -177,7 +179,11 @@ class _Batch:
 
 
 class HallCore:
-    """The hall's authority without MQTT: open, execute batches, tick timers."""
+    """The hall's authority without MQTT: open, execute batches, tick timers.
+
+    The service uses its methods and `config`, `clock` (the hall's clock, as given) only; `engine`,
+    `store` and `devices` are the core's own (tests and benchmarks look at them).
+    """
 
     def __init__(
         self,
@@ -559,6 +565,62 @@ class HallCore:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def take_opening_alarms(self) -> list[bytes]:
+        """The `alarm` messages the core's first tick raised or cleared, once (the service sends
+        them when it starts)."""
+        taken, self.opening_alarms = self.opening_alarms, []
+        return taken
+
+    def device_status(self, device: str, payload: bytes) -> bool:
+        """A device's retained `status` arrived; True if its alarms should be looked at now."""
+        return self.devices.status(device, payload, int(self.now().timestamp()))
+
+    def device_health(self, device: str, payload: bytes) -> bool:
+        """A device's `health` arrived; True if its alarms should be looked at now."""
+        return self.devices.health(device, payload, int(self.now().timestamp()))
+
+    def rebuild(self) -> bool:
+        """Make memory equal disk again (after a failure the core did not contain itself);
+        False if the store cannot be read."""
+        return self._rebuild()
+
+    def pending_outbox(self) -> list[OutboxMessage]:
+        """The committed calls not yet acknowledged by the broker, in commit order (StorageError)."""
+        return self.store.pending_outbox()
+
+    def mark_published(self, ids: Iterable[int]) -> None:
+        """The broker acknowledged these calls: they leave the outbox (StorageError)."""
+        self.store.mark_published(ids)
+
+    def next_hours_edge(self, now: datetime) -> datetime | None:
+        """When some service next opens or closes (the service republishes `queues` then)."""
+        return self.engine.next_hours_edge(now)
+
+    @property
+    def state(self) -> HallState:
+        """The engine's state, to read only (the metrics' scrape)."""
+        return self.engine.state
+
+    # The retained views the service publishes, as of what is committed.
+
+    def window_view(self, window_id: str) -> dict[str, Any]:
+        return self.engine.window_view(window_id)
+
+    def rating_view(self, window_id: str) -> dict[str, Any] | None:
+        return self.engine.rating_view(window_id)
+
+    def board(self, now: datetime) -> dict[str, Any]:
+        return self.engine.board(now)
+
+    def catalog(self) -> dict[str, Any]:
+        return self.engine.catalog()
+
+    def queues(self, now: datetime) -> dict[str, Any]:
+        return self.engine.queues(now)
+
+    def stats(self, now: datetime) -> dict[str, Any]:
+        return stats_view(self.engine, now)
 
     def open_alarms(self) -> list[messages.OpenAlarm]:
         """The alarms kept in the store that are open now, newest first (the service adds its own
