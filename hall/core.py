@@ -20,7 +20,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -67,7 +67,9 @@ from hall.stats import stats as stats_view
 from hall.store import (
     ANSWER_DAYS,
     CommandRecord,
+    Loaded,
     OutboxMessage,
+    SnapshotUnreadable,
     StorageError,
     Store,
 )
@@ -238,10 +240,7 @@ class HallCore:
         return {} if self._rules is None else {"rules": self._rules}
 
     def _load_engine(self) -> Engine:
-        loaded = self.store.load()
-        engine = self._new_engine(loaded.snapshot)
-        for data in loaded.events:
-            engine.apply(event_from_dict(data))
+        engine, loaded, fell_back = engine_from_store(self.store.load, self._new_engine)
         self._since_snapshot = len(loaded.events)
         log.info(
             "engine rebuilt: snapshot at event %d + %d events replayed (last event %d)",
@@ -249,6 +248,12 @@ class HallCore:
             len(loaded.events),
             loaded.last_event_id,
         )
+        if fell_back:  # a snapshot that can be read, so that the next start need not fall back
+            try:
+                self.store.save_snapshot(engine.snapshot())
+                self._since_snapshot = 0
+            except StorageError as exc:
+                log.warning("could not store a new snapshot after the fallback: %s", exc)
         return engine
 
     def _rebuild(self) -> bool:
@@ -635,6 +640,46 @@ class HallCore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def engine_from_store(
+    load: Callable[[int], Loaded], new_engine: Callable[[dict[str, Any] | None], Engine]
+) -> tuple[Engine, Loaded, bool]:
+    """The engine from the newest snapshot that can be decoded and the events after it, what was
+    loaded, and whether a snapshot was passed over.
+
+    `load(older)` is Store.load (or read_only_load): a snapshot that cannot be decoded (damaged,
+    or written before an upgrade renamed a field) gives way to the one before it, and with none
+    left to every event from the first (events are never deleted); each is logged as a warning
+    that names it and says what was done instead.
+    """
+    passed_over: list[SnapshotUnreadable] = []
+    while True:
+        try:
+            loaded = load(len(passed_over))
+        except SnapshotUnreadable as exc:
+            passed_over.append(exc)
+            continue
+        try:
+            engine = new_engine(loaded.snapshot)
+        except Exception as exc:
+            if loaded.snapshot is None:
+                raise  # no snapshot to blame
+            passed_over.append(loaded.unreadable(f"{type(exc).__name__}: {exc}"))
+            continue
+        break
+    for data in loaded.events:
+        engine.apply(event_from_dict(data))
+    if loaded.snapshot is None:
+        instead = f"replayed all {len(loaded.events)} events from the first"
+    else:
+        instead = (
+            f"used the previous {loaded.snapshot_name} "
+            f"and replayed the {len(loaded.events)} events after it"
+        )
+    for bad in passed_over:
+        log.warning("%s cannot be decoded (%s): %s", bad.name, bad.reason, instead)
+    return engine, loaded, bool(passed_over)
 
 
 class _EngineFault(Exception):
