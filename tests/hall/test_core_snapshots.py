@@ -145,3 +145,14 @@ def test_the_store_reads_an_older_snapshot_on_request(tmp_path: Path) -> None:
         assert none_left.snapshot is None and none_left.snapshot_event_id == 0
         assert none_left.last_event_id == older.last_event_id
         assert len(none_left.events) == none_left.last_event_id
+
+
+def test_check_config_reads_past_an_undecodable_snapshot_too(tmp_path: Path) -> None:
+    from hall.config_cli import changes_to_today
+
+    data, clock = tmp_path / "data", FixedClock(MORNING)
+    hall_with_snapshots(data, clock)
+    for snapshot_id, _, _ in snapshots(data):
+        rewrite(data, snapshot_id, '{"format": 0}')
+    lines = changes_to_today(small_hall(), str(data))
+    assert lines and "business day 2026-11-26" in lines[0]
