@@ -103,17 +103,17 @@ def changes_to_today(config: HallConfig, data: str) -> list[str]:
     # Imported here: checking a config alone loads no engine.
     from contract.protocol import iso
     from hall.clock import SystemClock
+    from hall.core import engine_from_store
     from hall.engine import Engine
-    from hall.model import event_from_dict
     from hall.reconcile import describe, plan
     from hall.store import read_only_load
 
-    loaded = read_only_load(data)
-    engine = (
-        Engine.restore(config, loaded.snapshot) if loaded.snapshot is not None else Engine(config)
+    engine, _, _ = engine_from_store(
+        lambda older: read_only_load(data, older),
+        lambda snapshot: (
+            Engine.restore(config, snapshot) if snapshot is not None else Engine(config)
+        ),
     )
-    for event in loaded.events:
-        engine.apply(event_from_dict(event))
     day = engine.state.business_day
     events = plan(engine, iso(SystemClock(config.site.tz).now()))
     head = f"today's tickets ({data}, business day {day}): "

@@ -20,7 +20,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,6 +44,7 @@ from hall.model import (
     DayRolledOver,
     Event,
     ExpireRatings,
+    HallState,
     NoticeChanged,
     QueryTicket,
     QuotaWarning,
@@ -62,10 +63,13 @@ from hall.model import (
 from hall.reconcile import describe
 from hall.reconcile import plan as reconcile_plan
 from hall.requests import RequestError, decode_request
+from hall.stats import stats as stats_view
 from hall.store import (
     ANSWER_DAYS,
     CommandRecord,
+    Loaded,
     OutboxMessage,
+    SnapshotUnreadable,
     StorageError,
     Store,
 )
@@ -177,7 +181,11 @@ class _Batch:
 
 
 class HallCore:
-    """The hall's authority without MQTT: open, execute batches, tick timers."""
+    """The hall's authority without MQTT: open, execute batches, tick timers.
+
+    The service uses its methods and `config`, `clock` (the hall's clock, as given) only; `engine`,
+    `store` and `devices` are the core's own (tests and benchmarks look at them).
+    """
 
     def __init__(
         self,
@@ -228,10 +236,7 @@ class HallCore:
         return {} if self._rules is None else {"rules": self._rules}
 
     def _load_engine(self) -> Engine:
-        loaded = self.store.load()
-        engine = self._new_engine(loaded.snapshot)
-        for data in loaded.events:
-            engine.apply(event_from_dict(data))
+        engine, loaded, fell_back = engine_from_store(self.store.load, self._new_engine)
         self._since_snapshot = len(loaded.events)
         log.info(
             "engine rebuilt: snapshot at event %d + %d events replayed (last event %d)",
@@ -239,6 +244,12 @@ class HallCore:
             len(loaded.events),
             loaded.last_event_id,
         )
+        if fell_back:  # a snapshot that can be read, so that the next start need not fall back
+            try:
+                self.store.save_snapshot(engine.snapshot())
+                self._since_snapshot = 0
+            except StorageError as exc:
+                log.warning("could not store a new snapshot after the fallback: %s", exc)
         return engine
 
     def _rebuild(self) -> bool:
@@ -383,7 +394,7 @@ class HallCore:
         if due and not work.tainted:
             snapshot = self.engine.snapshot()
         started = time.perf_counter()
-        result = self.store.commit(work.records, snapshot)
+        result = self.store.write_batch(work.records, snapshot)
         commit_seconds = time.perf_counter() - started
         self._since_snapshot = 0 if snapshot is not None else self._since_snapshot + work.events
         calls = [
@@ -556,6 +567,62 @@ class HallCore:
     def now(self) -> datetime:
         return self.clock.now()
 
+    def take_opening_alarms(self) -> list[bytes]:
+        """The `alarm` messages the core's first tick raised or cleared, once (the service sends
+        them when it starts)."""
+        taken, self.opening_alarms = self.opening_alarms, []
+        return taken
+
+    def device_status(self, device: str, payload: bytes) -> bool:
+        """A device's retained `status` arrived; True if its alarms should be looked at now."""
+        return self.devices.status(device, payload, int(self.now().timestamp()))
+
+    def device_health(self, device: str, payload: bytes) -> bool:
+        """A device's `health` arrived; True if its alarms should be looked at now."""
+        return self.devices.health(device, payload, int(self.now().timestamp()))
+
+    def rebuild(self) -> bool:
+        """Make memory equal disk again (after a failure the core did not contain itself);
+        False if the store cannot be read."""
+        return self._rebuild()
+
+    def pending_outbox(self) -> list[OutboxMessage]:
+        """The committed calls not yet acknowledged by the broker, in commit order (StorageError)."""
+        return self.store.pending_outbox()
+
+    def mark_published(self, ids: Iterable[int]) -> None:
+        """The broker acknowledged these calls: they leave the outbox (StorageError)."""
+        self.store.mark_published(ids)
+
+    def next_hours_edge(self, now: datetime) -> datetime | None:
+        """When some service next opens or closes (the service republishes `queues` then)."""
+        return self.engine.next_hours_edge(now)
+
+    @property
+    def state(self) -> HallState:
+        """The engine's state, to read only (the metrics' scrape)."""
+        return self.engine.state
+
+    # The retained views the service publishes, as of what is committed.
+
+    def window_view(self, window_id: str) -> dict[str, Any]:
+        return self.engine.window_view(window_id)
+
+    def rating_view(self, window_id: str) -> dict[str, Any] | None:
+        return self.engine.rating_view(window_id)
+
+    def board(self, now: datetime) -> dict[str, Any]:
+        return self.engine.board(now)
+
+    def catalog(self) -> dict[str, Any]:
+        return self.engine.catalog()
+
+    def queues(self, now: datetime) -> dict[str, Any]:
+        return self.engine.queues(now)
+
+    def stats(self, now: datetime) -> dict[str, Any]:
+        return stats_view(self.engine, now)
+
     def open_alarms(self) -> list[messages.OpenAlarm]:
         """The alarms kept in the store that are open now, newest first (the service adds its own
         storage_error and worker_fault)."""
@@ -569,6 +636,46 @@ class HallCore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def engine_from_store(
+    load: Callable[[int], Loaded], new_engine: Callable[[dict[str, Any] | None], Engine]
+) -> tuple[Engine, Loaded, bool]:
+    """The engine from the newest snapshot that can be decoded and the events after it, what was
+    loaded, and whether a snapshot was passed over.
+
+    `load(older)` is Store.load (or read_only_load): a snapshot that cannot be decoded (damaged,
+    or written before an upgrade renamed a field) gives way to the one before it, and with none
+    left to every event from the first (events are never deleted); each is logged as a warning
+    that names it and says what was done instead.
+    """
+    passed_over: list[SnapshotUnreadable] = []
+    while True:
+        try:
+            loaded = load(len(passed_over))
+        except SnapshotUnreadable as exc:
+            passed_over.append(exc)
+            continue
+        try:
+            engine = new_engine(loaded.snapshot)
+        except Exception as exc:
+            if loaded.snapshot is None:
+                raise  # no snapshot to blame
+            passed_over.append(loaded.unreadable(f"{type(exc).__name__}: {exc}"))
+            continue
+        break
+    for data in loaded.events:
+        engine.apply(event_from_dict(data))
+    if loaded.snapshot is None:
+        instead = f"replayed all {len(loaded.events)} events from the first"
+    else:
+        instead = (
+            f"used the previous {loaded.snapshot_name} "
+            f"and replayed the {len(loaded.events)} events after it"
+        )
+    for bad in passed_over:
+        log.warning("%s cannot be decoded (%s): %s", bad.name, bad.reason, instead)
+    return engine, loaded, bool(passed_over)
 
 
 class _EngineFault(Exception):

@@ -186,7 +186,7 @@ class HallMetrics:
 
     def _service_of(self, ticket: str) -> str:
         core = self._core
-        found = core.engine.state.tickets.get(ticket) if core is not None else None
+        found = core.state.tickets.get(ticket) if core is not None else None
         return found.service if found is not None else "unknown"
 
     # -- alarms ---------------------------------------------------------------------------------
@@ -323,11 +323,11 @@ class _ScrapeCollector(Collector):
             yield threshold
 
     def _queues(self) -> Iterator[Metric]:
-        state = self.core.engine.state
+        state = self.core.state
         index = state.index
         waiting_by_service = index.waiting_by_service.copy()  # atomic under the GIL
         tickets = state.tickets
-        now_ts = self.core.clock.now().timestamp()
+        now_ts = self.core.now().timestamp()
         oldest: dict[str, int] = {}
         heads: list[tuple[int, str]] = []
         for queue in list(index.services.values()):

@@ -67,7 +67,7 @@ class Recorder:
 
     def flush(self) -> None:
         if self.pending:
-            self.store.commit(self.pending)
+            self.store.write_batch(self.pending)
             self.pending = []
 
     def close(self) -> None:

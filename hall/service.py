@@ -32,7 +32,6 @@ from hall.core import Changes, HallCore, Incoming, Outcome
 from hall.device_settings import DeviceSettingsPublisher
 from hall.metrics import HallMetrics, subscribe_devices
 from hall.model import QuotaWarning
-from hall.stats import stats as stats_view
 from hall.store import OutboxMessage, StorageError
 
 log = logging.getLogger(__name__)
@@ -197,9 +196,9 @@ class HallService:
             in_flight, transport = self._in_flight, self.transport
             self.metrics.watch(self.core, lambda: len(in_flight), lambda: transport.connected)
             subscribe_devices(self.metrics, self.transport.subscribe, self.site)
-        for payload in self.core.opening_alarms:  # what the core's first tick raised or cleared
+        # What the core's first tick raised or cleared.
+        for payload in self.core.take_opening_alarms():
             self.transport.publish(topics.alarm(self.site), payload, qos=1)
-        self.core.opening_alarms.clear()
         self._worker = threading.Thread(target=self._run, name="hall-worker", daemon=True)
         self._worker.start()
         self.transport.start()
@@ -263,12 +262,12 @@ class HallService:
 
     def _on_status(self, message: Message) -> None:
         device = message.topic.rsplit("/", 1)[-1]
-        if self.core.devices.status(device, message.payload, int(self.core.now().timestamp())):
+        if self.core.device_status(device, message.payload):
             self._tick_now()
 
     def _on_health(self, message: Message) -> None:
         device = message.topic.rsplit("/", 2)[-2]
-        if self.core.devices.health(device, message.payload, int(self.core.now().timestamp())):
+        if self.core.device_health(device, message.payload):
             self._tick_now()
 
     def _tick_now(self) -> None:
@@ -424,7 +423,7 @@ class HallService:
     def _schedule_hours_edge(self, now: datetime) -> None:
         """`queues` says whether each service can issue now: publish it again just after the next
         moment a service opens or closes (on the hall's clock, which may run fast)."""
-        edge, speed = self.core.engine.next_hours_edge(now), clock_speed(self.core.clock)
+        edge, speed = self.core.next_hours_edge(now), clock_speed(self.core.clock)
         if edge is None or speed <= 0:
             self._hours_edge = math.inf
             return
@@ -505,9 +504,7 @@ class HallService:
         committed; make memory equal disk again, then find the request that did it by running the
         batch one request at a time, and answer that one with an error that is not stored."""
         log.exception("hall %s: the core failed on a batch of %d requests", self.site, len(batch))
-        rebuild = getattr(self.core, "_rebuild", None)
-        if callable(rebuild):
-            rebuild()
+        self.core.rebuild()
         if len(batch) > 1:
             for item in batch:
                 self._execute([item])
@@ -620,7 +617,7 @@ class HallService:
         if not done:
             return
         try:
-            self.core.store.mark_published(done)
+            self.core.mark_published(done)
         except StorageError as exc:  # tried again after the next batch; a repeat keeps its seq
             log.warning("hall %s: could not mark %d calls published: %s", self.site, len(done), exc)
             return
@@ -628,20 +625,20 @@ class HallService:
             del self._in_flight[i]
 
     def _publish_pending(self) -> None:
-        pending, engine, now = self._pending, self.core.engine, self.core.now()
+        pending, core, now = self._pending, self.core, self.core.now()
         for window_id in sorted(pending.windows):
             self._retain(
-                topics.window_state(self.site, window_id), dumps(engine.window_view(window_id))
+                topics.window_state(self.site, window_id), dumps(core.window_view(window_id))
             )
         for window_id in sorted(pending.ratings):
-            rating = engine.rating_view(window_id)
+            rating = core.rating_view(window_id)
             self._retain(
                 topics.window_rating(self.site, window_id), dumps(rating) if rating else b""
             )
         if pending.board:
-            self._retain(topics.board(self.site), dumps(engine.board(now)))
+            self._retain(topics.board(self.site), dumps(core.board(now)))
         if pending.catalog:
-            self._retain(topics.catalog(self.site), dumps(engine.catalog()))
+            self._retain(topics.catalog(self.site), dumps(core.catalog()))
         if pending.alarms:
             self._retain(topics.alarms(self.site), self.alarms_payload())
             if self.metrics is not None:  # hallq_alarms_open{kind}: the same open set
@@ -650,10 +647,10 @@ class HallService:
             self._retain(topics.clock(self.site), clock_payload(self.core.clock))
             self._next_clock = time.monotonic() + CLOCK_INTERVAL
             # `stats` rides with the clock: at start, after a reconnect, then once a minute.
-            self._retain(topics.stats(self.site), dumps(stats_view(engine, now)))
+            self._retain(topics.stats(self.site), dumps(core.stats(now)))
         queues_now = time.monotonic() >= self._queues_due()
         if queues_now:
-            self._retain(topics.queues(self.site), dumps(engine.queues(now)))
+            self._retain(topics.queues(self.site), dumps(core.queues(now)))
             self._last_queues = time.monotonic()
             self._schedule_hours_edge(now)
         self._pending = Pending(queues=pending.queues and not queues_now)
@@ -666,7 +663,7 @@ class HallService:
         was in flight itself; after a restart nothing is), then every retained topic."""
         self._link_ready = True
         try:
-            unpublished = self.core.store.pending_outbox()
+            unpublished = self.core.pending_outbox()
         except StorageError as exc:
             log.error("hall %s: cannot read the outbox: %s", self.site, exc)
             unpublished = []

@@ -9,8 +9,9 @@ What is kept, and why:
 - snapshots: the engine's state as of an event id, so a restart never replays months;
 - meta: the schema version and the site the store belongs to.
 
-A batch of commands goes in with `commit()` in ONE transaction (one fsync of the WAL); any SQLite
-error rolls the whole batch back and raises StorageError, so nothing is ever half-written.
+A batch of commands goes in with `write_batch()` (the durable write; the handlers' in-memory
+apply is another thing) in ONE transaction (one fsync of the WAL); any SQLite error rolls the whole
+batch back and raises StorageError, so nothing is ever half-written.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ DB_NAME = "hall.sqlite3"
 LOCK_NAME = "hall.lock"
 SCHEMA_VERSION = 2  # 1: development only (answers keyed in SQLite)
 ANSWER_DAYS = 7  # the contract asks for at least 24 hours; the issue for 7 days
-SNAPSHOTS_KEPT = 2  # the newest one is used; one older stays as a fallback for forensics
+SNAPSHOTS_KEPT = 2  # the newest one is used; the one before it is the fallback if it cannot be read
 BUSY_TIMEOUT_MS = 2000  # a backup's reader never blocks us in WAL; this covers checkpoints
 
 _SCHEMA = """
@@ -98,6 +99,27 @@ class StoreMismatch(StorageError):
     """The data folder belongs to another site or a newer schema: refuse rather than mix halls."""
 
 
+class SnapshotUnreadable(ValueError):
+    """A stored snapshot cannot be decoded (damaged, or written by a version whose fields were
+    renamed since): the core falls back to the one before it, or to a replay of every event."""
+
+    def __init__(self, snapshot_id: int, last_event_id: int, taken_at: str, reason: str) -> None:
+        self.snapshot_id = snapshot_id
+        self.last_event_id = last_event_id
+        self.taken_at = taken_at
+        self.reason = reason
+        super().__init__(f"{self.name} cannot be decoded: {reason}")
+
+    @property
+    def name(self) -> str:
+        return snapshot_name(self.snapshot_id, self.last_event_id, self.taken_at)
+
+
+def snapshot_name(snapshot_id: int, last_event_id: int, taken_at: str) -> str:
+    """How the log names a snapshot: `snapshot 7 (at event 5000, taken 2026-12-07T01:02:03Z)`."""
+    return f"snapshot {snapshot_id} (at event {last_event_id}, taken {taken_at})"
+
+
 @dataclass(frozen=True)
 class CommandRecord:
     """What one command leaves in the store.
@@ -131,6 +153,18 @@ class Loaded:
     snapshot_event_id: int
     events: list[dict[str, Any]] = field(default_factory=list)
     last_event_id: int = 0
+    snapshot_id: int = 0  # its row (0: no snapshot)
+    snapshot_taken_at: str = ""
+
+    @property
+    def snapshot_name(self) -> str:
+        return snapshot_name(self.snapshot_id, self.snapshot_event_id, self.snapshot_taken_at)
+
+    def unreadable(self, reason: str) -> SnapshotUnreadable:
+        """This snapshot could not be decoded (by the engine: its fields are not what it reads)."""
+        return SnapshotUnreadable(
+            self.snapshot_id, self.snapshot_event_id, self.snapshot_taken_at, reason
+        )
 
 
 @dataclass(frozen=True)
@@ -285,7 +319,7 @@ class Store:
         except sqlite3.Error as exc:  # SQLite may already have rolled back (e.g. SQLITE_FULL)
             log.warning("store rollback: %s", exc)
 
-    def commit(
+    def write_batch(
         self, records: Sequence[CommandRecord], snapshot: dict[str, Any] | None = None
     ) -> CommitResult:
         """Write a batch of commands in ONE transaction; with `snapshot`, the engine state after it.
@@ -357,28 +391,18 @@ class Store:
 
     # --- reads --------------------------------------------------------------------------------------
 
-    def load(self) -> Loaded:
-        """The newest snapshot and the events after it: what a restart rebuilds the engine from."""
+    def load(self, older: int = 0) -> Loaded:
+        """The newest snapshot and the events after it: what a restart rebuilds the engine from.
+
+        `older`: skip that many of the newest snapshots (they could not be decoded); with no
+        snapshot left, every event from the first. Raises SnapshotUnreadable if the snapshot's
+        JSON is damaged.
+        """
         try:
             with self._lock:
-                # One read transaction, so the snapshot and the events agree even with a writer.
-                self._db.execute("BEGIN")
-                try:
-                    row = self._db.execute(
-                        "SELECT last_event_id, body FROM snapshots ORDER BY id DESC LIMIT 1"
-                    ).fetchone()
-                    after = 0 if row is None else int(row[0])
-                    bodies = self._db.execute(
-                        "SELECT id, body FROM events WHERE id > ? ORDER BY id", (after,)
-                    ).fetchall()
-                finally:
-                    self._db.execute("COMMIT")
+                return _load(self._db, older)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot read the store {self.path}: {exc}") from exc
-        snapshot = None if row is None else json.loads(row[1])
-        events = [json.loads(body) for _, body in bodies]
-        last = bodies[-1][0] if bodies else after
-        return Loaded(snapshot, after, events, last)
 
     def answer_for(self, device: str, request_id: str) -> bytes | None:
         """The stored answer to `(device, request id)`, byte-identical, or None."""
@@ -487,7 +511,7 @@ def _claim(data_dir: Path) -> IO[str]:
     return handle
 
 
-def read_only_load(data_dir: str | Path) -> Loaded:
+def read_only_load(data_dir: str | Path, older: int = 0) -> Loaded:
     """What `Store.load` gives, read without taking the folder (the server may be running):
     for `hallq check-config --data`, which only looks."""
     path = db_path(data_dir)
@@ -498,21 +522,41 @@ def read_only_load(data_dir: str | Path) -> Loaded:
     except sqlite3.Error as exc:
         raise StorageError(f"cannot read the store {path}: {exc}") from exc
     try:
-        db.execute("BEGIN")
-        row = db.execute(
-            "SELECT last_event_id, body FROM snapshots ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-        after = 0 if row is None else int(row[0])
-        bodies = db.execute(
-            "SELECT id, body FROM events WHERE id > ? ORDER BY id", (after,)
-        ).fetchall()
+        return _load(db, older)
     except sqlite3.Error as exc:
         raise StorageError(f"cannot read the store {path}: {exc}") from exc
     finally:
         db.close()
-    snapshot = None if row is None else json.loads(row[1])
+
+
+def _load(db: sqlite3.Connection, older: int) -> Loaded:
+    """The snapshot `older` places before the newest (none left: no snapshot), and every event
+    after it, read in one transaction so that they agree even while another connection writes."""
+    db.execute("BEGIN")
+    try:
+        row = db.execute(
+            "SELECT id, last_event_id, taken_at, body FROM snapshots "
+            "ORDER BY id DESC LIMIT 1 OFFSET ?",
+            (older,),
+        ).fetchone()
+        after = 0 if row is None else int(row[1])
+        bodies = db.execute(
+            "SELECT id, body FROM events WHERE id > ? ORDER BY id", (after,)
+        ).fetchall()
+    finally:
+        db.execute("COMMIT")
     last = bodies[-1][0] if bodies else after
-    return Loaded(snapshot, after, [json.loads(body) for _, body in bodies], last)
+    if row is None:
+        return Loaded(None, 0, [json.loads(body) for _, body in bodies], last)
+    snapshot_id, taken_at = int(row[0]), str(row[2])
+    try:
+        snapshot = json.loads(row[3])
+    except ValueError as exc:  # a damaged body (UnicodeDecodeError is a ValueError too)
+        raise SnapshotUnreadable(snapshot_id, after, taken_at, f"not JSON ({exc})") from exc
+    if not isinstance(snapshot, dict):
+        raise SnapshotUnreadable(snapshot_id, after, taken_at, "not a JSON object")
+    events = [json.loads(body) for _, body in bodies]
+    return Loaded(snapshot, after, events, last, snapshot_id, taken_at)
 
 
 def db_path(data_dir: str | Path) -> Path:

@@ -7,10 +7,15 @@ would send. Every function is tested byte for byte (tests/hardware/printer/test_
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PIL import Image
 
 from hardware.errors import ConfigurationError
-from hardware.printer._escpos import escpos_printer
+from hardware.printer import _escpos
+
+if TYPE_CHECKING:
+    from escpos.printer import Dummy
 
 ESC = b"\x1b"
 GS = b"\x1d"
@@ -105,8 +110,9 @@ def status_request(n: int) -> bytes:
     return DLE + EOT + bytes((n,))
 
 
-def _dummy(profile: str) -> escpos_printer.Dummy:
-    return escpos_printer.Dummy(profile=profile)
+def _dummy(profile: str) -> Dummy:
+    dummy: Dummy = _escpos.setup().Dummy(profile=profile)
+    return dummy
 
 
 def profile_dots(profile: str) -> int | None:

@@ -18,7 +18,7 @@ import tty
 from typing import Any, Protocol
 
 from contract.settings.printer import PrinterConfig
-from hardware.printer._escpos import escpos_printer
+from hardware.printer import _escpos
 from hardware.printer.errors import PrinterOffline, PrintTimeout
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class SerialLink:
         self.name = f"serial:{config.target}"
         self.config = config
         # dsrdtr off: cheap printers wire no flow control, and a pty has none to give.
-        self.printer = escpos_printer.Serial(
+        self.printer = _escpos.setup().Serial(
             devfile=config.target,
             baudrate=config.baudrate,
             timeout=config.timeout_s,
@@ -107,7 +107,7 @@ class NetworkLink:
         host, _, port = config.target.partition(":")
         self.name = f"tcp:{host}:{port or 9100}"
         self.config = config
-        self.printer = escpos_printer.Network(
+        self.printer = _escpos.setup().Network(
             host=host,
             port=int(port or 9100),
             timeout=config.timeout_s,
@@ -178,7 +178,7 @@ class UsbLink:
         self.name = f"usb:{config.target}"
         self.config = config
         usb_args: dict[str, Any] = {"backend": backend} if backend is not None else {}
-        self.printer = escpos_printer.Usb(
+        self.printer = _escpos.setup().Usb(
             idVendor=vid,
             idProduct=pid,
             usb_args=usb_args,
@@ -263,7 +263,7 @@ class FileLink:
                 if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.EINVAL):
                     raise PrinterOffline(f"cannot open {path}: {exc}") from exc
         self.can_read = False
-        self.printer = escpos_printer.File(devfile=path, profile=self.config.escpos_profile)
+        self.printer = _escpos.setup().File(devfile=path, profile=self.config.escpos_profile)
         try:
             self.printer.open(raise_not_found=True)
         except Exception as exc:

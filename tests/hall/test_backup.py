@@ -45,7 +45,7 @@ WRITER = textwrap.dedent(
                 device="k1", request_id=f"r{n}", answer=b"answer %d" % n,
                 outbox=[("hallq/demo/calls", b"call %d" % n)], stored_at=time.time(),
             ))
-        store.commit(batch, snapshot={"n": n} if n % 200 == 0 else None)
+        store.write_batch(batch, snapshot={"n": n} if n % 200 == 0 else None)
         if n % 14 == 0:
             store.mark_published(m.id for m in store.pending_outbox())
         if n == 2:
@@ -213,7 +213,7 @@ def test_backup_counts_only_the_calls_not_yet_published(
 
     data = tmp_path / "data"
     with Store(data, "demo") as store:
-        store.commit(
+        store.write_batch(
             [
                 CommandRecord(
                     "2026-11-26",
@@ -225,7 +225,7 @@ def test_backup_counts_only_the_calls_not_yet_published(
             ]
         )
         store.mark_published(m.id for m in store.pending_outbox())
-        store.commit(
+        store.write_batch(
             [
                 CommandRecord(
                     "2026-11-26",

@@ -53,7 +53,7 @@ def test_open_asserts_wal_and_synchronous_full(store: Store, tmp_path: Path) -> 
 
 
 def test_a_batch_is_written_and_read_back_in_order(store: Store) -> None:
-    result = store.commit([record(1), record(2, outbox=2), record(3, answer=False)])
+    result = store.write_batch([record(1), record(2, outbox=2), record(3, answer=False)])
     assert result.events_written == 6
     assert result.last_event_id == 6
     assert len(result.outbox_ids) == 2
@@ -73,12 +73,14 @@ def test_a_batch_is_written_and_read_back_in_order(store: Store) -> None:
 
 def test_answers_are_kept_as_exact_bytes(store: Store) -> None:
     raw = '{"v":1,"id":"x","ok":false,"error":{"code":"queue_empty","message":"无人等候"}}'.encode()
-    store.commit([CommandRecord(DAY, [], device="w05", request_id="x", answer=raw, stored_at=1.0)])
+    store.write_batch(
+        [CommandRecord(DAY, [], device="w05", request_id="x", answer=raw, stored_at=1.0)]
+    )
     assert store.answer_for("w05", "x") == raw
 
 
 def test_outbox_keeps_commit_order_until_published_and_never_reuses_an_id(store: Store) -> None:
-    first = store.commit([record(1, outbox=2), record(2, outbox=1)]).outbox_ids
+    first = store.write_batch([record(1, outbox=2), record(2, outbox=1)]).outbox_ids
     pending = store.pending_outbox()
     assert [m.id for m in pending] == list(first)
     assert [m.payload for m in pending] == [
@@ -92,15 +94,15 @@ def test_outbox_keeps_commit_order_until_published_and_never_reuses_an_id(store:
     assert [m.id for m in store.pending_outbox()] == [first[2]]
     store.mark_published([first[2]])
     assert store.pending_outbox() == []
-    again = store.commit([record(3, outbox=1)]).outbox_ids
+    again = store.write_batch([record(3, outbox=1)]).outbox_ids
     assert again[0] > max(first)  # a stale mark_published can never drop a newer message
     assert store.pending_outbox(limit=5)[0].id == again[0]
 
 
 def test_load_starts_from_the_newest_snapshot(store: Store) -> None:
-    store.commit([record(1), record(2)])
-    store.commit([record(3)], snapshot={"state": "after 3", "tickets": ["A003"]})
-    store.commit([record(4)])
+    store.write_batch([record(1), record(2)])
+    store.write_batch([record(3)], snapshot={"state": "after 3", "tickets": ["A003"]})
+    store.write_batch([record(4)])
     loaded = store.load()
     assert loaded.snapshot == {"state": "after 3", "tickets": ["A003"]}
     assert loaded.snapshot_event_id == 6
@@ -113,14 +115,14 @@ def test_load_starts_from_the_newest_snapshot(store: Store) -> None:
 
 def test_only_the_newest_snapshots_are_kept(store: Store) -> None:
     for n in range(5):
-        store.commit([record(n)], snapshot={"n": n})
+        store.write_batch([record(n)], snapshot={"n": n})
     assert store.counts()["snapshots"] == 2
     assert store.load().snapshot == {"n": 4}
 
 
 def test_reopening_gives_everything_back(tmp_path: Path) -> None:
     with Store(tmp_path, "demo") as store:
-        store.commit([record(n, outbox=1) for n in range(1, 51)])
+        store.write_batch([record(n, outbox=1) for n in range(1, 51)])
     with Store(tmp_path, "demo") as store:
         assert len(store.load().events) == 100
         assert len(store.pending_outbox()) == 50
@@ -180,25 +182,25 @@ def test_a_store_of_a_development_schema_is_refused(tmp_path: Path) -> None:
 
 
 def test_old_answers_and_published_calls_are_purged(store: Store) -> None:
-    ids = store.commit([record(n, outbox=1) for n in range(1, 11)]).outbox_ids
+    ids = store.write_batch([record(n, outbox=1) for n in range(1, 11)]).outbox_ids
     store.mark_published(ids)
     assert store.purge(answers_before=1_800_000_000.0 + 6) == 5
     assert store.answer_for("k1", "r5") is None
     assert store.answer_for("k1", "r6") is not None
     assert store.counts()["events"] == 20  # events are kept for statistics
     assert store.counts()["outbox"] == 1  # the newest stays, so its id is never given again
-    assert store.commit([record(11, outbox=1)]).outbox_ids == (max(ids) + 1,)
+    assert store.write_batch([record(11, outbox=1)]).outbox_ids == (max(ids) + 1,)
     with pytest.raises(StorageError, match="already stored"):
-        store.commit([record(6)])
-    store.commit([record(5)])  # purged: the key is free again
+        store.write_batch([record(6)])
+    store.write_batch([record(5)])  # purged: the key is free again
 
 
 def test_a_stored_key_is_never_written_twice(store: Store) -> None:
-    store.commit([record(1)])
+    store.write_batch([record(1)])
     with pytest.raises(StorageError, match="already stored"):
-        store.commit([record(2), record(1)])
+        store.write_batch([record(2), record(1)])
     with pytest.raises(StorageError, match="already stored"):
-        store.commit([record(3), record(3)])
+        store.write_batch([record(3), record(3)])
     _assert_untouched(store, 2, 1, 0)
 
 
@@ -208,7 +210,7 @@ def _assert_untouched(store: Store, events: int, answers: int, outbox: int) -> N
 
 
 def test_a_full_disk_fails_the_whole_batch_and_the_store_goes_on(store: Store) -> None:
-    store.commit([record(1, outbox=1)])
+    store.write_batch([record(1, outbox=1)])
     before = store.counts()
     # Make the file "full": no page beyond the ones it has now.
     store.set_max_page_count(store.page_count())
@@ -221,51 +223,51 @@ def test_a_full_disk_fails_the_whole_batch_and_the_store_goes_on(store: Store) -
         outbox=[("hallq/s/calls", b"call")],
     )
     with pytest.raises(StorageError, match="full"):
-        store.commit([record(3, outbox=1), big])
+        store.write_batch([record(3, outbox=1), big])
     _assert_untouched(store, before["events"], before["answers"], before["outbox"])
     assert store.answer_for("k1", "r3") is None
     # Room again (an operator freed space): the same store writes on.
     store.set_max_page_count(1_000_000)
-    store.commit([record(3, outbox=1), big])
+    store.write_batch([record(3, outbox=1), big])
     assert store.answer_for("k1", "r2") == b"answer"
     assert len(store.pending_outbox()) == 3
 
 
 def test_a_locked_database_fails_the_batch_without_writing(tmp_path: Path) -> None:
     store = Store(tmp_path, "demo", busy_timeout_ms=50)
-    store.commit([record(1)])
+    store.write_batch([record(1)])
     other = sqlite3.connect(db_path(tmp_path), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
     try:
         with pytest.raises(StorageError, match="locked"):
-            store.commit([record(2), record(3)])
+            store.write_batch([record(2), record(3)])
     finally:
         other.execute("ROLLBACK")
         other.close()
     _assert_untouched(store, 2, 1, 0)
-    store.commit([record(2)])
+    store.write_batch([record(2)])
     _assert_untouched(store, 4, 2, 0)
 
 
 def test_a_failure_late_in_the_batch_rolls_back_its_start(store: Store) -> None:
-    store.commit([record(1)])
+    store.write_batch([record(1)])
     # SQLite refuses the second record's answer after the batch's events are already inserted.
     unbindable = CommandRecord(DAY, [event("e", 9)], "k1", "r9", ["not", "bytes"])  # type: ignore[arg-type]
     with pytest.raises(StorageError):
-        store.commit([record(2, outbox=1), unbindable])
+        store.write_batch([record(2, outbox=1), unbindable])
     _assert_untouched(store, 2, 1, 0)
     assert store.answer_for("k1", "r2") is None
-    store.commit([record(2)])
+    store.write_batch([record(2)])
 
 
 def test_a_read_only_file_fails_writes_but_reads_go_on(tmp_path: Path) -> None:
     with Store(tmp_path, "demo") as first:
-        first.commit([record(1)])
+        first.write_batch([record(1)])
     # A read-only connection stands for a file the hall may no longer write (root ignores chmod).
     store = Store(tmp_path, "demo")
     store._db.execute("PRAGMA query_only = ON")
     with pytest.raises(StorageError, match=r"readonly|read-only|query_only"):
-        store.commit([record(2)])
+        store.write_batch([record(2)])
     assert store.answer_for("k1", "r1") is not None
     assert len(store.load().events) == 2
 
@@ -276,7 +278,7 @@ def test_the_store_can_be_used_from_two_threads(store: Store) -> None:
     def write(base: int) -> None:
         try:
             for n in range(base, base + 50):
-                store.commit([record(n, outbox=1)])
+                store.write_batch([record(n, outbox=1)])
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -290,7 +292,7 @@ def test_the_store_can_be_used_from_two_threads(store: Store) -> None:
 
 
 def test_backup_is_a_whole_single_file_copy(store: Store, tmp_path: Path) -> None:
-    store.commit([record(n, outbox=1) for n in range(1, 21)], snapshot={"n": 20})
+    store.write_batch([record(n, outbox=1) for n in range(1, 21)], snapshot={"n": 20})
     dest = tmp_path / "backups" / "hall-copy.sqlite3"
     store.backup(dest)
     assert not dest.with_name(dest.name + ".partial").exists()
