@@ -4,9 +4,9 @@ Each service's `promised_days` is its promised completion time in working days. 
 `outcome` "accepted" (受理) makes a case, "on_the_spot" (即办) does not; a finish without one (a
 keypad's) follows the promised days: 0 is on the spot, more is a case. A case is due on the
 `promised_days`-th working day after the day it was finished (the hall's calendar: weekends,
-holidays and make-up working days). No op closes a case yet, so every accepted case is open: `ok`
-with more than WARN_DAYS working days left, `near` (yellow) within them, `overdue` (red) past its
-due day.
+holidays and make-up working days). An open case is `ok` with more than `[limits]
+case_warn_days` (WARN_DAYS by default) working days left, `near` (yellow) within them, `overdue`
+(red) past its due day; the op `close_case` closes it (hall/handlers_cases.py keeps the open ones).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 from hall.calendar import Calendar
 
-WARN_DAYS = 1  # working days left at which a case turns yellow
+WARN_DAYS = 1  # working days left at which a case turns yellow (default of [limits] case_warn_days)
 STATES = ("ok", "near", "overdue")
 STATE_NAMES = {"ok": "正常 in time", "near": "临期 near due", "overdue": "超期 overdue"}
 MAX_SEARCH_DAYS = 3660  # a calendar with no working day at all must not loop forever
@@ -57,7 +57,12 @@ class Case:
     accepted: date
     due: date
 
-    def state(self, calendar: Calendar, as_of: date) -> str:
-        if as_of > self.due:
-            return "overdue"
-        return "near" if working_days_between(calendar, as_of, self.due) <= WARN_DAYS else "ok"
+    def state(self, calendar: Calendar, as_of: date, warn_days: int = WARN_DAYS) -> str:
+        return case_state(calendar, as_of, self.due, warn_days)
+
+
+def case_state(calendar: Calendar, as_of: date, due: date, warn_days: int = WARN_DAYS) -> str:
+    """ok / near / overdue of a case open on `as_of` that is due on `due`."""
+    if as_of > due:
+        return "overdue"
+    return "near" if working_days_between(calendar, as_of, due) <= warn_days else "ok"

@@ -26,6 +26,7 @@ from typing import Any
 
 from contract.protocol import iso
 from hall import handlers_alarms as alarms
+from hall import handlers_cases as cases
 from hall import handlers_kiosk as kiosk
 from hall import handlers_operator as operator
 from hall import handlers_window as window
@@ -43,6 +44,7 @@ from hall.model import (
     CallNumber,
     Cancel,
     CancelBooking,
+    CloseCase,
     Command,
     DayRolledOver,
     Event,
@@ -117,6 +119,7 @@ HANDLERS: dict[type[Any], Callable[[Engine, Any, Now], Handled]] = {
     KioskHelp: alarms.kiosk_help,
     AckAlarm: alarms.ack,
     NoteAlarm: alarms.note,
+    CloseCase: cases.close,
 }
 
 
@@ -263,6 +266,11 @@ class Engine:
     def next_hours_edge(self, now: datetime) -> datetime | None:
         """When some service next opens or closes: the service republishes `queues` then."""
         return self.rules.next_edge(self._local(now))
+
+    def cases(self, now: datetime) -> dict[str, Any]:
+        """The retained `cases`: the open cases with their state on `now`'s local date."""
+        local = self._local(now)
+        return cases.cases_message(self, iso(local), local.date()).to_json()
 
     def call_message(self, event: CallEvent) -> dict[str, Any]:
         return views.call_message(self, event)

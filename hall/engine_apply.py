@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from hall import handlers_cases as cases
 from hall.engine_time import timestamp
 from hall.handlers_alarms import APPLIERS as ALARM_APPLIERS
 from hall.model import (
@@ -224,6 +225,7 @@ def done(engine: Engine, e: TicketDone) -> None:
         window.rating = ticket.id
         window.rating_until = e.until
         window.rating_until_ts = ticket.rate_until_ts
+    cases.case_opened(engine, e)  # a case accepted (受理) opens here (hall/handlers_cases.py)
 
 
 def no_show(engine: Engine, e: TicketNoShow) -> None:
@@ -379,6 +381,7 @@ def rolled_over(engine: Engine, e: DayRolledOver) -> None:
         today.open = True
         today.cap = None
         today.issued_today = 0
+    cases.day_rolled_over(engine, e)  # open cases stay; those closed before today go
 
 
 # The one applier of each event type.
@@ -411,4 +414,5 @@ APPLIERS: dict[type[Any], Callable[[Engine, Any], None]] = {
     WindowRemoved: window_removed,
     NumberingAdvanced: numbering_advanced,
     **ALARM_APPLIERS,  # the open alarms (hall/handlers_alarms.py)
+    **cases.APPLIERS,  # the open cases (hall/handlers_cases.py)
 }

@@ -27,6 +27,7 @@ from hall.model import (
     CallNumber,
     Cancel,
     CancelBooking,
+    CloseCase,
     Command,
     Finish,
     ForceLogout,
@@ -302,6 +303,19 @@ def _alarm_note(device: str, data: dict[str, Any]) -> Command:
     return NoteAlarm(device, _required(data, "alarm"), text, close)
 
 
+def _close_case(by: str) -> Callable[[str, dict[str, Any]], Command]:
+    """`close_case` {case, note?} from a window or an operator (`by`: the device class)."""
+
+    def parse(device: str, data: dict[str, Any]) -> Command:
+        case = _required(data, "case")
+        note = _text(data, "note", limit=MAX_NOTICE, required=False)
+        if by == "window":
+            return CloseCase(case, window=device, note=note)
+        return CloseCase(case, operator=device, note=note)
+
+    return parse
+
+
 _Parser = Callable[[str, dict[str, Any]], Command]
 
 OPS: dict[str, dict[str, _Parser]] = {
@@ -325,6 +339,7 @@ OPS: dict[str, dict[str, _Parser]] = {
         "unhold": lambda d, p: Unhold(d, _required(p, "ticket")),
         "pause": lambda d, p: Pause(d, _text(p, "reason", limit=MAX_REASON, required=False)),
         "resume": lambda d, _: Resume(d),
+        "close_case": _close_case("window"),
     },
     "evaluator": {"rate": _rate},
     "operator": {
@@ -336,6 +351,7 @@ OPS: dict[str, dict[str, _Parser]] = {
         "booking_cancel": _booking_cancel,
         "alarm_ack": lambda d, p: AckAlarm(d, _required(p, "alarm")),
         "alarm_note": _alarm_note,
+        "close_case": _close_case("operator"),
     },
 }
 

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from contract import messages, topics
 from contract.protocol import dumps, error, iso
@@ -85,6 +85,7 @@ class Pending:
     catalog: bool = False
     clock: bool = False
     alarms: bool = False
+    cases: bool = False
 
     def add(self, changes: Changes) -> None:
         self.windows |= changes.windows
@@ -93,11 +94,12 @@ class Pending:
         self.queues |= changes.queues
         self.catalog |= changes.catalog
         self.alarms |= changes.alarms
+        self.cases |= changes.cases
 
     def everything(self, config: HallConfig) -> None:
         self.windows.update(w.id for w in config.windows)
         self.ratings.update(w.id for w in config.windows)
-        self.board = self.queues = self.catalog = self.clock = self.alarms = True
+        self.board = self.queues = self.catalog = self.clock = self.alarms = self.cases = True
 
 
 _WAKE = ("", b"", 0.0)  # queue item that only wakes the worker
@@ -159,6 +161,7 @@ class HallService:
         self._last_queues = 0.0
         self._hours_edge = math.inf
         self._next_tick = 0.0
+        self._cases_day: date | None = None  # the date the retained `cases` was last worked out for
         self._next_clock = 0.0
         self._last_retained = 0.0
         self._storage_alarm = False
@@ -646,6 +649,10 @@ class HallService:
             self._retain(topics.alarms(self.site), self.alarms_payload())
             if self.metrics is not None:  # hallq_alarms_open{kind}: the same open set
                 self.metrics.set_open_alarms((a.kind, a.subject) for a in self.open_alarms())
+        today = now.astimezone(self.config.site.zone).date()
+        if pending.cases or today != self._cases_day:  # states move with the date, events or not
+            self._retain(topics.cases(self.site), dumps(engine.cases(now)))
+            self._cases_day = today
         if pending.clock:
             self._retain(topics.clock(self.site), clock_payload(self.core.clock))
             self._next_clock = time.monotonic() + CLOCK_INTERVAL

@@ -1,0 +1,170 @@
+"""Time limits (电子监察, issue 21): the engine keeps the open cases, which outlive the day.
+
+- A `ticket_done` that accepts a case (outcome `accepted`, or none and the service's
+  `promised_days` > 0: hall/cases.py) opens it in the state: `case_opened` below, called by the
+  `ticket_done` applier; the due date is `promised_days` working days of the hall's calendar later.
+- `CloseCase` (op `close_case`, 办结): a clerk logged in at a window closes a case of any
+  department the window serves (a case accepted at one window of a department is often finished
+  at another: the one free when the papers come back); an operator closes any case. Event
+  `case_closed`, with who and when.
+- The rollover keeps the open cases and drops those closed on an earlier day (kept until then so
+  that a second close of the same case is told `case_closed`, not `unknown_case`).
+
+The retained `cases` message (`cases_message`) gives each open case its state on a date: the
+state moves with the calendar, so the service republishes it when the date changes.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from contract import messages as m
+from hall.cases import STATES, add_working_days, case_state, working_days_between
+from hall.engine_time import Now
+from hall.errors import HallError
+from hall.handlers_common import Handled, check_operator, commit, open_window
+from hall.model import CaseClosed, CloseCase, DayRolledOver, OpenCase, TicketDone
+
+if TYPE_CHECKING:
+    from hall.engine import Engine
+
+NOTE_MAX = 500  # characters of a closing note
+
+
+def makes_case(engine: Engine, e: TicketDone) -> bool:
+    """Whether a finish accepted a case (the rule of hall/cases.py and the reports)."""
+    if e.outcome is not None:
+        return e.outcome == "accepted"
+    service = engine.config.service(e.service)
+    return service is not None and service.promised_days > 0
+
+
+def case_opened(engine: Engine, e: TicketDone) -> None:
+    """Part of the `ticket_done` applier: open the case it accepted, if any."""
+    if not makes_case(engine, e):
+        return
+    state = engine.state
+    ticket = state.tickets.get(e.ticket)
+    service = engine.config.service(e.service)
+    days = service.promised_days if service is not None else 0
+    accepted = date.fromisoformat(e.at[:10])  # the hall's local date (`at` carries its offset)
+    due = add_working_days(engine.config.calendar, accepted, days)
+    state.cases[e.ticket] = OpenCase(
+        id=e.ticket,
+        number=ticket.number if ticket is not None else e.ticket.rpartition("-")[2],
+        service=e.service,
+        department=ticket.department if ticket is not None else "",
+        window=e.window,
+        clerk=e.clerk,
+        accepted=accepted.isoformat(),
+        due=due.isoformat(),
+    )
+
+
+def departments_of_window(engine: Engine, window_id: str) -> frozenset[str]:
+    codes = engine.window_services.get(window_id, frozenset())
+    return frozenset(s.department for s in engine.config.services if s.code in codes)
+
+
+def close(engine: Engine, cmd: CloseCase, clock: Now) -> Handled:
+    clerk: str | None = None
+    if cmd.window is not None:
+        _, window = open_window(engine, cmd.window)
+        clerk = window.clerk
+    elif cmd.operator is not None:
+        check_operator(engine, cmd.operator)
+    else:  # a bug of the caller: every close names who closes
+        raise ValueError("CloseCase names a window or an operator")
+    note = cmd.note.strip() if cmd.note else None
+    if note is not None and len(note) > NOTE_MAX:
+        raise HallError(
+            "invalid_request", "备注最多500字", f"a note has at most {NOTE_MAX} characters"
+        )
+    case = engine.state.cases.get(cmd.case)
+    if case is None:
+        raise HallError(
+            "unknown_case",
+            "没有这个受理件",
+            f"no open case {cmd.case!r}: give the ticket id it was accepted under",
+        )
+    if case.closed is not None:
+        raise HallError("case_closed", "该件已办结", f"case {case.id} was closed at {case.closed}")
+    if cmd.window is not None and case.department not in departments_of_window(engine, cmd.window):
+        raise HallError(
+            "forbidden",
+            "不是本窗口部门的件，请由该部门窗口或管理员办结",
+            f"case {case.id} belongs to department {case.department}, which this window does "
+            "not serve: a window of that department or an operator closes it",
+        )
+    message = case_entry(engine, case, clock.dt.date())
+    event = CaseClosed(clock.at, case.id, cmd.window, clerk, cmd.operator, note or None)
+    events = commit(engine, [event])
+    return events, m.CaseResult(case=message, closed=clock.at).to_json()
+
+
+# -- appliers ------------------------------------------------------------------------------------
+
+
+def case_closed(engine: Engine, e: CaseClosed) -> None:
+    case = engine.state.cases.get(e.case)
+    if case is not None:
+        case.closed = e.at
+
+
+def day_rolled_over(engine: Engine, e: DayRolledOver) -> None:
+    """Part of the rollover: the cases closed before the new day leave the state."""
+    cases = engine.state.cases
+    for case_id in [i for i, c in cases.items() if c.closed is not None]:
+        del cases[case_id]
+
+
+APPLIERS: dict[type[Any], Any] = {CaseClosed: case_closed}
+
+
+# -- views ---------------------------------------------------------------------------------------
+
+
+def case_entry(engine: Engine, case: OpenCase, day: date) -> m.OpenCase:
+    calendar, warn = engine.config.calendar, engine.config.limits.case_warn_days
+    due = date.fromisoformat(case.due)
+    return m.OpenCase(
+        id=case.id,
+        number=case.number,
+        service=case.service,
+        department=case.department,
+        window=case.window,
+        clerk=case.clerk,
+        accepted=case.accepted,
+        due=case.due,
+        state=case_state(calendar, day, due, warn),
+        days_left=working_days_between(calendar, day, due),
+    )
+
+
+def _counts(entries: list[m.OpenCase]) -> m.CaseCounts:
+    by_state = dict.fromkeys(STATES, 0)
+    for entry in entries:
+        by_state[entry.state] += 1
+    return m.CaseCounts(ok=by_state["ok"], near=by_state["near"], overdue=by_state["overdue"])
+
+
+def cases_message(engine: Engine, at: str, day: date) -> m.Cases:
+    """The retained `cases`: the open cases on `day`, most urgent first (due date, then the
+    oldest accepted), counted by state in all and per department (every configured one)."""
+    open_cases = [c for c in list(engine.state.cases.values()) if c.closed is None]
+    entries = sorted(
+        (case_entry(engine, c, day) for c in open_cases),
+        key=lambda e: (e.due, e.accepted, e.id),
+    )
+    departments: dict[str, list[m.OpenCase]] = {d.code: [] for d in engine.config.departments}
+    for entry in entries:
+        departments.setdefault(entry.department, []).append(entry)
+    return m.Cases(
+        at=at,
+        day=day.isoformat(),
+        warn_days=engine.config.limits.case_warn_days,
+        counts=_counts(entries),
+        departments={code: _counts(items) for code, items in departments.items()},
+        cases=tuple(entries),
+    )
