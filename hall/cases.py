@@ -17,8 +17,14 @@ from datetime import date, timedelta
 from hall.calendar import Calendar
 
 WARN_DAYS = 1  # working days left at which a case turns yellow (default of [limits] case_warn_days)
-STATES = ("ok", "near", "overdue")
-STATE_NAMES = {"ok": "正常 in time", "near": "临期 near due", "overdue": "超期 overdue"}
+STATES = ("ok", "near", "overdue")  # of an open case
+REPORT_STATES = (*STATES, "closed")  # reports also count the cases closed (办结, op close_case)
+STATE_NAMES = {
+    "ok": "正常 in time",
+    "near": "临期 near due",
+    "overdue": "超期 overdue",
+    "closed": "已办结 closed",
+}
 MAX_SEARCH_DAYS = 3660  # a calendar with no working day at all must not loop forever
 
 
