@@ -16,6 +16,7 @@ state moves with the calendar, so the service republishes it when the date chang
 
 from __future__ import annotations
 
+import heapq
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from hall.engine import Engine
 
 NOTE_MAX = 500  # characters of a closing note
+LISTED_PER_DEPARTMENT = 50  # open cases listed in `cases` per department (all are counted)
 
 
 def makes_case(engine: Engine, e: TicketDone) -> bool:
@@ -125,9 +127,27 @@ APPLIERS: dict[type[Any], Any] = {CaseClosed: case_closed}
 # -- views ---------------------------------------------------------------------------------------
 
 
-def case_entry(engine: Engine, case: OpenCase, day: date) -> m.OpenCase:
-    calendar, warn = engine.config.calendar, engine.config.limits.case_warn_days
-    due = date.fromisoformat(case.due)
+# Working days from a date to a due date, per (date, due): a hall has thousands of open cases
+# but few distinct due dates, and the calendar walk is the costly part.
+_Standing = dict[str, tuple[str, int]]  # due (YYYY-MM-DD) -> (state, working days left)
+
+
+def _standing(engine: Engine, day: date, due: str, memo: _Standing) -> tuple[str, int]:
+    known = memo.get(due)
+    if known is None:
+        calendar, warn = engine.config.calendar, engine.config.limits.case_warn_days
+        end = date.fromisoformat(due)
+        known = memo[due] = (
+            case_state(calendar, day, end, warn),
+            working_days_between(calendar, day, end),
+        )
+    return known
+
+
+def case_entry(
+    engine: Engine, case: OpenCase, day: date, memo: _Standing | None = None
+) -> m.OpenCase:
+    state, left = _standing(engine, day, case.due, {} if memo is None else memo)
     return m.OpenCase(
         id=case.id,
         number=case.number,
@@ -137,34 +157,45 @@ def case_entry(engine: Engine, case: OpenCase, day: date) -> m.OpenCase:
         clerk=case.clerk,
         accepted=case.accepted,
         due=case.due,
-        state=case_state(calendar, day, due, warn),
-        days_left=working_days_between(calendar, day, due),
+        state=state,
+        days_left=left,
     )
 
 
-def _counts(entries: list[m.OpenCase]) -> m.CaseCounts:
-    by_state = dict.fromkeys(STATES, 0)
-    for entry in entries:
-        by_state[entry.state] += 1
+def _counts(by_state: dict[str, int]) -> m.CaseCounts:
     return m.CaseCounts(ok=by_state["ok"], near=by_state["near"], overdue=by_state["overdue"])
 
 
 def cases_message(engine: Engine, at: str, day: date) -> m.Cases:
-    """The retained `cases`: the open cases on `day`, most urgent first (due date, then the
-    oldest accepted), counted by state in all and per department (every configured one)."""
-    open_cases = [c for c in list(engine.state.cases.values()) if c.closed is None]
-    entries = sorted(
-        (case_entry(engine, c, day) for c in open_cases),
-        key=lambda e: (e.due, e.accepted, e.id),
-    )
-    departments: dict[str, list[m.OpenCase]] = {d.code: [] for d in engine.config.departments}
-    for entry in entries:
-        departments.setdefault(entry.department, []).append(entry)
+    """The retained `cases` on `day`: every open case counted by state, in all and per department
+    (every configured one); listed, at most LISTED_PER_DEPARTMENT of each department, the most
+    urgent first (due date, then the oldest accepted), so the payload stays small in a hall with
+    thousands of open cases (a terminal shows a screenful, the monitor the red and yellow ones)."""
+    memo: _Standing = {}
+    total = dict.fromkeys(STATES, 0)
+    counts = {d.code: dict.fromkeys(STATES, 0) for d in engine.config.departments}
+    by_department: dict[str, list[OpenCase]] = {}
+    for case in list(engine.state.cases.values()):  # one step: safe beside the worker
+        if case.closed is not None:
+            continue
+        standing = memo.get(case.due) or _standing(engine, day, case.due, memo)
+        state = standing[0]
+        total[state] += 1
+        counts.setdefault(case.department, dict.fromkeys(STATES, 0))[state] += 1
+        by_department.setdefault(case.department, []).append(case)
+    listed = [
+        case
+        for cases in by_department.values()
+        for case in heapq.nsmallest(
+            LISTED_PER_DEPARTMENT, cases, key=lambda c: (c.due, c.accepted, c.id)
+        )
+    ]
+    listed.sort(key=lambda c: (c.due, c.accepted, c.id))
     return m.Cases(
         at=at,
         day=day.isoformat(),
         warn_days=engine.config.limits.case_warn_days,
-        counts=_counts(entries),
-        departments={code: _counts(items) for code, items in departments.items()},
-        cases=tuple(entries),
+        counts=_counts(total),
+        departments={code: _counts(by_state) for code, by_state in counts.items()},
+        cases=tuple(case_entry(engine, c, day, memo) for c in listed),
     )

@@ -180,3 +180,16 @@ def test_close_case_requests_of_a_window_and_an_operator() -> None:
     assert decode_request(cfg, "operator", "op1", raw).command == CloseCase(
         "20260930-A001", operator="op1", note="已领证"
     )
+
+
+def test_the_list_is_cut_per_department_and_the_counts_are_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hall import handlers_cases
+
+    monkeypatch.setattr(handlers_cases, "LISTED_PER_DEPARTMENT", 2)
+    hall = Hall()
+    ids = [hall.serve("psb-hukou", "accepted", day(9, 30, 10, m)) for m in range(4)]
+    message = hall.engine.cases(day(10, 8))
+    assert [c["id"] for c in message["cases"]] == ids[:2]  # the oldest of the same due date
+    assert message["counts"]["ok"] == 4 and message["departments"]["psb"]["ok"] == 4
