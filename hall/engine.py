@@ -235,7 +235,16 @@ class Engine:
         for event in events:
             ids = " ".join(
                 f"{name}={getattr(event, name)}"
-                for name in ("ticket", "number", "window", "clerk", "service", "operator", "seq")
+                for name in (
+                    "ticket",
+                    "case",
+                    "number",
+                    "window",
+                    "clerk",
+                    "service",
+                    "operator",
+                    "seq",
+                )
                 if getattr(event, name, None) is not None
             )
             log.info("%s %s", event_type(event), ids)
