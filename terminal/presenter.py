@@ -144,6 +144,7 @@ class TerminalPresenter:
     typed: str = ""
     selected_clerk: str | None = None
     selected_case: str | None = None  # marked for closing: a second press closes it
+    closed_here: set[str] = field(default_factory=set)  # closed, until `cases` says so too
     pin: str = ""
     shown_at_change: int = 0  # counts changes of the drawn state (the bench watches it)
 
@@ -178,6 +179,8 @@ class TerminalPresenter:
     def on_cases(self, value: Mapping[str, Any] | None) -> None:
         if value:
             self.cases = value
+            listed = {c.get("id") for c in value.get("cases") or [] if isinstance(c, Mapping)}
+            self.closed_here &= listed
             if self.panel == "close_case" and not self._case_rows():
                 self.panel = None  # the last one was closed (here or elsewhere)
 
@@ -197,6 +200,8 @@ class TerminalPresenter:
                 self.on_window_state(window)
             if op == "login":
                 self.selected_clerk, self.pin = None, ""
+            if op == "close_case" and sent is not None:  # `cases` may follow 2 s later
+                self.closed_here.add(str(sent.fields.get("case")))
             self.panel, self.typed, self.selected_case = None, "", None
         else:
             self.message = texts.ERRORS.get(code, f"操作未成功（{code}）")
@@ -404,6 +409,8 @@ class TerminalPresenter:
         for case in self.cases.get("cases") or []:
             if not isinstance(case, Mapping) or case.get("department") not in departments:
                 continue
+            if case.get("id") in self.closed_here:
+                continue
             state = str(case.get("state"))
             rows.append(
                 CaseRow(
@@ -532,7 +539,6 @@ class TerminalPresenter:
             banner = ""
         clerk = (self.state or {}).get("clerk")
         window = (self.state or {}).get("window") or {}
-        rows = self._case_rows()
         return TerminalView(
             screen="login" if status == "closed" else "work",
             window_name=str(
@@ -563,12 +569,21 @@ class TerminalPresenter:
             selected_clerk=self.selected_clerk,
             pin_masked="●" * len(self.pin),
             letters=self._prefix_letters(),
-            cases=rows,
-            case_counts={
-                state: sum(1 for r in rows if r.state == state)
-                for state in ("ok", "near", "overdue")
-            },
+            cases=self._case_rows(),
+            case_counts=self._case_counts(),
         )
+
+    def _case_counts(self) -> dict[str, int]:
+        """This window's departments' open cases by state: the hall counts them all (it lists
+        at most 50 a department)."""
+        counts = dict.fromkeys(("ok", "near", "overdue"), 0)
+        by_department = self.cases.get("departments") or {}
+        for department in self._departments():
+            found = by_department.get(department) if isinstance(by_department, Mapping) else None
+            for state in counts:
+                value = found.get(state) if isinstance(found, Mapping) else None
+                counts[state] += value if isinstance(value, int) else 0
+        return counts
 
     def _prefix_letters(self) -> str:
         letters = {

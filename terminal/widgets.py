@@ -145,7 +145,7 @@ class TerminalRoot(BoxLayout):  # type: ignore[misc]
         counts = view.case_counts
         if view.cases:
             late = f"超期 {counts.get('overdue', 0)} · 临期 {counts.get('near', 0)}"
-            self.cases_text.text = f"受理件 {len(view.cases)} 件\n{late}"
+            self.cases_text.text = f"受理件 {sum(counts.values())} 件\n{late}"
         else:
             self.cases_text.text = "受理件：无"
         self.cases_button.disabled = not (view.cases and view.online)

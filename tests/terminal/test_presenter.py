@@ -388,6 +388,8 @@ def case(number: str, state: str, due: str, left: int, department: str = "psb") 
 
 CASES_MESSAGE = {
     "v": 1, "at": NOW.isoformat(), "day": "2026-11-26", "warn_days": 1,
+    "departments": {"psb": {"ok": 1, "near": 1, "overdue": 1},
+                    "tax": {"ok": 0, "near": 1, "overdue": 0}},
     "cases": [case("A003", "overdue", "2026-11-24", -2), case("B001", "near", "2026-11-26", 0, "tax"),
               case("A007", "near", "2026-11-27", 1), case("A009", "ok", "2026-12-03", 5)],
 }  # fmt: skip
@@ -430,6 +432,10 @@ def test_the_windows_open_cases_most_urgent_first_and_closing_one() -> None:
     assert port.sent == [("close_case", {"case": "20261120-A003"})]
     p.on_answer("close_case", True, {"case": CASES_MESSAGE["cases"][0]}, "ok")
     assert p.view().panel is None
+    # gone at once, before the hall's next `cases` (at most 2 s later)
+    assert [c.number for c in p.view().cases] == ["A007", "A009"]
+    p.on_cases({**CASES_MESSAGE, "cases": CASES_MESSAGE["cases"][1:]})
+    assert p.closed_here == set() and len(p.view().cases) == 2
 
 
 def test_cases_are_closed_while_paused_and_a_refusal_is_said() -> None:
