@@ -13,8 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from hall.calendar import Calendar
+
+if TYPE_CHECKING:
+    from hall.config import HallConfig
 
 WARN_DAYS = 1  # working days left at which a case turns yellow (default of [limits] case_warn_days)
 STATES = ("ok", "near", "overdue")  # of an open case
@@ -40,6 +44,16 @@ def add_working_days(calendar: Calendar, day: date, n: int) -> date:
     raise ValueError(
         f"no {n} working days within {MAX_SEARCH_DAYS} days of {day}: check [calendar]"
     )
+
+
+def case_due(config: HallConfig, service: str, outcome: str | None, day: date) -> date | None:
+    """The due date of the case a finish of `service` on `day` accepts, or None if it accepts
+    none: `outcome` "accepted" always, "on_the_spot" never, none by the service's promised days."""
+    found = config.service(service)
+    days = found.promised_days if found is not None else 0
+    if outcome == "on_the_spot" or (outcome is None and days == 0):
+        return None
+    return add_working_days(config.calendar, day, days)
 
 
 def working_days_between(calendar: Calendar, start: date, end: date) -> int:

@@ -1,8 +1,9 @@
 """Time limits (电子监察, issue 21): the engine keeps the open cases, which outlive the day.
 
 - A `ticket_done` that accepts a case (outcome `accepted`, or none and the service's
-  `promised_days` > 0: hall/cases.py) opens it in the state: `case_opened` below, called by the
-  `ticket_done` applier; the due date is `promised_days` working days of the hall's calendar later.
+  `promised_days` > 0: hall/cases.py) carries its due date (`promised_days` working days of the
+  hall's calendar later) and opens it in the state: `case_opened` below, called by the
+  `ticket_done` applier.
 - `CloseCase` (op `close_case`, 办结): a clerk logged in at a window closes a case of any
   department the window serves (a case accepted at one window of a department is often finished
   at another: the one free when the papers come back); an operator closes any case. Event
@@ -21,7 +22,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from contract import messages as m
-from hall.cases import STATES, add_working_days, case_state, working_days_between
+from hall.cases import STATES, case_due, case_state, working_days_between
 from hall.engine_time import Now
 from hall.errors import HallError
 from hall.handlers_common import Handled, check_operator, commit, open_window
@@ -34,25 +35,15 @@ NOTE_MAX = 500  # characters of a closing note
 LISTED_PER_DEPARTMENT = 50  # open cases listed in `cases` per department (all are counted)
 
 
-def makes_case(engine: Engine, e: TicketDone) -> bool:
-    """Whether a finish accepted a case (the rule of hall/cases.py and the reports)."""
-    if e.outcome is not None:
-        return e.outcome == "accepted"
-    service = engine.config.service(e.service)
-    return service is not None and service.promised_days > 0
-
-
 def case_opened(engine: Engine, e: TicketDone) -> None:
-    """Part of the `ticket_done` applier: open the case it accepted, if any."""
-    if not makes_case(engine, e):
-        return
-    state = engine.state
-    ticket = state.tickets.get(e.ticket)
-    service = engine.config.service(e.service)
-    days = service.promised_days if service is not None else 0
+    """Part of the `ticket_done` applier: open the case it accepted, if any (`e.due`; an event
+    stored before it carried `due` is judged by today's config, as the reports do)."""
     accepted = date.fromisoformat(e.at[:10])  # the hall's local date (`at` carries its offset)
-    due = add_working_days(engine.config.calendar, accepted, days)
-    state.cases[e.ticket] = OpenCase(
+    due = e.due or case_due_iso(engine, e, accepted)
+    if due is None:
+        return
+    ticket = engine.state.tickets.get(e.ticket)
+    engine.state.cases[e.ticket] = OpenCase(
         id=e.ticket,
         number=ticket.number if ticket is not None else e.ticket.rpartition("-")[2],
         service=e.service,
@@ -60,8 +51,13 @@ def case_opened(engine: Engine, e: TicketDone) -> None:
         window=e.window,
         clerk=e.clerk,
         accepted=accepted.isoformat(),
-        due=due.isoformat(),
+        due=due,
     )
+
+
+def case_due_iso(engine: Engine, e: TicketDone, accepted: date) -> str | None:
+    due = case_due(engine.config, e.service, e.outcome, accepted)
+    return due.isoformat() if due is not None else None
 
 
 def departments_of_window(engine: Engine, window_id: str) -> frozenset[str]:

@@ -366,6 +366,7 @@ class TicketDone:
     seconds: int  # time at the window, from the start (or the call if never started)
     until: str  # the ticket can be rated until then
     outcome: str | None = None  # `finish`'s outcome, when the clerk chose one (OUTCOMES)
+    due: str | None = None  # YYYY-MM-DD: the finish accepted a case (受理), due then (time limits)
 
 
 @dataclass(frozen=True, slots=True)

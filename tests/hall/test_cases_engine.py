@@ -20,6 +20,7 @@ from hall.model import (
     IssueTicket,
     Login,
     Rollover,
+    TicketDone,
     event_from_dict,
     event_to_dict,
 )
@@ -193,3 +194,22 @@ def test_the_list_is_cut_per_department_and_the_counts_are_not(
     message = hall.engine.cases(day(10, 8))
     assert [c["id"] for c in message["cases"]] == ids[:2]  # the oldest of the same due date
     assert message["counts"]["ok"] == 4 and message["departments"]["psb"]["ok"] == 4
+
+
+def test_the_due_date_is_in_the_event_so_a_later_config_moves_no_case() -> None:
+    hall = Hall()
+    case_id = hall.serve("psb-hukou", None, ACCEPTED)
+    done = next(e for e in hall.events if isinstance(e, TicketDone))
+    assert done.due == DUE
+    later_config = rules_hall_data()  # psb-hukou back to 0 promised days
+    replayed = Engine(parse_config(later_config, "changed"))
+    for event in hall.events:
+        replayed.apply(event)
+    assert replayed.state.cases[case_id].due == DUE
+    # An event stored before `due` existed is judged by the config of the replay.
+    legacy = Engine(config(), None)
+    for event in hall.events:
+        data = event_to_dict(event)
+        data.pop("due", None)
+        legacy.apply(event_from_dict(data))
+    assert legacy.state.cases[case_id].due == DUE
