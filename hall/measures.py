@@ -285,6 +285,15 @@ class Measures:
             )
 
     def _note_case(self, e: dict[str, Any], t: _Ticket) -> None:
+        if "due" in e:  # the hall stored the case's due date (null: done on the spot)
+            if e["due"] is None:
+                self.on_the_spot += 1
+                return
+            day, stored = date.fromisoformat(e["at"][:10]), date.fromisoformat(e["due"])
+            self.cases.append(
+                Case(e["ticket"], e["service"], t.department, e["window"], e["clerk"], day, stored)
+            )
+            return
         days = self.promised.get(e["service"], 0)
         outcome = e.get("outcome")  # the clerk's choice; none (a keypad): by the promised days
         if outcome == "on_the_spot" or (outcome is None and days == 0):
