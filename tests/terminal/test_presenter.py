@@ -451,3 +451,14 @@ def test_cases_are_closed_while_paused_and_a_refusal_is_said() -> None:
     assert p.view().message == "该件已办结"
     p.on_cases({**CASES_MESSAGE, "cases": []})  # the last one closed: the list goes away
     assert p.view().panel is None and not p.enabled("close_case")
+
+
+def test_the_demo_clerk_accepts_a_case_for_a_service_with_a_promised_time() -> None:
+    from terminal.autoplay import AutoClerk
+
+    p, port, _ = presenter(state(current={**ticket(status="serving"), "service": "psb-hukou"}))
+    p.on_catalog(CASE_CATALOG)
+    clerk = AutoClerk(p)
+    clerk.step()  # F5 opens the choice
+    clerk.step()  # and it takes 受理
+    assert port.sent == [("finish", {"outcome": "accepted"})]
