@@ -21,7 +21,7 @@ ERROR_CODES = frozenset(
         "unknown_booking", "booking_used", "booking_wrong_day", "reprint_limit", "queue_empty",
         "wrong_pin", "not_logged_in", "already_logged_in", "window_paused", "no_current_ticket",
         "invalid_transition", "recall_limit", "not_rateable", "already_rated", "expired",
-        "unknown_alarm",
+        "unknown_alarm", "unknown_case", "case_closed",
     }
 )  # fmt: skip
 

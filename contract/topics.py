@@ -111,6 +111,11 @@ def alarms(site: str) -> str:
     return f"{root(site)}/alarms"
 
 
+def cases(site: str) -> str:
+    """Extension: the open cases (受理件) with their state against the time limit, retained."""
+    return f"{root(site)}/cases"
+
+
 # Subscriptions (MQTT filters).
 def all_requests(site: str) -> str:
     return f"{root(site)}/+/+/req"
@@ -178,7 +183,7 @@ def is_retained(site: str, topic: str) -> bool:
         return False
     rest = parts[2:]
     if len(rest) == 1:
-        return rest[0] in ("board", "catalog", "queues", "clock", "stats", "alarms")
+        return rest[0] in ("board", "catalog", "queues", "clock", "stats", "alarms", "cases")
     if len(rest) == 2:
         return rest[0] == "status"
     if len(rest) == 3:

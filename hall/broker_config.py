@@ -137,6 +137,7 @@ def hall_grants(site: str) -> list[Grant]:
         topics.clock(site),
         topics.all_device_settings(site),
         topics.stats(site),
+        topics.cases(site),  # extension: the open cases and their time limits (retained)
         topics.status(site, HALL_USER),
         topics.owner(site),
     ]
@@ -165,6 +166,7 @@ def grants_for(config: HallConfig, device: str) -> list[Grant]:
             Grant("read", topics.board(site)),
             Grant("read", topics.calls(site)),
             Grant("read", topics.stats(site)),  # extension: the day's figures
+            Grant("read", topics.cases(site)),  # extension: the open cases it may close
         ]
     elif device_class == "evaluator":
         evaluator = config.evaluator(device)
@@ -201,6 +203,7 @@ def grants_for(config: HallConfig, device: str) -> list[Grant]:
             Grant("read", topics.all_health(site)),
             Grant("read", topics.stats(site)),  # extension: the day's figures
             Grant("read", topics.alarms(site)),  # extension: the open alarms (hallq monitor)
+            Grant("read", topics.cases(site)),  # extension: the open cases (time limits)
         ]
     elif (
         device_class == "announcer"

@@ -4,21 +4,31 @@ Each service's `promised_days` is its promised completion time in working days. 
 `outcome` "accepted" (受理) makes a case, "on_the_spot" (即办) does not; a finish without one (a
 keypad's) follows the promised days: 0 is on the spot, more is a case. A case is due on the
 `promised_days`-th working day after the day it was finished (the hall's calendar: weekends,
-holidays and make-up working days). No op closes a case yet, so every accepted case is open: `ok`
-with more than WARN_DAYS working days left, `near` (yellow) within them, `overdue` (red) past its
-due day.
+holidays and make-up working days). An open case is `ok` with more than `[limits]
+case_warn_days` (WARN_DAYS by default) working days left, `near` (yellow) within them, `overdue`
+(red) past its due day; the op `close_case` closes it (hall/handlers_cases.py keeps the open ones).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from hall.calendar import Calendar
 
-WARN_DAYS = 1  # working days left at which a case turns yellow
-STATES = ("ok", "near", "overdue")
-STATE_NAMES = {"ok": "正常 in time", "near": "临期 near due", "overdue": "超期 overdue"}
+if TYPE_CHECKING:
+    from hall.config import HallConfig
+
+WARN_DAYS = 1  # working days left at which a case turns yellow (default of [limits] case_warn_days)
+STATES = ("ok", "near", "overdue")  # of an open case
+REPORT_STATES = (*STATES, "closed")  # reports also count the cases closed (办结, op close_case)
+STATE_NAMES = {
+    "ok": "正常 in time",
+    "near": "临期 near due",
+    "overdue": "超期 overdue",
+    "closed": "已办结 closed",
+}
 MAX_SEARCH_DAYS = 3660  # a calendar with no working day at all must not loop forever
 
 
@@ -34,6 +44,16 @@ def add_working_days(calendar: Calendar, day: date, n: int) -> date:
     raise ValueError(
         f"no {n} working days within {MAX_SEARCH_DAYS} days of {day}: check [calendar]"
     )
+
+
+def case_due(config: HallConfig, service: str, outcome: str | None, day: date) -> date | None:
+    """The due date of the case a finish of `service` on `day` accepts, or None if it accepts
+    none: `outcome` "accepted" always, "on_the_spot" never, none by the service's promised days."""
+    found = config.service(service)
+    days = found.promised_days if found is not None else 0
+    if outcome == "on_the_spot" or (outcome is None and days == 0):
+        return None
+    return add_working_days(config.calendar, day, days)
 
 
 def working_days_between(calendar: Calendar, start: date, end: date) -> int:
@@ -57,7 +77,12 @@ class Case:
     accepted: date
     due: date
 
-    def state(self, calendar: Calendar, as_of: date) -> str:
-        if as_of > self.due:
-            return "overdue"
-        return "near" if working_days_between(calendar, as_of, self.due) <= WARN_DAYS else "ok"
+    def state(self, calendar: Calendar, as_of: date, warn_days: int = WARN_DAYS) -> str:
+        return case_state(calendar, as_of, self.due, warn_days)
+
+
+def case_state(calendar: Calendar, as_of: date, due: date, warn_days: int = WARN_DAYS) -> str:
+    """ok / near / overdue of a case open on `as_of` that is due on `due`."""
+    if as_of > due:
+        return "overdue"
+    return "near" if working_days_between(calendar, as_of, due) <= warn_days else "ok"

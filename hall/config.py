@@ -75,6 +75,8 @@ class Limits(Strict):
     estimate_samples: int = Field(default=10, ge=1)  # recent services averaged for est_wait_min
     # The centre's promised longest wait: reports give the share of visitors who waited longer.
     target_wait_min: int = Field(default=20, ge=1, le=600)
+    # Time limits: an open case turns yellow (near) with this many working days or fewer left.
+    case_warn_days: int = Field(default=1, ge=0, le=30)
 
 
 class Broker(Strict):

@@ -40,6 +40,7 @@ from hall.model import (
     AlarmNoted,
     AlarmRaised,
     CallEvent,
+    CaseClosed,
     Command,
     DayRolledOver,
     Event,
@@ -131,10 +132,17 @@ class Changes:
     queues: bool = False
     catalog: bool = False
     alarms: bool = False  # the retained `alarms`
+    cases: bool = False  # the retained `cases` (time limits)
 
     def __bool__(self) -> bool:
         return bool(
-            self.windows or self.ratings or self.board or self.queues or self.catalog or self.alarms
+            self.windows
+            or self.ratings
+            or self.board
+            or self.queues
+            or self.catalog
+            or self.alarms
+            or self.cases
         )
 
     def update(self, other: Changes) -> None:
@@ -144,6 +152,7 @@ class Changes:
         self.queues |= other.queues
         self.catalog |= other.catalog
         self.alarms |= other.alarms
+        self.cases |= other.cases
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,6 +553,9 @@ class HallCore:
         if isinstance(event, AlarmRaised | AlarmCleared | AlarmAcked | AlarmNoted):
             changes.alarms = True  # only the retained `alarms`
             return
+        if isinstance(event, CaseClosed):
+            changes.cases = True  # only the retained `cases`
+            return
         changes.board = True
         changes.queues = True
         window = getattr(event, "window", None)
@@ -551,6 +563,9 @@ class HallCore:
             changes.windows.add(window)
         if isinstance(event, TicketDone | TicketRated | RatingExpired):
             changes.ratings.add(event.window)
+            changes.cases |= (
+                isinstance(event, TicketDone) and event.ticket in self.engine.state.cases
+            )
         elif isinstance(event, TicketCancelled):
             ticket = self.engine.state.tickets.get(event.ticket)
             if ticket is not None and ticket.window is not None:
@@ -559,6 +574,7 @@ class HallCore:
             changes.catalog = True
         elif isinstance(event, DayRolledOver):
             changes.catalog = True
+            changes.cases = True  # the cases closed before today leave it
             changes.windows |= self._windows
             changes.ratings |= self._windows
 
@@ -622,6 +638,9 @@ class HallCore:
 
     def stats(self, now: datetime) -> dict[str, Any]:
         return stats_view(self.engine, now)
+
+    def cases(self, now: datetime) -> dict[str, Any]:
+        return self.engine.cases(now)
 
     def open_alarms(self) -> list[messages.OpenAlarm]:
         """The alarms kept in the store that are open now, newest first (the service adds its own

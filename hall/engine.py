@@ -27,6 +27,7 @@ from typing import Any
 
 from contract.protocol import iso
 from hall import handlers_alarms as alarms
+from hall import handlers_cases as cases
 from hall import handlers_operator as operator
 from hall import reconcile, views
 from hall.config import HallConfig
@@ -187,7 +188,16 @@ class Engine:
         for event in events:
             ids = " ".join(
                 f"{name}={getattr(event, name)}"
-                for name in ("ticket", "number", "window", "clerk", "service", "operator", "seq")
+                for name in (
+                    "ticket",
+                    "case",
+                    "number",
+                    "window",
+                    "clerk",
+                    "service",
+                    "operator",
+                    "seq",
+                )
                 if getattr(event, name, None) is not None
             )
             log.info("%s %s", event_type(event), ids)
@@ -218,6 +228,11 @@ class Engine:
     def next_hours_edge(self, now: datetime) -> datetime | None:
         """When some service next opens or closes: the service republishes `queues` then."""
         return self.rules.next_edge(self._local(now))
+
+    def cases(self, now: datetime) -> dict[str, Any]:
+        """The retained `cases`: the open cases with their state on `now`'s local date."""
+        local = self._local(now)
+        return cases.cases_message(self, iso(local), local.date()).to_json()
 
     def call_message(self, event: CallEvent) -> dict[str, Any]:
         return views.call_message(self, event)

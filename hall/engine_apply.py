@@ -11,6 +11,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from hall import handlers_alarms as alarms
+from hall import handlers_cases as cases
 from hall.engine_time import timestamp
 from hall.model import (
     AT_WINDOW,
@@ -29,6 +30,7 @@ from hall.model import (
     BookingAdded,
     BookingCancelled,
     CallEvent,
+    CaseClosed,
     ClerkLoggedIn,
     ClerkLoggedOut,
     DayRolledOver,
@@ -228,6 +230,7 @@ def done(engine: Engine, e: TicketDone) -> None:
         window.rating = ticket.id
         window.rating_until = e.until
         window.rating_until_ts = ticket.rate_until_ts
+    cases.case_opened(engine, e)  # a case accepted (受理) opens here (hall/handlers_cases.py)
 
 
 def no_show(engine: Engine, e: TicketNoShow) -> None:
@@ -383,6 +386,7 @@ def rolled_over(engine: Engine, e: DayRolledOver) -> None:
         today.open = True
         today.cap = None
         today.issued_today = 0
+    cases.day_rolled_over(engine, e)  # open cases stay; those closed before today go
 
 
 # The one applier of each event type (an event's other half is its class in hall/model.py).
@@ -419,4 +423,5 @@ APPLIERS: dict[type[Any], Callable[[Engine, Any], None]] = {
     AlarmCleared: alarms.alarm_cleared,
     AlarmAcked: alarms.acked,
     AlarmNoted: alarms.noted,
+    CaseClosed: cases.case_closed,  # the open cases (hall/handlers_cases.py)
 }

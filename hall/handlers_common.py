@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from contract import messages as m
 from contract.protocol import iso
 from hall import views
+from hall.cases import case_due
 from hall.config import HallConfig, Service, Window
 from hall.engine_time import Now
 from hall.errors import HallError
@@ -112,8 +113,18 @@ def done_event(
     seconds = max(0, clock.ts - began) if began is not None else 0
     until = iso(clock.dt + timedelta(seconds=engine.config.limits.rating_seconds))
     assert window.clerk is not None
+    # A case's due date goes into the event: a later calendar or promised time changes no case.
+    due = case_due(engine.config, ticket.service, outcome, clock.dt.date())
     return TicketDone(
-        clock.at, window.id, window.clerk, ticket.id, ticket.service, seconds, until, outcome
+        clock.at,
+        window.id,
+        window.clerk,
+        ticket.id,
+        ticket.service,
+        seconds,
+        until,
+        outcome,
+        due.isoformat() if due is not None else None,
     )
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from hall.cases import STATES, Case, add_working_days
+from hall.cases import REPORT_STATES, Case, add_working_days
 from hall.config import HallConfig
 from hall.stats import GOOD, LEVELS
 
@@ -40,6 +40,7 @@ DIMENSIONS = ("service", "department", "window", "clerk", "hour", "day")
 TOTAL = ("total", "all")
 # The event types a report reads (the store's `type` column), so the rest is never parsed.
 READ_TYPES = (
+    "case_closed",  # time limits: a case closed (办结)
     "ticket_issued",
     "ticket_called",
     "ticket_called_back",
@@ -165,6 +166,7 @@ class Measures:
         self.promised = {s.code: s.promised_days for s in config.services}
         self.cases: list[Case] = []  # accepted (受理) at a finish: see hall/cases.py
         self.on_the_spot = 0  # finishes done on the spot (即办)
+        self.closed: dict[str, date] = {}  # case id -> the day it was closed (办结)
         self._rows_of: dict[Keys, list[Figures]] = {}  # keys -> their figures (a cache)
         self._due: dict[tuple[date, int], date] = {}  # (accepted, days) -> due (a cache)
 
@@ -208,6 +210,9 @@ class Measures:
             )
             self.numbers[e["ticket"]] = e["number"]
             self._count("issued", self._first_keys(new))
+            return
+        if kind == "case_closed":  # names a case (a ticket of any earlier day), not a ticket
+            self.closed[e["case"]] = date.fromisoformat(e["at"][:10])
             return
         if kind == "day_rolled_over":
             for ticket_id in e.get("expired", ()):
@@ -280,6 +285,15 @@ class Measures:
             )
 
     def _note_case(self, e: dict[str, Any], t: _Ticket) -> None:
+        if "due" in e:  # the hall stored the case's due date (null: done on the spot)
+            if e["due"] is None:
+                self.on_the_spot += 1
+                return
+            day, stored = date.fromisoformat(e["at"][:10]), date.fromisoformat(e["due"])
+            self.cases.append(
+                Case(e["ticket"], e["service"], t.department, e["window"], e["clerk"], day, stored)
+            )
+            return
         days = self.promised.get(e["service"], 0)
         outcome = e.get("outcome")  # the clerk's choice; none (a keypad): by the promised days
         if outcome == "on_the_spot" or (outcome is None and days == 0):
@@ -293,11 +307,19 @@ class Measures:
             Case(e["ticket"], e["service"], t.department, e["window"], e["clerk"], accepted, due)
         )
 
+    def case_state(self, case: Case, as_of: date) -> str:
+        """A case's state on `as_of`: `closed` if the period closed it by then, else as it is open."""
+        closed = self.closed.get(case.ticket)
+        if closed is not None and closed <= as_of:
+            return "closed"
+        warn = self.config.limits.case_warn_days
+        return case.state(self.config.calendar, as_of, warn)
+
     def case_states(self, as_of: date) -> dict[str, int]:
-        """Open cases by state on `as_of` (no op closes a case yet: all are open)."""
-        out = dict.fromkeys(STATES, 0)
+        """The period's accepted cases by state on `as_of` (ok / near / overdue / closed)."""
+        out = dict.fromkeys(REPORT_STATES, 0)
         for case in self.cases:
-            out[case.state(self.config.calendar, as_of)] += 1
+            out[self.case_state(case, as_of)] += 1
         return out
 
     @staticmethod

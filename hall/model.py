@@ -254,12 +254,22 @@ class NoteAlarm:
     close: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class CloseCase:
+    """Close an open case (办结): from a window (`window` set) or an operator (`operator` set)."""
+
+    case: str  # the case's id: the ticket id it was accepted under
+    window: str | None = None
+    operator: str | None = None
+    note: str | None = None
+
+
 Command = (
     IssueTicket | Reprint | QueryTicket | Login | Logout | CallNext | CallNumber | Recall | Start
     | Finish | NoShow | TransferToService | TransferToWindow | Hold | Unhold | Pause | Resume | Rate
     | Cancel | ForceLogout | SetService | SetNotice | AddBooking | CancelBooking | Rollover
     | ExpireRatings | ReconcileConfig
-    | ReconcileAlarms | KioskHelp | AckAlarm | NoteAlarm
+    | ReconcileAlarms | KioskHelp | AckAlarm | NoteAlarm | CloseCase
 )  # fmt: skip
 
 
@@ -366,6 +376,7 @@ class TicketDone:
     seconds: int  # time at the window, from the start (or the call if never started)
     until: str  # the ticket can be rated until then
     outcome: str | None = None  # `finish`'s outcome, when the clerk chose one (OUTCOMES)
+    due: str | None = None  # YYYY-MM-DD: the finish accepted a case (受理), due then (time limits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -590,6 +601,22 @@ class AlarmNoted:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class CaseClosed:
+    """A case closed (办结) by a clerk at a window, or by an operator (then `window`/`clerk` None).
+
+    A case opens with the `ticket_done` that accepted it (hall/handlers_cases.py), so it has no
+    event of its own."""
+
+    TYPE: ClassVar[str] = "case_closed"
+    at: str
+    case: str
+    window: str | None
+    clerk: str | None
+    operator: str | None
+    note: str | None = None
+
+
 AlarmEvent = AlarmRaised | AlarmCleared | AlarmAcked | AlarmNoted
 
 Event = (
@@ -598,7 +625,7 @@ Event = (
     | TicketTransferred | WindowPaused | WindowResumed | TicketCancelled | ServiceChanged
     | NoticeChanged | DayRolledOver | TicketRated | RatingExpired | BookingAdded | BookingCancelled
     | QuotaWarning | CallEvent | TicketReturned | WindowRemoved | NumberingAdvanced
-    | AlarmRaised | AlarmCleared | AlarmAcked | AlarmNoted
+    | AlarmRaised | AlarmCleared | AlarmAcked | AlarmNoted | CaseClosed
 )  # fmt: skip
 
 
@@ -746,6 +773,24 @@ class OpenAlarm:
 
 
 @dataclass(slots=True)
+class OpenCase:
+    """A case accepted (受理) at a finish, open until closed (办结); it outlives the business day.
+
+    A case closed today stays (with `closed`) until the next rollover, so a second close is told
+    apart from an unknown id."""
+
+    id: str  # the ticket id it was accepted under (unique for ever)
+    number: str
+    service: str
+    department: str
+    window: str
+    clerk: str
+    accepted: str  # YYYY-MM-DD, the hall's local date of the finish
+    due: str  # YYYY-MM-DD, `promised_days` working days later
+    closed: str | None = None  # when it was closed (ISO), today
+
+
+@dataclass(slots=True)
 class HallState:
     business_day: date | None = None
     tickets: dict[str, Ticket] = field(default_factory=dict)
@@ -759,6 +804,7 @@ class HallState:
     bookings: dict[str, Booking] = field(default_factory=dict)  # by code; past days pruned
     alarms: dict[str, OpenAlarm] = field(default_factory=dict)  # open alarms by id, oldest first
     alarm_seq: int = 0  # the number of the last alarm raised, never reset
+    cases: dict[str, OpenCase] = field(default_factory=dict)  # by id, oldest first; not per day
     # Derived from the tickets (rebuilt on restore), so left out of equality and snapshots.
     index: QueueIndex = field(default_factory=QueueIndex, compare=False, repr=False)
     by_number: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -789,6 +835,7 @@ def state_to_dict(state: HallState) -> dict[str, Any]:
         "bookings": [_slots_dict(b) for b in state.bookings.values()],
         "alarms": [_slots_dict(a) for a in state.alarms.values()],
         "alarm_seq": state.alarm_seq,
+        "cases": [_slots_dict(c) for c in state.cases.values()],
     }
 
 
@@ -821,6 +868,8 @@ def state_from_dict(data: dict[str, Any]) -> HallState:
         # Snapshots written before alarms were kept have none.
         alarms={a["id"]: OpenAlarm(**a) for a in data.get("alarms", [])},
         alarm_seq=int(data.get("alarm_seq", 0)),
+        # Snapshots written before cases were kept have none.
+        cases={c["id"]: OpenCase(**c) for c in data.get("cases", [])},
     )
 
 

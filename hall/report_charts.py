@@ -18,7 +18,7 @@ from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from hall.cases import STATE_NAMES, STATES
+from hall.cases import REPORT_STATES, STATE_NAMES
 from hall.measures import Measures
 from hall.stats import LEVELS
 
@@ -123,9 +123,9 @@ def _cases(measures: Measures, as_of: date) -> bytes:
     states = measures.case_states(as_of)
     fig = Figure(figsize=(6, 4))
     ax = fig.add_subplot()
-    labels = ["即办 on the spot", *(STATE_NAMES[s] for s in STATES)]
-    values = [measures.on_the_spot, *(states[s] for s in STATES)]
-    ax.bar(labels, values, color=["#1565c0", "#2e7d32", "#f9a825", "#c62828"])
+    labels = ["即办 on the spot", *(STATE_NAMES[s] for s in REPORT_STATES)]
+    values = [measures.on_the_spot, *(states[s] for s in REPORT_STATES)]
+    ax.bar(labels, values, color=["#1565c0", "#2e7d32", "#f9a825", "#c62828", "#616161"])
     ax.set_title(f"办件时限（{as_of}）")
     ax.set_ylabel("件 cases")
     fig.tight_layout()

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from hall.cases import STATE_NAMES, STATES
+from hall.cases import REPORT_STATES, STATE_NAMES
 from hall.measures import DIMENSIONS, Measures, Rating
 from hall.stats import LEVELS
 
@@ -80,7 +80,7 @@ def tables(measures: Measures, period: str, as_of: date) -> list[Table]:
         head
         + [[title, totals[field]] for field, title in COLUMNS]
         + [["即办 done on the spot", measures.on_the_spot], ["受理 accepted", len(measures.cases)]]
-        + [[f"{STATE_NAMES[state]} ({as_of})", states[state]] for state in STATES],
+        + [[f"{STATE_NAMES[state]} ({as_of})", states[state]] for state in REPORT_STATES],
     )
     out = [first]
     for dimension in DIMENSIONS:
@@ -90,7 +90,6 @@ def tables(measures: Measures, period: str, as_of: date) -> list[Table]:
             for row in measures.rows(dimension)
         ]
         out.append(Table(dimension, SHEETS[dimension], header, rows))
-    calendar = measures.config.calendar
     out.append(
         Table(
             "cases",
@@ -114,7 +113,7 @@ def tables(measures: Measures, period: str, as_of: date) -> list[Table]:
                     c.clerk,
                     c.accepted.isoformat(),
                     c.due.isoformat(),
-                    STATE_NAMES[c.state(calendar, as_of)],
+                    STATE_NAMES[measures.case_state(c, as_of)],
                 ]
                 for c in measures.cases
             ],

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from contract.protocol import VERSION, encodable, valid_request_id
 from hall import handlers_alarms as alarms
+from hall import handlers_cases as cases
 from hall import handlers_kiosk as kiosk
 from hall import handlers_operator as operator
 from hall import handlers_window as window
@@ -38,6 +39,7 @@ from hall.model import (
     CallNumber,
     Cancel,
     CancelBooking,
+    CloseCase,
     Command,
     Finish,
     ForceLogout,
@@ -316,6 +318,19 @@ def _alarm_note(device: str, data: dict[str, Any]) -> NoteAlarm:
     return NoteAlarm(device, _required(data, "alarm"), text, close)
 
 
+def _close_case(by: str) -> Callable[[str, dict[str, Any]], CloseCase]:
+    """`close_case` {case, note?} from a window or an operator (`by`: the device class)."""
+
+    def parse(device: str, data: dict[str, Any]) -> CloseCase:
+        case = _required(data, "case")
+        note = _text(data, "note", limit=MAX_NOTICE, required=False)
+        if by == "window":
+            return CloseCase(case, window=device, note=note)
+        return CloseCase(case, operator=device, note=note)
+
+    return parse
+
+
 C = TypeVar("C")
 
 
@@ -392,6 +407,8 @@ OPS = _table(
     _op("alarm_ack", "operator", (AckAlarm,), lambda d, p: AckAlarm(d, _required(p, "alarm")),
         alarms.ack),
     _op("alarm_note", "operator", (NoteAlarm,), _alarm_note, alarms.note),
+    _op("close_case", "window", (CloseCase,), _close_case("window"), cases.close),
+    _op("close_case", "operator", (CloseCase,), _close_case("operator"), cases.close),
 )
 # fmt: on
 

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from contract import messages, topics
 from contract.protocol import dumps, error, iso
@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 500  # requests per transaction; a burst bigger than this becomes a few transactions
 QUEUES_INTERVAL = 1.0  # seconds: `queues` is coalesced to at most one message per interval
+# The retained `cases` at most this often (seconds): a big hall has thousands of open cases, and a
+# busy minute accepts many; the list a clerk closes from may lag this much.
+CASES_INTERVAL = 2.0
 QUEUES_REFRESH = 60.0  # seconds: republished anyway (estimates and opening hours move with time)
 TICK_INTERVAL = 1.0  # seconds between timer runs (rollover, rating expiry)
 RETAINED_DEFER = 0.05  # seconds the retained topics may wait while requests keep arriving
@@ -84,6 +87,7 @@ class Pending:
     catalog: bool = False
     clock: bool = False
     alarms: bool = False
+    cases: bool = False
 
     def add(self, changes: Changes) -> None:
         self.windows |= changes.windows
@@ -92,11 +96,12 @@ class Pending:
         self.queues |= changes.queues
         self.catalog |= changes.catalog
         self.alarms |= changes.alarms
+        self.cases |= changes.cases
 
     def everything(self, config: HallConfig) -> None:
         self.windows.update(w.id for w in config.windows)
         self.ratings.update(w.id for w in config.windows)
-        self.board = self.queues = self.catalog = self.clock = self.alarms = True
+        self.board = self.queues = self.catalog = self.clock = self.alarms = self.cases = True
 
 
 _WAKE = ("", b"", 0.0)  # queue item that only wakes the worker
@@ -158,6 +163,8 @@ class HallService:
         self._last_queues = 0.0
         self._hours_edge = math.inf
         self._next_tick = 0.0
+        self._cases_day: date | None = None  # the date the retained `cases` was last worked out for
+        self._cases_sent = -CASES_INTERVAL  # monotonic time it was last published
         self._next_clock = 0.0
         self._last_retained = 0.0
         self._storage_alarm = False
@@ -643,6 +650,12 @@ class HallService:
             self._retain(topics.alarms(self.site), self.alarms_payload())
             if self.metrics is not None:  # hallq_alarms_open{kind}: the same open set
                 self.metrics.set_open_alarms((a.kind, a.subject) for a in self.open_alarms())
+        today = now.astimezone(self.config.site.zone).date()
+        cases_wanted = pending.cases or today != self._cases_day  # states move with the date
+        cases_now = cases_wanted and time.monotonic() >= self._cases_sent + CASES_INTERVAL
+        if cases_now:
+            self._retain(topics.cases(self.site), dumps(core.cases(now)))
+            self._cases_day, self._cases_sent = today, time.monotonic()
         if pending.clock:
             self._retain(topics.clock(self.site), clock_payload(self.core.clock))
             self._next_clock = time.monotonic() + CLOCK_INTERVAL
@@ -653,7 +666,9 @@ class HallService:
             self._retain(topics.queues(self.site), dumps(core.queues(now)))
             self._last_queues = time.monotonic()
             self._schedule_hours_edge(now)
-        self._pending = Pending(queues=pending.queues and not queues_now)
+        self._pending = Pending(
+            queues=pending.queues and not queues_now, cases=cases_wanted and not cases_now
+        )
 
     def _retain(self, topic: str, payload: bytes) -> None:
         self.transport.publish(topic, payload, qos=1, retain=True)

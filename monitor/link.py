@@ -46,6 +46,7 @@ class MonitorLink:
         client.subscribe_json(topics.queues(site), self._apply(lambda t, v: p.on_queues(v)))
         client.subscribe_json(topics.board(site), self._apply(lambda t, v: p.on_board(v)))
         client.subscribe_json(topics.stats(site), self._apply(lambda t, v: p.on_stats(v)))
+        client.subscribe_json(topics.cases(site), self._apply(lambda t, v: p.on_cases(v)))
         client.subscribe_json(topics.alarms(site), self._apply(self._alarms, urgent=True))
         client.subscribe_json(topics.all_window_states(site), self._apply(self._window))
         client.subscribe_json(topics.all_health(site), self._apply(self._health))

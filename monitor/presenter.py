@@ -30,6 +30,7 @@ KIND_ZH = {
     "worker_fault": "服务器故障",
     "quota": "号源",
 }
+CASE_STATE_ZH = {"ok": "正常", "near": "临期", "overdue": "超期"}
 SEVERITY_ORDER = {"critical": 0, "warn": 1, "info": 2}
 BAD_HEALTH = {"offline", "error", "paper_out", "cover_open", "fault"}
 WARN_HEALTH = {"paper_near_end", "unknown"}
@@ -55,6 +56,7 @@ class Field:
     label: str
     kind: str = "text"  # text, service, window, bool, int
     required: bool = True
+    omit_empty: bool = False  # left empty: not sent at all (rather than "", which clears)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ FORMS: tuple[OpForm, ...] = (
             Field("day", "日期 YYYY-MM-DD"), Field("slot", "时段 HH:MM")), True),
     OpForm("booking_cancel", "booking_cancel", "取消预约", "取消一条未签到的预约。",
            (Field("code", "预约码"),), True),
+    OpForm("close_case", "close_case", "办结受理件", "把一件受理件记为办结（窗口通常自己办结；此处用于代办或纠正）。",
+           (Field("case", "受理件编号（如 20261206-A012）"), Field("note", "备注", "text", False, True)), True),
 )  # fmt: skip
 FORM_BY_KEY = {form.key: form for form in FORMS}
 
@@ -151,6 +155,33 @@ class DeviceRow:
 
 
 @dataclass
+class CaseCountRow:
+    """A department's open cases (受理件) by state, from the retained `cases`."""
+
+    code: str
+    name: str
+    ok: int
+    near: int
+    overdue: int
+
+
+@dataclass
+class CaseLine:
+    """A case near its due date (yellow) or past it (red)."""
+
+    id: str
+    number: str
+    service: str
+    department: str
+    window: str
+    accepted: str
+    due: str
+    state: str  # near / overdue
+    state_zh: str
+    days_left: int
+
+
+@dataclass
 class MonitorView:
     site: str
     now: str
@@ -163,6 +194,8 @@ class MonitorView:
     devices: list[DeviceRow]
     message: str  # the outcome of the last op
     newest_alarm: str
+    case_counts: list[CaseCountRow] = field(default_factory=list)  # per department
+    late_cases: list[CaseLine] = field(default_factory=list)  # red first, then yellow
 
 
 @dataclass
@@ -199,6 +232,7 @@ class MonitorPresenter:
         self.states: dict[str, dict[str, Any]] = {}
         self.stats: dict[str, Any] = {}
         self.alarms: list[dict[str, Any]] = []
+        self.cases: dict[str, Any] = {}
         self.presence: dict[str, bool] = {}
         self.health: dict[str, dict[str, Any]] = {}
         self.history: dict[str, _History] = {}
@@ -247,6 +281,9 @@ class MonitorPresenter:
         self.alarms = [a for a in alarms if isinstance(a, dict) and a.get("id")]
         for alarm in self.alarms:
             self.alarm_seen.setdefault(str(alarm["id"]), arrived)
+
+    def on_cases(self, payload: dict[str, Any] | None) -> None:
+        self.cases = payload or {}
 
     def on_presence(self, client: str, online: bool) -> None:
         if client == "hall":
@@ -313,7 +350,54 @@ class MonitorPresenter:
                 if newest
                 else ""
             ),
+            case_counts=self._case_counts(),
+            late_cases=self._late_cases(),
         )
+
+    def _case_counts(self) -> list[CaseCountRow]:
+        names = {d.get("code"): d.get("name_zh") for d in self.catalog.get("departments") or []}
+        rows = []
+        for code, counts in (self.cases.get("departments") or {}).items():
+            counts = counts or {}
+            rows.append(
+                CaseCountRow(
+                    str(code),
+                    str(names.get(code) or code),
+                    int(counts.get("ok") or 0),
+                    int(counts.get("near") or 0),
+                    int(counts.get("overdue") or 0),
+                )
+            )
+        return rows
+
+    def _late_cases(self) -> list[CaseLine]:
+        services = dict(self.services())
+        departments = {
+            d.get("code"): d.get("name_zh") for d in self.catalog.get("departments") or []
+        }
+        windows = {w.get("id"): w.get("name") for w in self.catalog.get("windows") or []}
+        lines = []
+        for case in self.cases.get("cases") or []:
+            state = (case or {}).get("state")
+            if state not in ("near", "overdue"):
+                continue
+            lines.append(
+                CaseLine(
+                    id=str(case.get("id")),
+                    number=str(case.get("number")),
+                    service=str(services.get(case.get("service")) or case.get("service")),
+                    department=str(
+                        departments.get(case.get("department")) or case.get("department")
+                    ),
+                    window=str(windows.get(case.get("window")) or case.get("window")),
+                    accepted=str(case.get("accepted")),
+                    due=str(case.get("due")),
+                    state=str(state),
+                    state_zh=CASE_STATE_ZH[str(state)],
+                    days_left=int(case.get("days_left") or 0),
+                )
+            )
+        return sorted(lines, key=lambda c: (c.state != "overdue", c.due))
 
     def _link_text(self) -> str:
         if not self.connected:
@@ -479,6 +563,8 @@ class MonitorPresenter:
             if not raw:
                 if f.required:
                     raise FormError(f"请填写「{f.label}」")
+                if f.omit_empty:
+                    continue
                 if f.kind == "int":
                     fields[f.name] = None
                 elif f.kind == "text":
@@ -513,7 +599,9 @@ class MonitorPresenter:
         if form.key == "notice":
             text = fields.get("text") or ""
             return f"在所有屏幕上显示公告：「{text}」？" if text else "撤下所有屏幕上的公告？"
-        details = "，".join(f"{f.label}：{fields.get(f.name)}" for f in form.fields)
+        details = "，".join(
+            f"{f.label}：{fields[f.name]}" for f in form.fields if fields.get(f.name) is not None
+        )
         return f"{form.title}（{details}）？"
 
     def outcome(self, title: str, ok: bool, detail: str) -> None:
@@ -537,6 +625,8 @@ HEALTH_ZH = {
     "unknown": "未知",
 }
 ERROR_ZH = {
+    "unknown_case": "没有这件受理件（可能已办结）",
+    "case_closed": "该件已办结",
     "unknown_alarm": "没有这条告警（可能已解除）",
     "invalid_transition": "当前状态下不能这样做",
     "unknown_service": "没有这项业务",

@@ -26,6 +26,8 @@ from kivy.uix.widget import Widget
 
 from monitor.presenter import FORMS, AlarmRow, MonitorView, OpForm, QueueRow, WindowRow
 
+CASE_COLOR: dict[str, tuple[float, ...]] = {"overdue": (1, 0.35, 0.35, 1), "near": (1, 0.85, 0.2, 1)}  # fmt: skip
+
 BACKGROUND = (0.05, 0.08, 0.14, 1)
 PANEL = (0.1, 0.14, 0.22, 1)
 TEXT = (1, 1, 1, 1)
@@ -292,6 +294,43 @@ class DevicesTab(BoxLayout):  # type: ignore[misc]
         ])  # fmt: skip
 
 
+class CasesTab(BoxLayout):  # type: ignore[misc]
+    """Time limits (电子监察): open cases by state per department, then the red and yellow ones."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(orientation="vertical", padding=12, spacing=8, **kwargs)
+        widths = (0.4, 0.2, 0.2, 0.2)
+        head = BoxLayout(size_hint_y=None, height=40)
+        for text, width in zip(("部门", "正常", "临期", "超期"), widths, strict=True):
+            head.add_widget(label(text, 24, DIM, size_hint_x=width))
+        self.add_widget(head)
+        self.counts = Table(widths, (FONT, FONT, FONT, FONT), 44, size_hint_y=0.35)
+        self.add_widget(self.counts)
+        late = (0.12, 0.2, 0.16, 0.14, 0.12, 0.12, 0.14)
+        self.add_widget(label("临期与超期（超期在前）", 26, size_hint_y=None, height=44))
+        head = BoxLayout(size_hint_y=None, height=40)
+        titles = ("号", "事项", "部门", "受理窗口", "受理", "到期", "状态")
+        for text, width in zip(titles, late, strict=True):
+            head.add_widget(label(text, 24, DIM, size_hint_x=width))
+        self.add_widget(head)
+        self.late = Table(late, (FONT,) * 7, 44)
+        self.add_widget(self.late)
+
+    def show(self, view: MonitorView) -> None:
+        self.counts.show([
+            ((r.name, str(r.ok), str(r.near), str(r.overdue)),
+             (TEXT, GOOD if r.ok else DIM, WARN if r.near else DIM, BAD if r.overdue else DIM))
+            for r in view.case_counts
+        ])  # fmt: skip
+        rows: list[tuple[tuple[str, ...], tuple[tuple[float, ...], ...]]] = []
+        for c in view.late_cases:
+            late = f"{c.state_zh} {-c.days_left}天" if c.state == "overdue" else c.state_zh
+            colour = CASE_COLOR[c.state]
+            texts = (c.number, c.service, c.department, c.window, c.accepted[5:], c.due[5:], late)
+            rows.append((texts, (colour, TEXT, DIM, DIM, DIM, colour, colour)))
+        self.late.show(rows)
+
+
 class OperationsTab(BoxLayout):  # type: ignore[misc]
     """The operator's ops: pick one on the left; the right says what it does and takes its fields."""
 
@@ -382,12 +421,14 @@ class MonitorLayout(BoxLayout):  # type: ignore[misc]
         self.overview = OverviewTab()
         self.alarms = AlarmsTab(ack, follow_up)
         self.devices = DevicesTab()
+        self.cases = CasesTab()
         self.operations = OperationsTab(choices, submit)
         self.tab_items: dict[str, TabbedPanelItem] = {}
         for key, title, content in (
             ("overview", "总览", self.overview),
             ("alarms", "告警", self.alarms),
             ("devices", "设备", self.devices),
+            ("cases", "受理件", self.cases),
             ("operations", "操作", self.operations),
         ):
             item = TabbedPanelItem(text=title, font_size=28)
@@ -428,6 +469,8 @@ class MonitorLayout(BoxLayout):  # type: ignore[misc]
         self.tab_items["alarms"].text = f"告警 {open_alarms}/{len(view.alarms)}"
         bad = sum(1 for d in view.devices if d.level == "bad")
         self.tab_items["devices"].text = f"设备（{bad} 异常）" if bad else "设备"
+        overdue = sum(r.overdue for r in view.case_counts)
+        self.tab_items["cases"].text = f"受理件（{overdue} 超期）" if overdue else "受理件"
         self.footer.text = view.message
         failed = "未完成" in view.message or "请" in view.message
         self.footer.color = WARN if failed else GOOD if "已完成" in view.message else DIM
@@ -440,6 +483,8 @@ class MonitorLayout(BoxLayout):  # type: ignore[misc]
                 self.overview.show(view)
             elif tab == "devices":
                 self.devices.show(view)
+            elif tab == "cases":
+                self.cases.show(view)
 
     def on_tab(self, *_: Any) -> None:
         self._stale = True  # a tab just switched to: draw it at the next redraw

@@ -63,6 +63,7 @@ def build_terminal_app(
             self.link.follow(topics.catalog(site), self.presenter.on_catalog)
             self.link.follow(topics.queues(site), self.presenter.on_queues)
             self.link.follow(topics.stats(site), self.presenter.on_stats)
+            self.link.follow(topics.cases(site), self.presenter.on_cases)  # its open cases
             self.link.follow_hall(self._hall_status)
             Window.bind(on_key_down=self._key)
             Clock.schedule_interval(self._tick, TICK)

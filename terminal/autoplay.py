@@ -4,7 +4,7 @@ exactly as a person's touches would (the same enabled buttons, the same one-requ
     hallq terminal --id w104 --windowed --autoplay     # what `hallq demo` starts
 
 Log in as the roster's first clerk (a clerk with no PIN), then call next, start, serve for a few
-hall minutes, finish, and again; with nobody waiting, try again a minute later. Never used outside
+hall minutes, finish (受理 for a service with a promised time), and again; with nobody waiting, try again a minute later. Never used outside
 the demo: a real clerk's terminal has no such switch in its unit.
 """
 
@@ -44,5 +44,8 @@ class AutoClerk:
         if ticket.status == "called":
             p.press("start")
             return SERVE_HALL_SECONDS
+        if view.panel == "finish" and view.choices:  # a service with a promised time
+            p.choose(view.choices[-1])  # 受理: accepted as a case, as most such matters are
+            return 10.0
         p.press("finish")
         return 10.0

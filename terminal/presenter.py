@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from terminal import texts
 
-PANELS = ("call", "transfer", "unhold", "pause")  # ops that need a choice first
+PANELS = ("call", "transfer", "unhold", "pause", "close_case")  # ops that need a choice first
 NUMBER_KEYS = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 SLOW_SECONDS = 0.3
 
@@ -65,6 +65,20 @@ class QueueRow:
 
 
 @dataclass(frozen=True)
+class CaseRow:
+    """An open case (受理件) this window may close, from the retained `cases`."""
+
+    id: str
+    number: str
+    service: str
+    accepted: str  # YYYY-MM-DD (numbers start again each day: the date tells two A001 apart)
+    due: str  # YYYY-MM-DD
+    state: str  # ok / near / overdue
+    state_text: str
+    days_left: int
+
+
+@dataclass(frozen=True)
 class DayView:
     served: int
     mean_min: float | None
@@ -97,6 +111,8 @@ class TerminalView:
     selected_clerk: str | None
     pin_masked: str
     letters: str  # the letters of the hall's ticket prefixes (the call-a-number keypad)
+    cases: list[CaseRow] = field(default_factory=list)  # most urgent first
+    case_counts: dict[str, int] = field(default_factory=dict)  # ok / near / overdue -> count
 
 
 @dataclass
@@ -118,6 +134,7 @@ class TerminalPresenter:
     settings: Mapping[str, Any] = field(default_factory=dict)
     queues: Mapping[str, Any] = field(default_factory=dict)
     stats: Mapping[str, Any] = field(default_factory=dict)
+    cases: Mapping[str, Any] = field(default_factory=dict)  # the retained `cases`
     connected: bool = False
     hall_online: bool = False
     pending: _Pending | None = None
@@ -126,6 +143,8 @@ class TerminalPresenter:
     panel: str | None = None
     typed: str = ""
     selected_clerk: str | None = None
+    selected_case: str | None = None  # marked for closing: a second press closes it
+    closed_here: set[str] = field(default_factory=set)  # closed, until `cases` says so too
     pin: str = ""
     shown_at_change: int = 0  # counts changes of the drawn state (the bench watches it)
 
@@ -136,7 +155,7 @@ class TerminalPresenter:
         if self.state is None or _drawn(self.state) != _drawn(value):
             self.shown_at_change += 1
         self.state = dict(value)
-        if self.status != "open" and self.panel in ("call", "transfer", "unhold"):
+        if self.status != "open" and self.panel in ("call", "transfer", "unhold", "finish"):
             self.panel = None
         if self.status == "closed":
             self.panel = None
@@ -157,6 +176,14 @@ class TerminalPresenter:
         if value:
             self.stats = value
 
+    def on_cases(self, value: Mapping[str, Any] | None) -> None:
+        if value:
+            self.cases = value
+            listed = {c.get("id") for c in value.get("cases") or [] if isinstance(c, Mapping)}
+            self.closed_here &= listed
+            if self.panel == "close_case" and not self._case_rows():
+                self.panel = None  # the last one was closed (here or elsewhere)
+
     def on_link(self, connected: bool, hall_online: bool) -> None:
         self.connected, self.hall_online = connected, hall_online
 
@@ -173,7 +200,9 @@ class TerminalPresenter:
                 self.on_window_state(window)
             if op == "login":
                 self.selected_clerk, self.pin = None, ""
-            self.panel, self.typed = None, ""
+            if op == "close_case" and sent is not None:  # `cases` may follow 2 s later
+                self.closed_here.add(str(sent.fields.get("case")))
+            self.panel, self.typed, self.selected_case = None, "", None
         else:
             self.message = texts.ERRORS.get(code, f"操作未成功（{code}）")
             if op == "login":
@@ -210,6 +239,8 @@ class TerminalPresenter:
         """Whether a press of `op` would make sense now (the hall decides in the end)."""
         if not self.online or self.status == "closed":
             return False
+        if op == "close_case":  # paperwork: also while paused
+            return bool(self._case_rows())
         if self.status == "paused":
             return op in ("resume", "logout")
         ticket = self.ticket
@@ -235,9 +266,10 @@ class TerminalPresenter:
         if self.pending is not None or not self.enabled(op):
             return
         self.message = ""
-        if op in PANELS:
+        if op in PANELS or (op == "finish" and self._promised_days() > 0):
+            # A service with a promised time: the clerk says 即办 or 受理 (a case) first.
             self.panel = None if self.panel == op else op
-            self.typed = ""
+            self.typed, self.selected_case = "", None
             return
         self.panel = None
         self._send(op, {})
@@ -249,7 +281,7 @@ class TerminalPresenter:
                 return
             self.press(texts.KEY_ACTIONS[name])
         elif name == "escape":
-            self.panel, self.typed = None, ""
+            self.panel, self.typed, self.selected_case = None, "", None
             self.selected_clerk, self.pin = None, ""
         elif name == "enter":
             if self.status == "closed":
@@ -279,8 +311,12 @@ class TerminalPresenter:
             self.typed = self.typed[:-1]
 
     def choose(self, choice: Choice) -> None:
-        """A line of the open picker."""
+        """A line of the open picker. Closing a case (办结, an official act that no op undoes)
+        takes two presses of its line: the first marks it, the second sends."""
         if self.panel is None or self.pending is not None or not self.enabled(self.panel):
+            return
+        if self.panel == "close_case" and choice.fields.get("case") != self.selected_case:
+            self.selected_case = choice.fields.get("case")
             return
         self._send(self.panel, dict(choice.fields))
 
@@ -348,7 +384,64 @@ class TerminalPresenter:
         ids = list(names) or list(pins)
         return [(c, names.get(c, c), pins.get(c, True)) for c in ids]
 
+    def _promised_days(self) -> int:
+        """The current ticket's service's promised time in working days (0: done on the spot)."""
+        ticket = self.ticket
+        code = ticket.get("service") if ticket else None
+        for service in self.catalog.get("services") or []:
+            if isinstance(service, Mapping) and service.get("code") == code:
+                days = service.get("promised_days")
+                return int(days) if isinstance(days, int) else 0
+        return 0
+
+    def _departments(self) -> set[str]:
+        """The departments of this window's services: the cases it may close (the hall's rule)."""
+        codes = set(self._window_entry().get("services") or [])
+        return {
+            str(s.get("department"))
+            for s in self.catalog.get("services") or []
+            if isinstance(s, Mapping) and s.get("code") in codes and s.get("department")
+        }
+
+    def _case_rows(self) -> list[CaseRow]:
+        departments = self._departments()
+        rows = []
+        for case in self.cases.get("cases") or []:
+            if not isinstance(case, Mapping) or case.get("department") not in departments:
+                continue
+            if case.get("id") in self.closed_here:
+                continue
+            state = str(case.get("state"))
+            rows.append(
+                CaseRow(
+                    id=str(case.get("id")),
+                    number=str(case.get("number")),
+                    service=self._service_name(str(case.get("service"))),
+                    accepted=str(case.get("accepted")),
+                    due=str(case.get("due")),
+                    state=state,
+                    state_text=texts.CASE_STATE.get(state, state),
+                    days_left=int(case.get("days_left") or 0),
+                )
+            )
+        return rows
+
     def _choices(self) -> list[Choice]:
+        if self.panel == "finish":
+            days = self._promised_days()
+            return [
+                Choice(texts.FINISH_ON_THE_SPOT, {"outcome": "on_the_spot"}),
+                Choice(texts.FINISH_ACCEPTED.format(days=days), {"outcome": "accepted"}),
+            ]
+        if self.panel == "close_case":  # the state last: the widget colours by it
+            return [
+                Choice(
+                    f"{texts.CLOSE_CONFIRM if c.id == self.selected_case else ''}{c.number} "
+                    f"{c.service}  {c.accepted[5:]}受理 · {c.due[5:]}到期  {c.state_text}",
+                    {"case": c.id},
+                )
+                for c in self._case_rows()
+            ]
         if self.panel == "transfer":
             ticket = self.ticket
             current = ticket.get("service") if ticket else None
@@ -476,7 +569,21 @@ class TerminalPresenter:
             selected_clerk=self.selected_clerk,
             pin_masked="●" * len(self.pin),
             letters=self._prefix_letters(),
+            cases=self._case_rows(),
+            case_counts=self._case_counts(),
         )
+
+    def _case_counts(self) -> dict[str, int]:
+        """This window's departments' open cases by state: the hall counts them all (it lists
+        at most 50 a department)."""
+        counts = dict.fromkeys(("ok", "near", "overdue"), 0)
+        by_department = self.cases.get("departments") or {}
+        for department in self._departments():
+            found = by_department.get(department) if isinstance(by_department, Mapping) else None
+            for state in counts:
+                value = found.get(state) if isinstance(found, Mapping) else None
+                counts[state] += value if isinstance(value, int) else 0
+        return counts
 
     def _prefix_letters(self) -> str:
         letters = {

@@ -26,6 +26,13 @@ PAUSE_REASONS = ("临时离开", "业务咨询", "系统故障", "会议", "用�
 WINDOW_STATUS = {"open": "服务中", "paused": "暂停服务", "closed": "未登录"}
 TICKET_STATUS = {"called": "已呼叫，等候到窗", "serving": "正在办理"}
 
+# Time limits (电子监察): how the clerk ends a matter of a service with a promised time, and cases.
+FINISH_ON_THE_SPOT = "即办：当场办结"
+FINISH_ACCEPTED = "受理：{days}个工作日内办结"
+CASE_STATE = {"ok": "正常", "near": "临期", "overdue": "超期"}
+CASES_BUTTON = "办结受理件"
+CLOSE_CONFIRM = "再按一次确认办结："
+
 # Answers of the hall (contract error codes) as a clerk reads them.
 ERRORS = {
     "queue_empty": "当前没有等候的号",
@@ -43,6 +50,9 @@ ERRORS = {
     "timeout": "大厅服务器无应答，请稍后再试",
     "not_rateable": "评价时间已过",
     "already_rated": "已评价",
+    "unknown_case": "没有这个受理件（已办结？）",
+    "case_closed": "该件已办结",
+    "forbidden": "无权进行此操作",
 }
 
 OFFLINE = "与大厅服务器的连接已中断，正在自动重连…"

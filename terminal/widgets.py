@@ -24,6 +24,8 @@ PANEL = (0.1, 0.24, 0.42, 1)
 RED = (0.75, 0.1, 0.1, 1)
 YELLOW = (1, 0.85, 0.2, 1)
 WHITE = (1, 1, 1, 1)
+# A button's background tint per case state text (texts.CASE_STATE): red overdue, yellow near.
+CASE_COLOURS = {texts.CASE_STATE["overdue"]: (2.2, 0.5, 0.5, 1), texts.CASE_STATE["near"]: (2, 1.8, 0.5, 1)}  # fmt: skip
 
 
 class TerminalRoot(BoxLayout):  # type: ignore[misc]
@@ -58,10 +60,19 @@ class TerminalRoot(BoxLayout):  # type: ignore[misc]
             ticket.add_widget(part)
         self.side = BoxLayout(orientation="vertical", size_hint_x=0.42, padding=8, spacing=4)
         paint(self.side, PANEL)
-        self.queue_text = label("", 22, color=WHITE, valign="top", size_hint_y=0.62)
-        self.day_text = label("", 22, color=WHITE, size_hint_y=0.38)
+        self.queue_text = label("", 22, color=WHITE, valign="top", size_hint_y=0.5)
+        self.day_text = label("", 22, color=WHITE, size_hint_y=0.3)
+        # The window's open cases (受理件): counts by state, and the button that lists them.
+        cases = BoxLayout(size_hint_y=0.2, spacing=6)
+        self.cases_text = label("", 22, color=WHITE, size_hint_x=0.6)
+        self.cases_button = button(
+            texts.CASES_BUTTON, partial(self._press, "close_case"), 22, size_hint_x=0.4
+        )
+        cases.add_widget(self.cases_text)
+        cases.add_widget(self.cases_button)
         self.side.add_widget(self.queue_text)
         self.side.add_widget(self.day_text)
+        self.side.add_widget(cases)
         self.picker = BoxLayout(orientation="vertical", size_hint_x=0.42, spacing=6)
         top.add_widget(ticket)
         top.add_widget(self.side)
@@ -131,6 +142,13 @@ class TerminalRoot(BoxLayout):  # type: ignore[misc]
             good = f"{day.good_share * 100:.0f}%" if day.good_share is not None else "—"
             levels = " ".join(f"{texts.LEVELS[s]}{n}" for s, n in sorted(day.ratings.items(), reverse=True) if s in texts.LEVELS)  # fmt: skip
             self.day_text.text = f"今日已办 {day.served} 件 · 平均 {mean}\n好评率 {good}\n{levels}"
+        counts = view.case_counts
+        if view.cases:
+            late = f"超期 {counts.get('overdue', 0)} · 临期 {counts.get('near', 0)}"
+            self.cases_text.text = f"受理件 {sum(counts.values())} 件\n{late}"
+        else:
+            self.cases_text.text = "受理件：无"
+        self.cases_button.disabled = not (view.cases and view.online)
         panel_key = (view.panel, tuple(c.label for c in view.choices), view.typed)
         if panel_key != self._panel_key:
             self._panel_key = panel_key
@@ -147,7 +165,8 @@ class TerminalRoot(BoxLayout):  # type: ignore[misc]
             top.remove_widget(self.side)
             top.add_widget(self.picker)
         self.picker.clear_widgets()
-        titles = {"call": "指呼：输入号码", "transfer": "转移到", "unhold": "回呼挂起的号", "pause": "暂停原因"}  # fmt: skip
+        titles = {"call": "指呼：输入号码", "transfer": "转移到", "unhold": "回呼挂起的号", "pause": "暂停原因",
+                  "finish": "办理结果", "close_case": "办结受理件（到期先后）"}  # fmt: skip
         self.picker.add_widget(
             label(titles[view.panel], 26, color=WHITE, size_hint_y=None, height=40)
         )
@@ -167,9 +186,10 @@ class TerminalRoot(BoxLayout):  # type: ignore[misc]
         else:
             grid = GridLayout(cols=1 if view.panel != "transfer" else 2, spacing=4)
             for choice in view.choices[:16]:
-                grid.add_widget(
-                    button(choice.label, partial(self._act, self.presenter.choose, choice), 22)
-                )
+                widget = button(choice.label, partial(self._act, self.presenter.choose, choice), 22)
+                if view.panel == "close_case":  # red past due, yellow near it
+                    widget.background_color = CASE_COLOURS.get(choice.label.rsplit(" ", 1)[-1], (1, 1, 1, 1))  # fmt: skip
+                grid.add_widget(widget)
             self.picker.add_widget(grid)
         self.picker.add_widget(button("取消（Esc）", partial(self._act, self.presenter.key, "escape"), 24, size_hint_y=None, height=56))  # fmt: skip
 

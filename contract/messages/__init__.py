@@ -21,6 +21,7 @@ from contract.messages.answers import (
     AlarmResult,
     Answer,
     BookingResult,
+    CaseResult,
     ErrorInfo,
     HelpResult,
     NoticeResult,
@@ -47,6 +48,8 @@ from contract.messages.published import (
     Alarms,
     Board,
     CallMessage,
+    CaseCounts,
+    Cases,
     Catalog,
     CatalogDevices,
     CatalogWindow,
@@ -57,6 +60,7 @@ from contract.messages.published import (
     Figures,
     Health,
     OpenAlarm,
+    OpenCase,
     QueueEntry,
     Queues,
     RatingMessage,
@@ -82,6 +86,9 @@ __all__ = [
     "Booking",
     "BookingResult",
     "CallMessage",
+    "CaseCounts",
+    "CaseResult",
+    "Cases",
     "Catalog",
     "CatalogDevices",
     "CatalogService",
@@ -98,6 +105,7 @@ __all__ = [
     "HoursSpan",
     "NoticeResult",
     "OpenAlarm",
+    "OpenCase",
     "PayloadError",
     "QueueEntry",
     "Queues",
@@ -120,6 +128,7 @@ __all__ = [
     "decode_alarms",
     "decode_board",
     "decode_call",
+    "decode_cases",
     "decode_catalog",
     "decode_clock",
     "decode_health",
@@ -166,6 +175,7 @@ PUBLISHED: dict[str, type[Wire]] = {
     "clock": Clock,
     "alarm": Alarm,
     "alarms": Alarms,
+    "cases": Cases,
     "device_health": Health,
     "device_settings": DeviceSettingsMessage,
     "stats": Stats,
@@ -221,6 +231,10 @@ def decode_alarm(payload: bytes | str) -> Alarm:
 
 def decode_alarms(payload: bytes | str) -> Alarms | None:
     return Alarms.from_bytes(payload) if payload else None
+
+
+def decode_cases(payload: bytes | str) -> Cases | None:
+    return Cases.from_bytes(payload) if payload else None
 
 
 def decode_health(payload: bytes | str) -> Health | None:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Self, TypeVar
 
 from contract.messages.objects import Booking, CatalogService, Ticket, WindowState
-from contract.messages.published import OpenAlarm
-from contract.messages.wire import OMIT, PayloadError, Wire, join_path
+from contract.messages.published import OpenAlarm, OpenCase
+from contract.messages.wire import OMIT, TIME, PayloadError, Wire, join_path
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,6 +147,15 @@ class HelpResult(Wire):
     alarm: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseResult(Wire):
+    """`close_case`: the case as it was open (its state on the day it was closed), and when."""
+
+    KIND = "result"
+    case: OpenCase
+    closed: str = field(metadata=TIME)
+
+
 _WINDOW_OPS = (
     "login", "logout", "call_next", "call", "recall", "start", "finish", "no_show", "transfer",
     "hold", "unhold", "pause", "resume", "force_logout",
@@ -167,6 +176,7 @@ RESULTS: dict[str, type[Wire]] = {
     "alarm_ack": AlarmResult,
     "alarm_note": AlarmResult,
     "help": HelpResult,
+    "close_case": CaseResult,
 }
 
 

@@ -278,3 +278,48 @@ class Stats(Wire):
     windows: Mapping[str, WindowFigures]
     clerks: Mapping[str, Figures]
     services: Mapping[str, Figures]
+
+
+# -- time limits (issue 21) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseCounts(Wire):
+    """Open cases by state: `ok` (in time), `near` (yellow), `overdue` (red)."""
+
+    KIND = "cases"
+    ok: int
+    near: int
+    overdue: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenCase(Wire):
+    """One open case (受理, not yet 办结) in `cases`."""
+
+    KIND = "cases"
+    id: str  # the ticket id it was accepted under
+    number: str
+    service: str
+    department: str
+    window: str  # where it was accepted
+    clerk: str
+    accepted: str  # YYYY-MM-DD
+    due: str  # YYYY-MM-DD: `promised_days` working days after `accepted`
+    state: str  # ok / near / overdue on `day`
+    days_left: int  # working days from `day` to `due` (negative: working days past it)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cases(Wire):
+    """`cases` (retained, extension): the open cases and their state on the hall's date `day`,
+    most urgent first; republished at each change, each (re)connect and each change of date."""
+
+    KIND = "cases"
+    VERSIONED = True
+    at: str = field(metadata=TIME)
+    day: str  # YYYY-MM-DD: the date the states are for
+    warn_days: int  # a case is `near` with this many working days left or fewer
+    counts: CaseCounts
+    departments: Mapping[str, CaseCounts]  # department code -> its open cases by state
+    cases: tuple[OpenCase, ...]

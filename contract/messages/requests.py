@@ -266,10 +266,32 @@ class AlarmNoteRequest(Request):
     close: bool = False
 
 
+# -- time limits (issue 21) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseCase(Request):
+    """Close an open case (办结) from a window: one of the departments its services belong to
+    (answer: `CaseResult`)."""
+
+    KIND, OP, DEVICE = "request close_case", "close_case", "window"
+    case: str  # the case's id (the ticket id it was accepted under)
+    note: str | None = field(default=None, metadata=OMIT)  # up to 500 characters
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OperatorCloseCase(Request):
+    """Close any open case (办结) from an operator terminal (answer: `CaseResult`)."""
+
+    KIND, OP, DEVICE = "request close_case", "close_case", "operator"
+    case: str
+    note: str | None = field(default=None, metadata=OMIT)
+
+
 _ALL: tuple[type[Request], ...] = (
     Issue, Reprint, Status, Login, Logout, CallNext, Call, Recall, Start, Finish, NoShow, Transfer,
     Hold, Unhold, Pause, Resume, Rate, CancelTicket, ForceLogout, SetService, Notice, BookingAdd,
-    BookingCancel, Help, AlarmAckRequest, AlarmNoteRequest,
+    BookingCancel, Help, AlarmAckRequest, AlarmNoteRequest, CloseCase, OperatorCloseCase,
 )  # fmt: skip
 
 # The request class of each op, by the class of device that sends it.

@@ -231,3 +231,28 @@ def test_a_device_reads_its_own_settings_only(secured: SecuredHall, hall: Probe)
             denied=[topics.device_settings(site, "keypad-1"), topics.device_settings(site, "k01")],
             control=topics.device_health(site, "k01"),
         )
+
+
+def test_the_cases_reach_operators_and_windows_only(secured: SecuredHall, hall: Probe) -> None:
+    """The retained `cases` (issue 21): the hall writes it; operators and window terminals read
+    it; a display does not, and no device writes it."""
+    site = secured.site
+    with (
+        secured.probe("op-1") as operator,
+        secured.probe("w001") as window,
+        secured.probe("screen-hall") as display,
+    ):
+        for reader in (operator, window, display):
+            reader.subscribe(topics.cases(site))
+        display.subscribe(topics.catalog(site))
+        cases, catalog = token("cases"), token("catalog")
+        hall.publish(topics.cases(site), cases)
+        hall.publish(topics.catalog(site), catalog)
+        operator.until(topics.cases(site), cases)
+        window.until(topics.cases(site), cases)
+        seen = display.until(topics.catalog(site), catalog)
+        assert all(t != topics.cases(site) for t, _ in seen)
+        for actor, device in ((operator, "op-1"), (window, "w001")):
+            refused_then_control(
+                actor, hall, denied=[topics.cases(site)], control=topics.device_health(site, device)
+            )

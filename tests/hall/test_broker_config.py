@@ -368,6 +368,11 @@ def test_reads_are_what_each_class_needs(small: HallConfig) -> None:
     assert can_read(operator, topics.alarms(site)) and can_read(operator, topics.stats(site))
     assert not can_read(kiosk, topics.alarms(site))
     assert can_write(by_user[HALL_USER], topics.alarms(site))
+    # issue 21: the open cases; operators and window terminals read them, the hall writes them
+    assert can_read(operator, topics.cases(site)) and can_read(window, topics.cases(site))
+    assert not any(can_read(d, topics.cases(site)) for d in (kiosk, display, evaluator))
+    assert can_write(by_user[HALL_USER], topics.cases(site))
+    assert not any(can_write(d, topics.cases(site)) for d in (operator, window))
     assert can_read(by_user[HALL_USER], topics.status(site, "k01"))
     assert can_read(by_user[HALL_USER], topics.device_health(site, "k01"))
     for account in by_user.values():

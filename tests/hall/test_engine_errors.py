@@ -17,6 +17,7 @@ from hall.errors import HallError
 from hall.model import (
     AckAlarm,
     CallNext,
+    CloseCase,
     Command,
     Finish,
     ForceLogout,
@@ -99,6 +100,12 @@ def rated(engine: Engine) -> None:
     engine.handle(Rate("e02", "20261126-A001", 5), MORNING)
 
 
+def case_closed(engine: Engine) -> None:
+    called(engine)
+    engine.handle(Finish("w02", "accepted"), MORNING)
+    engine.handle(CloseCase("20261126-A001", operator="op1"), MORNING)
+
+
 TICKET = "20261126-A001"
 CASES: list[tuple[str, Setup, Command]] = [
     ("invalid_request", nothing, IssueTicket("k1", "psb-id-card", lang="fr")),  # type: ignore[arg-type]
@@ -125,6 +132,8 @@ CASES: list[tuple[str, Setup, Command]] = [
     ("already_rated", rated, Rate("e02", TICKET, 4)),
     ("expired", nothing, IssueTicket("k1", "psb-id-card", deadline=later(0, 30))),
     ("unknown_alarm", nothing, AckAlarm("op1", "kiosk_help-1")),
+    ("unknown_case", nothing, CloseCase(TICKET, operator="op1")),
+    ("case_closed", case_closed, CloseCase(TICKET, operator="op1")),
 ]
 
 

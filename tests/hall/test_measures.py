@@ -15,6 +15,7 @@ from hall.measures import Measures
 from hall.model import (
     CallNext,
     Cancel,
+    CloseCase,
     Finish,
     Hold,
     IssueTicket,
@@ -233,8 +234,8 @@ def test_a_case_accepted_before_the_holiday_is_due_after_it(tmp_path: Path) -> N
     assert (case.service, case.accepted, case.due) == (
         "psb-id-card", date(2026, 9, 30), date(2026, 10, 10),
     )  # fmt: skip
-    assert m.case_states(date(2026, 10, 8)) == {"ok": 1, "near": 0, "overdue": 0}
-    assert m.case_states(date(2026, 10, 9)) == {"ok": 0, "near": 1, "overdue": 0}
+    assert m.case_states(date(2026, 10, 8)) == {"ok": 1, "near": 0, "overdue": 0, "closed": 0}
+    assert m.case_states(date(2026, 10, 9)) == {"ok": 0, "near": 1, "overdue": 0, "closed": 0}
     assert m.case_states(date(2026, 10, 10))["near"] == 1
     assert m.case_states(date(2026, 10, 12))["overdue"] == 1
 
@@ -286,3 +287,26 @@ def test_the_clerks_outcome_decides_over_the_promised_days(tmp_path: Path) -> No
     m = Measures(config).feed_all(read_events(tmp_path, SITE, DAY1, DAY1))
     assert m.on_the_spot == 2 and len(m.cases) == 1
     assert m.cases[0].due == DAY1  # promised in 0 days: due the day it was accepted
+
+
+def test_a_closed_case_counts_as_closed_from_the_day_it_was_closed(tmp_path: Path) -> None:
+    """Reports count the cases closed (op close_case, event case_closed) in the period."""
+    config = small_hall()  # tax-audit is promised in 5 days; psb-id-card in 0
+    rec = Recorder(config, tmp_path)
+    mon = hall_time(9, 0, day=23)
+    try:
+        rec.handle(Rollover(), mon.replace(hour=3))
+        rec.handle(Login("w02", "c0201"), mon)
+        for minute in (1, 11):
+            issue(rec, "psb-id-card", mon.replace(minute=minute))
+            rec.handle(CallNext("w02"), mon.replace(minute=minute + 1))
+            rec.handle(Finish("w02", "accepted"), mon.replace(minute=minute + 5))
+        first = "20261123-A001"
+        rec.handle(CloseCase(first, operator="op1"), hall_time(10, 0, day=24))
+        assert rec.refused == {}
+    finally:
+        rec.close()
+    m = Measures(config).feed_all(read_events(tmp_path, SITE, mon.date(), date(2026, 11, 24)))
+    assert len(m.cases) == 2
+    assert m.case_states(date(2026, 11, 23)) == {"ok": 0, "near": 2, "overdue": 0, "closed": 0}
+    assert m.case_states(date(2026, 11, 24)) == {"ok": 0, "near": 0, "overdue": 1, "closed": 1}

@@ -61,6 +61,7 @@ class Day:
         self.published.append(("board", dumps(engine.board(at))))
         self.published.append(("queues", dumps(engine.queues(at))))
         self.published.append(("catalog", dumps(engine.catalog())))
+        self.published.append(("cases", dumps(engine.cases(at))))
 
 
 K1, K2 = ("kiosk", "k1"), ("kiosk", "k2")
@@ -108,7 +109,8 @@ def day() -> Day:
     d.send(W01, rq.CallNext(), at())
     d.send(W01, rq.Recall(), at())
     d.send(W01, rq.Start(), at())
-    d.send(W01, rq.Finish(), at())
+    d.send(W01, rq.Finish(outcome="accepted"), at())  # issue 21: a case (受理)
+    psb_case = d.engine.state.windows["w01"].rating or ""
     d.send(
         E01,
         rq.Rate(ticket=d.engine.state.windows["w01"].rating or "", score=5, reasons=("快",)),
@@ -124,7 +126,10 @@ def day() -> Day:
     d.send(W03, rq.CallNext(), at())
     d.send(W03, rq.Transfer(window="w01"), at())
     d.send(W01, rq.CallNext(), at())
-    d.send(W01, rq.Finish(), at())
+    d.send(W01, rq.Finish(outcome="accepted"), at())
+    tax_case = d.engine.state.windows["w01"].rating or ""
+    d.send(W02, rq.CloseCase(case=psb_case, note="已领证"), at())  # w02 serves psb too
+    d.send(OP1, rq.OperatorCloseCase(case=tax_case), at())
     d.send(W01, rq.Pause(reason="午休"), at())
     d.send(W01, rq.Resume(), at())
     d.send(W01, rq.Logout(), at())
@@ -165,7 +170,15 @@ def test_every_answer_round_trips(day: Day) -> None:
 
 def test_every_published_payload_round_trips(day: Day) -> None:
     kinds = {kind for kind, payload in day.published if payload}
-    assert kinds == {"calls", "window_state", "window_rating", "board", "queues", "catalog"}
+    assert kinds == {
+        "calls",
+        "window_state",
+        "window_rating",
+        "board",
+        "queues",
+        "catalog",
+        "cases",
+    }
     for kind, payload in day.published:
         message = m.parse(kind, payload)
         if not payload:

@@ -319,12 +319,12 @@ def test_every_op_of_the_contract_is_decoded() -> None:
         "kiosk": {"issue", "reprint", "status", "help"},
         "window": {
             "login", "logout", "call_next", "call", "recall", "start", "finish", "no_show",
-            "transfer", "hold", "unhold", "pause", "resume",
+            "transfer", "hold", "unhold", "pause", "resume", "close_case",
         },
         "evaluator": {"rate"},
         "operator": {
             "cancel", "force_logout", "service", "notice", "booking_add", "booking_cancel",
-            "alarm_ack", "alarm_note",
+            "alarm_ack", "alarm_note", "close_case",
         },
     }  # fmt: skip
     assert {cls: set(ops) for cls, ops in OPS.items()} == contract

@@ -145,3 +145,38 @@ def test_forms_check_describe_and_ask_for_confirmation() -> None:
     with pytest.raises(FormError, match="窗口"):
         p.prepare("force_logout", {"window": ""})
     assert all(form.explains and form.confirm for form in FORMS)  # every op reaches visitors
+
+
+def test_cases_by_department_and_the_red_and_yellow_ones() -> None:
+    """Time limits (issue 21): the retained `cases` as the room sees it, and the operator's close."""
+    p = presenter()
+    case = {"window": "w01", "clerk": "c1", "accepted": "2026-11-30", "service": "psb-id-card",
+            "department": "psb"}  # fmt: skip
+    p.on_cases({
+        "v": 1, "at": START.isoformat(), "day": "2026-12-07", "warn_days": 1,
+        "counts": {"ok": 1, "near": 1, "overdue": 1},
+        "departments": {"psb": {"ok": 1, "near": 1, "overdue": 1},
+                        "tax": {"ok": 0, "near": 0, "overdue": 0}},
+        "cases": [
+            {**case, "id": "20261130-A001", "number": "A001", "due": "2026-12-03",
+             "state": "overdue", "days_left": -2},
+            {**case, "id": "20261130-A002", "number": "A002", "due": "2026-12-07", "state": "near",
+             "days_left": 0},
+            {**case, "id": "20261130-A003", "number": "A003", "due": "2026-12-10", "state": "ok",
+             "days_left": 3},
+        ],
+    })  # fmt: skip
+    view = p.view()
+    assert [(r.name, r.ok, r.near, r.overdue) for r in view.case_counts] == [
+        ("公安局", 1, 1, 1), ("税务局", 0, 0, 0),
+    ]  # fmt: skip
+    assert [(c.number, c.state_zh, c.service, c.window) for c in view.late_cases] == [
+        ("A001", "超期", "身份证", "1号窗口"), ("A002", "临期", "身份证", "1号窗口"),
+    ]  # fmt: skip
+    prepared = p.prepare("close_case", {"case": "20261130-A001", "note": "已电话通知领取"})
+    assert (prepared.op, prepared.fields) == (
+        "close_case", {"case": "20261130-A001", "note": "已电话通知领取"},
+    )  # fmt: skip
+    assert prepared.confirm and "20261130-A001" in prepared.summary
+    # no note: none sent (the hall refuses an empty one)
+    assert p.prepare("close_case", {"case": "20261130-A002"}).fields == {"case": "20261130-A002"}

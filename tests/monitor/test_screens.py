@@ -68,11 +68,15 @@ def test_closing_a_service_and_setting_the_notice_from_the_monitor(
     try:
         assert wait_for(lambda: kiosk_view.get("queues").get("services", {}), 10)
         assert kiosk_view.get("queues")["services"]["tax-invoice"]["can_issue"]
+        clients[1].request("finish", outcome="accepted")  # w01: a case (受理), due today
+        clients[1].request("call_next")
         notice = "今日下午14:00起税务业务暂停办理"
         steps = [
             {"wait": "系统维护", "timeout": 60, "shot": "overview"},
             {"tab": "devices"},
             {"wait": "类别", "shot": "devices"},
+            {"tab": "cases"},
+            {"wait": "临期", "shot": "cases"},
             {"tab": "operations", "form": "service_close", "values": {"service": "tax-invoice"},
              "press": "send", "shot": "confirm-close"},
             {"press": "yes"},
@@ -87,7 +91,7 @@ def test_closing_a_service_and_setting_the_notice_from_the_monitor(
             result = run_driver(config, steps, tmp_path / "driver", display)
         check_shots(
             tmp_path / "driver",
-            ["overview", "devices", "confirm-close", "operations", "overview-after"],
+            ["overview", "devices", "cases", "confirm-close", "operations", "overview-after"],
             result,
         )
         first = result["steps"][0]["state"]

@@ -365,3 +365,100 @@ def test_the_keypad_letters_are_the_halls_prefixes() -> None:
     p, _, _ = presenter(state())
     p.on_catalog({**CATALOG, "departments": [{"prefix": "A"}, {"prefix": "AN"}, {"prefix": "C"}]})
     assert p.view().letters == "ACN"
+
+
+# -- time limits (issue 21): 即办 or 受理 at the finish, and the window's open cases ---------------
+
+CASE_CATALOG: dict[str, Any] = {
+    **CATALOG,
+    "services": [
+        {"code": "psb-id-card", "department": "psb", "name_zh": "身份证办理", "promised_days": 0},
+        {"code": "psb-hukou", "department": "psb", "name_zh": "户口迁入", "promised_days": 5},
+        {"code": "tax-audit", "department": "tax", "name_zh": "税务稽查", "promised_days": 5},
+    ],
+}
+
+
+def case(number: str, state: str, due: str, left: int, department: str = "psb") -> dict[str, Any]:
+    service = "psb-hukou" if department == "psb" else "tax-audit"
+    return {"id": f"20261120-{number}", "number": number, "service": service,
+            "department": department, "window": "w01", "clerk": "c0101", "accepted": "2026-11-20",
+            "due": due, "state": state, "days_left": left}  # fmt: skip
+
+
+CASES_MESSAGE = {
+    "v": 1, "at": NOW.isoformat(), "day": "2026-11-26", "warn_days": 1,
+    "departments": {"psb": {"ok": 1, "near": 1, "overdue": 1},
+                    "tax": {"ok": 0, "near": 1, "overdue": 0}},
+    "cases": [case("A003", "overdue", "2026-11-24", -2), case("B001", "near", "2026-11-26", 0, "tax"),
+              case("A007", "near", "2026-11-27", 1), case("A009", "ok", "2026-12-03", 5)],
+}  # fmt: skip
+
+
+def test_finish_of_a_service_with_a_promised_time_asks_on_the_spot_or_accepted() -> None:
+    p, port, _ = presenter(state(current={**ticket(status="serving"), "service": "psb-hukou"}))
+    p.on_catalog(CASE_CATALOG)
+    p.press("finish")
+    assert port.sent == [] and p.view().panel == "finish"
+    labels = [c.label for c in p.view().choices]
+    assert labels == [texts.FINISH_ON_THE_SPOT, "受理：5个工作日内办结"]
+    p.choose(p.view().choices[1])
+    assert port.sent == [("finish", {"outcome": "accepted"})]
+
+
+def test_finish_of_a_service_done_on_the_spot_sends_at_once() -> None:
+    p, port, _ = presenter(state(current=ticket(status="serving")))  # psb-id-card: 0 days
+    p.on_catalog(CASE_CATALOG)
+    p.key("F5")
+    assert port.sent == [("finish", {})] and p.view().panel is None
+
+
+def test_the_windows_open_cases_most_urgent_first_and_closing_one() -> None:
+    p, port, _ = presenter(state())
+    p.on_catalog(CASE_CATALOG)
+    assert p.view().cases == [] and not p.enabled("close_case")
+    p.on_cases(CASES_MESSAGE)
+    view = p.view()  # w01 serves psb only: tax's case is not its to close
+    assert [(c.number, c.state_text, c.days_left) for c in view.cases] == [
+        ("A003", "超期", -2), ("A007", "临期", 1), ("A009", "正常", 5),
+    ]  # fmt: skip
+    assert view.case_counts == {"ok": 1, "near": 1, "overdue": 1}
+    p.press("close_case")
+    choices = p.view().choices
+    assert choices[0].label == "A003 户口迁入  11-20受理 · 11-24到期  超期"
+    p.choose(choices[0])  # the first press marks it: 办结 cannot be undone
+    assert port.sent == [] and p.view().choices[0].label.startswith(texts.CLOSE_CONFIRM)
+    p.choose(p.view().choices[0])
+    assert port.sent == [("close_case", {"case": "20261120-A003"})]
+    p.on_answer("close_case", True, {"case": CASES_MESSAGE["cases"][0]}, "ok")
+    assert p.view().panel is None
+    # gone at once, before the hall's next `cases` (at most 2 s later)
+    assert [c.number for c in p.view().cases] == ["A007", "A009"]
+    p.on_cases({**CASES_MESSAGE, "cases": CASES_MESSAGE["cases"][1:]})
+    assert p.closed_here == set() and len(p.view().cases) == 2
+
+
+def test_cases_are_closed_while_paused_and_a_refusal_is_said() -> None:
+    p, port, _ = presenter(state("paused", reason="会议"))
+    p.on_catalog(CASE_CATALOG)
+    p.on_cases(CASES_MESSAGE)
+    assert p.enabled("close_case") and not p.enabled("call_next")
+    p.press("close_case")
+    p.choose(p.view().choices[1])
+    p.choose(p.view().choices[1])
+    assert port.sent == [("close_case", {"case": "20261120-A007"})]
+    p.on_answer("close_case", False, None, "case_closed")
+    assert p.view().message == "该件已办结"
+    p.on_cases({**CASES_MESSAGE, "cases": []})  # the last one closed: the list goes away
+    assert p.view().panel is None and not p.enabled("close_case")
+
+
+def test_the_demo_clerk_accepts_a_case_for_a_service_with_a_promised_time() -> None:
+    from terminal.autoplay import AutoClerk
+
+    p, port, _ = presenter(state(current={**ticket(status="serving"), "service": "psb-hukou"}))
+    p.on_catalog(CASE_CATALOG)
+    clerk = AutoClerk(p)
+    clerk.step()  # F5 opens the choice
+    clerk.step()  # and it takes 受理
+    assert port.sent == [("finish", {"outcome": "accepted"})]

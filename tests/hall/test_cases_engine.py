@@ -1,0 +1,215 @@
+"""Open cases in the engine (issue 21, time limits): opened by a finish, due on the working
+calendar, closed by a clerk or an operator, kept over the rollover, snapshots and replay."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from hall.config import HallConfig, parse_config
+from hall.engine import Engine
+from hall.model import (
+    CallNext,
+    CaseClosed,
+    CloseCase,
+    Event,
+    Finish,
+    IssueTicket,
+    Login,
+    Rollover,
+    TicketDone,
+    event_from_dict,
+    event_to_dict,
+)
+from hall.requests import decode_request
+from tests.fixtures.halls import ZONE, rules_hall_data
+from tests.hall.engine_checks import refused
+
+
+def day(month: int, dom: int, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime(2026, month, dom, hour, minute, tzinfo=ZONE)
+
+
+# Wednesday 2026-09-30, the eve of the National Day week (10-01..10-07 off, Saturday 10-10 a
+# make-up working day): 4 working days later is 10-08, 10-09, 10-10 and (over Sunday) 10-12.
+ACCEPTED = day(9, 30)
+DUE = "2026-10-12"
+
+
+def config(**limits: Any) -> HallConfig:
+    data = rules_hall_data(**limits)
+    for service in data["services"]:
+        if service["code"] == "psb-hukou":
+            service["promised_days"] = 4
+    return parse_config(data, "cases_hall")
+
+
+class Hall:
+    """An engine and every event it made, for replay."""
+
+    def __init__(self, cfg: HallConfig | None = None) -> None:
+        self.engine = Engine(cfg or config())
+        self.events: list[Event] = []
+
+    def do(self, command: Any, now: datetime) -> dict[str, Any]:
+        outcome = self.engine.handle(command, now)
+        self.events.extend(outcome.events)
+        return outcome.result
+
+    def serve(self, service: str, outcome: str | None, now: datetime, window: str = "w01") -> str:
+        """Issue, call and finish one ticket at `window` (logged in by c0201): its id."""
+        ticket = self.do(IssueTicket("k1", service), now)["ticket"]["id"]
+        if self.engine.state.windows[window].clerk is None:
+            self.do(Login(window, "c0201"), now)
+        self.do(CallNext(window), now)
+        self.do(Finish(window, outcome), now)
+        return str(ticket)
+
+
+def test_a_finish_opens_a_case_due_over_the_holiday_and_the_weekend() -> None:
+    hall = Hall()
+    case_id = hall.serve("psb-hukou", None, ACCEPTED)  # no outcome: promised 4 days, a case
+    hall.serve("psb-hukou", "on_the_spot", day(9, 30, 10, 5))  # the clerk's choice wins
+    hall.serve("psb-id-card", None, day(9, 30, 10, 10))  # promised 0 days: done on the spot
+    accepted_anyway = hall.serve("psb-id-card", "accepted", day(9, 30, 10, 15))
+    cases = hall.engine.state.cases
+    assert list(cases) == [case_id, accepted_anyway]
+    case = cases[case_id]
+    assert (case.number, case.service, case.department) == ("A001", "psb-hukou", "psb")
+    assert (case.window, case.clerk, case.accepted, case.due) == ("w01", "c0201", "2026-09-30", DUE)
+    assert cases[accepted_anyway].due == "2026-09-30"  # promised in 0 days: due the same day
+
+
+@pytest.mark.parametrize(
+    ("on", "state", "left"),
+    [
+        (day(10, 9), "ok", 2),  # Friday: Saturday (make-up) and Monday left
+        (day(10, 10), "near", 1),
+        (day(10, 11), "near", 1),  # Sunday: Monday left
+        (day(10, 12), "near", 0),
+        (day(10, 13), "overdue", -1),
+    ],
+)
+def test_the_state_moves_with_the_calendar(on: datetime, state: str, left: int) -> None:
+    hall = Hall()
+    hall.serve("psb-hukou", None, ACCEPTED)
+    message = hall.engine.cases(on)
+    assert message["day"] == on.date().isoformat() and message["warn_days"] == 1
+    (entry,) = message["cases"]
+    assert (entry["state"], entry["days_left"], entry["due"]) == (state, left, DUE)
+    assert message["counts"] == {"ok": 0, "near": 0, "overdue": 0, state: 1}
+    assert message["departments"]["psb"] == message["counts"]
+    assert message["departments"]["tax"] == {"ok": 0, "near": 0, "overdue": 0}
+
+
+def test_the_yellow_threshold_is_a_limit_of_the_config() -> None:
+    hall = Hall(config(case_warn_days=3))
+    hall.serve("psb-hukou", None, ACCEPTED)
+    assert hall.engine.cases(day(10, 8))["cases"][0]["state"] == "near"  # 3 working days left
+
+
+def test_cases_outlive_the_rollover_a_snapshot_and_a_replay() -> None:
+    hall = Hall()
+    first = hall.serve("psb-hukou", "accepted", ACCEPTED)
+    hall.do(Rollover(), day(10, 8, 9))  # a new business day: the tickets go, the case stays
+    assert hall.engine.state.tickets == {} and list(hall.engine.state.cases) == [first]
+    second = hall.serve("psb-hukou", "accepted", day(10, 8))
+    hall.do(CloseCase(first, window="w01", note="已领证"), day(10, 8, 11))
+    state = hall.engine.state
+    assert state.cases[first].closed == "2026-10-08T11:00:00+08:00"
+    assert [c["id"] for c in hall.engine.cases(day(10, 8))["cases"]] == [second]
+
+    restored = Engine.restore(config(), json.loads(json.dumps(hall.engine.snapshot())))
+    assert restored.state == state
+    replayed = Engine(config())
+    for event in hall.events:
+        replayed.apply(event_from_dict(json.loads(json.dumps(event_to_dict(event)))))
+    assert replayed.state == state
+
+    hall.do(Rollover(), day(10, 9, 9))  # a case closed before today leaves the state
+    assert list(hall.engine.state.cases) == [second]
+
+
+def test_a_snapshot_from_before_cases_loads_with_none() -> None:
+    hall = Hall()
+    hall.serve("psb-hukou", None, ACCEPTED)
+    old = hall.engine.snapshot()
+    del old["cases"]
+    assert Engine.restore(config(), old).state.cases == {}
+
+
+def test_who_may_close_a_case_and_the_refusals() -> None:
+    hall = Hall()
+    case_id = hall.serve("psb-hukou", None, ACCEPTED)
+    now = day(10, 8)
+    engine = hall.engine
+    # After the rollover nobody is logged in: a window closes only with a clerk at it.
+    assert refused(engine, CloseCase(case_id, window="w01"), now) == "not_logged_in"
+    hall.do(Login("w04", "c0401"), now)  # market regulation only: not psb's case
+    assert refused(engine, CloseCase(case_id, window="w04"), now) == "forbidden"
+    assert refused(engine, CloseCase("20260930-A999", window="w04"), now) == "unknown_case"
+    assert refused(engine, CloseCase(case_id, operator="nobody"), now) == "unknown_device"
+    hall.do(Login("w02", "c0201"), now)  # another window of psb (id cards) may close it
+    result = hall.do(CloseCase(case_id, window="w02"), now)
+    assert result["case"]["id"] == case_id and result["case"]["state"] == "ok"
+    assert result["closed"] == "2026-10-08T10:00:00+08:00"
+    (event,) = hall.events[-1:]
+    assert event == CaseClosed("2026-10-08T10:00:00+08:00", case_id, "w02", "c0201", None)
+    assert refused(engine, CloseCase(case_id, operator="op1"), now) == "case_closed"
+
+
+def test_an_operator_closes_any_case() -> None:
+    hall = Hall()
+    case_id = hall.serve("psb-hukou", "accepted", ACCEPTED)
+    result = hall.do(CloseCase(case_id, operator="op1", note="群众已领取"), day(10, 14))
+    assert result["case"]["state"] == "overdue"  # as it was when closed
+    assert hall.events[-1] == CaseClosed(
+        "2026-10-14T10:00:00+08:00", case_id, None, None, "op1", "群众已领取"
+    )
+
+
+def test_close_case_requests_of_a_window_and_an_operator() -> None:
+    cfg = config()
+    body = {"v": 1, "id": "r1", "op": "close_case", "case": "20260930-A001", "note": "已领证"}
+    raw = json.dumps(body).encode()
+    assert decode_request(cfg, "window", "w01", raw).command == CloseCase(
+        "20260930-A001", window="w01", note="已领证"
+    )
+    assert decode_request(cfg, "operator", "op1", raw).command == CloseCase(
+        "20260930-A001", operator="op1", note="已领证"
+    )
+
+
+def test_the_list_is_cut_per_department_and_the_counts_are_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hall import handlers_cases
+
+    monkeypatch.setattr(handlers_cases, "LISTED_PER_DEPARTMENT", 2)
+    hall = Hall()
+    ids = [hall.serve("psb-hukou", "accepted", day(9, 30, 10, m)) for m in range(4)]
+    message = hall.engine.cases(day(10, 8))
+    assert [c["id"] for c in message["cases"]] == ids[:2]  # the oldest of the same due date
+    assert message["counts"]["ok"] == 4 and message["departments"]["psb"]["ok"] == 4
+
+
+def test_the_due_date_is_in_the_event_so_a_later_config_moves_no_case() -> None:
+    hall = Hall()
+    case_id = hall.serve("psb-hukou", None, ACCEPTED)
+    done = next(e for e in hall.events if isinstance(e, TicketDone))
+    assert done.due == DUE
+    later_config = rules_hall_data()  # psb-hukou back to 0 promised days
+    replayed = Engine(parse_config(later_config, "changed"))
+    for event in hall.events:
+        replayed.apply(event)
+    assert replayed.state.cases[case_id].due == DUE
+    # An event stored before `due` existed is judged by the config of the replay.
+    legacy = Engine(config(), None)
+    for event in hall.events:
+        data = event_to_dict(event)
+        data.pop("due", None)
+        legacy.apply(event_from_dict(data))
+    assert legacy.state.cases[case_id].due == DUE
