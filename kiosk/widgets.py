@@ -8,10 +8,12 @@ screen) multiplies every size and switches to yellow on black.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 
+from kivy.clock import Clock
 from kivy.graphics import Color, Rectangle
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
@@ -25,6 +27,7 @@ from kiosk.texts import text
 from screens.kivy_setup import FONT  # registered by the app from the hall's CJK font
 
 KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+COLLECT_AFTER = 1.0  # seconds: the collection put off while a ticket prints
 BOOKING_ROWS = ("1234567890", "ABCDEFGHJK", "LMNPQRSTUV", "WXYZ-")
 
 
@@ -101,6 +104,12 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
         self.on_change: Callable[[], None] = lambda: None  # the app re-renders after a tap
         self.shown: KioskView | None = None
         self.tile_buttons: dict[str, Button] = {}
+        # A Kivy widget is a cycle of itself and its bindings (a label alone: ~300 objects), so a
+        # screen replaced waits for a full collection, its textures with it: at the collector's own
+        # pace screens piled up by the dozen (+300 MB over 40 tickets). So each new screen
+        # collects the one it replaced, but while a ticket is issued and printed (the client's
+        # thread prints the moment the answer comes) the collection waits a second.
+        self._collect_later = Clock.create_trigger(lambda _dt: gc.collect(), COLLECT_AFTER)
 
     # -- building blocks
     def _label(
@@ -120,7 +129,9 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
             valign="middle",
             **kw,
         )
-        label.bind(size=lambda w, s: setattr(w, "text_size", s))
+        # Wrapped to the width only: the texture is as tall as the text, drawn centred in the
+        # label (Kivy's default), not the whole label's height of mostly empty pixels.
+        label.bind(size=lambda w, s: setattr(w, "text_size", (s[0], None)))
         return label
 
     def _button(
@@ -144,7 +155,7 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
             valign="middle",
             **kw,
         )
-        button.bind(size=lambda w, s: setattr(w, "text_size", (s[0] - 16, s[1])))
+        button.bind(size=lambda w, s: setattr(w, "text_size", (s[0] - 16, None)))  # as a label's
 
         def pressed(_: Button) -> None:
             action()
@@ -191,6 +202,11 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
         }[view.screen](view, theme)
         self.add_widget(body)
         self.add_widget(self._footer(view, theme))
+        if view.screen in ("issuing", "ticket"):
+            self._collect_later()  # the ticket is being printed: not now
+        else:
+            self._collect_later.cancel()
+            gc.collect()
 
     def _header(self, view: KioskView, theme: Theme) -> Widget:
         p = self.presenter
