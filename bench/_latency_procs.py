@@ -99,6 +99,30 @@ def mosquitto(folder: Path) -> Iterator[int]:
         return
 
 
+@contextmanager
+def screen(size: str, offscreen: bool = False) -> Iterator[dict[str, str]]:
+    """The environment of a Kivy app under bench: a fresh Xvfb of `size` (WIDTHxHEIGHT) if installed
+    (what the tests use), else (or asked) SDL's offscreen driver (real frames through EGL on
+    llvmpipe, no X server between the app and its frames)."""
+    binary = shutil.which("Xvfb")
+    if binary is None or offscreen:
+        yield {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+        return
+    number = next(n for n in range(90, 400) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    process = subprocess.Popen(
+        [binary, f":{number}", "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not Path(f"/tmp/.X11-unix/X{number}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield {**os.environ, "DISPLAY": f":{number}"}
+    finally:
+        stop(process)
+
+
 def stop(process: subprocess.Popen[Any]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)

@@ -21,16 +21,14 @@ Goals: latency p99 under 100 ms, frame-interval p99 at most 33 ms, memory under 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +39,7 @@ sys.path.insert(0, str(BENCH))
 
 import paho.mqtt.client as mqtt  # noqa: E402
 from _latency_procs import mosquitto  # noqa: E402
+from _latency_procs import screen as x_screen  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from contract import topics  # noqa: E402
@@ -87,29 +86,6 @@ def hall_engine(calls: int, notice: str) -> tuple[Engine, list[dict[str, Any]]]:
             engine.call_message(e) for e in outcome.events if type(e).__name__ == "TicketCalled"
         ]
     return engine, messages
-
-
-@contextlib.contextmanager
-def x_server() -> Iterator[dict[str, str]]:
-    """An Xvfb to draw into, else SDL's offscreen driver (EGL on llvmpipe, pixel-identical)."""
-    binary = shutil.which("Xvfb")
-    if binary is None:
-        yield {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-        return
-    number = 90 + os.getpid() % 100
-    process = subprocess.Popen(
-        [binary, f":{number}", "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{number}").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        yield {**os.environ, "DISPLAY": f":{number}"}
-    finally:
-        process.terminate()
-        process.wait(5)
 
 
 def play(port: int, board: dict[str, Any], calls: list[dict[str, Any]], latency: int,
@@ -196,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         with mosquitto(folder) as port:
             data["broker"] = {"url": f"mqtt://127.0.0.1:{port}"}
             config.write_text(to_toml(data), "utf-8")
-            with x_server() as env:
+            with x_screen("1920x1080") as env:
                 env = {**env, "PYTHONPATH": str(ROOT), "KIVY_HOME": str(folder / "kivy")}
                 env.pop("KIVY_NO_CONSOLELOG", None)  # their logs go to files in the folder
                 screen_log, base_log = folder / "screen.json", folder / "baseline.json"

@@ -39,12 +39,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
 import paho.mqtt.client as mqtt  # noqa: E402
-from _latency_procs import mosquitto  # noqa: E402
+from _latency_procs import mosquitto, screen  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from contract import topics  # noqa: E402
 from contract.protocol import dumps  # noqa: E402
-from display import percentile, x_server  # type: ignore[import-not-found]  # noqa: E402
+from display import percentile  # type: ignore[import-not-found]  # noqa: E402
 
 EXAMPLE = ROOT / "deploy" / "examples" / "prefecture-hall.toml"
 ARTIFACTS = ROOT / "artifacts" / "monitor"  # op-monitor-1.png: the screen at the end
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                 [python, "-m", "hallq", "simulate", "--config", str(config), "--url", url,
                  "--hours", "1", "--speed-from-hall", "--quiet"],
                 env=env, stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
-            screen_env = stack.enter_context(x_server())
+            screen_env = stack.enter_context(screen("1920x1080"))
             screen_env = {**screen_env, **env, "KIVY_HOME": str(folder / "kivy")}
             screen_env["KIVY_NO_CONSOLELOG"] = "1"
             draw_log = folder / "draw.json"

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -99,29 +98,6 @@ def issue_for_window(port: int, count: int) -> None:
             client.request("issue", service=window.tiers[0][0], timeout=10)
 
 
-@contextmanager
-def screen(offscreen: bool) -> Iterator[dict[str, str]]:
-    """Xvfb if installed (what a test uses), else (or asked) SDL's offscreen driver (real frames
-    through EGL on llvmpipe, no X server between the app and its frames)."""
-    binary = shutil.which("Xvfb")
-    if binary is None or offscreen:
-        yield {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-        return
-    number = next(n for n in range(90, 400) if not Path(f"/tmp/.X11-unix/X{n}").exists())
-    process = subprocess.Popen(
-        [binary, f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{number}").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        yield {**os.environ, "DISPLAY": f":{number}"}
-    finally:
-        _latency_procs.stop(process)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--rounds", type=int, default=150)
@@ -135,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.enter_context(hall_server(port, folder))
         issue_for_window(port, args.rounds + 20)
         per_hour = stack.enter_context(simulator(port, folder))
-        env = stack.enter_context(screen(args.offscreen))
+        env = stack.enter_context(_latency_procs.screen("1280x800", args.offscreen))
         env.update({"HALLQ_MQTT_URL": f"mqtt://127.0.0.1:{port}", "KIVY_HOME": str(folder / "kivy")})  # fmt: skip
         env["PYTHONPATH"] = str(ROOT)
         out = folder / "terminal.json"

@@ -17,20 +17,19 @@ import logging
 import os
 import signal
 import sys
-import tempfile
 import threading
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from contract import topics
 from contract.mqtt_url import BrokerAddress, broker_address, parse_url
 from contract.transport import Message, PahoTransport
 from display.settings import DisplaySettings, from_config_file, from_settings_message
+from screens.kivy_setup import wall_screen_environment
+from screens.screen_cli import add_screen_arguments, start_logging
 
 log = logging.getLogger(__name__)
 
-FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 SCREENSHOT_AFTER = 4.0  # seconds after start: the first frames on llvmpipe take ~1.5 s
 SETTINGS_WAIT = 30.0  # seconds to wait for the hall's settings before retrying
 
@@ -108,22 +107,12 @@ def parse_args(argv: list[str]) -> Options:
     parser.add_argument("--id", required=True, help="this display's id in the hall config")
     parser.add_argument("--config", help="read the settings from this hall config (demo, tests)")
     parser.add_argument("--site", help="the hall's site id (else HALLQ_SITE)")
-    parser.add_argument("--screenshot-dir", type=Path, help="save ID.png here (and on SIGUSR1)")
+    add_screen_arguments(parser)
     parser.add_argument("--screenshot-every", type=float, help="and again this often (seconds)")
-    parser.add_argument("--state-file", type=Path, help="write what is drawn as JSON each second")
-    parser.add_argument("--exit-after", type=float, help="quit after this many seconds")
-    parser.add_argument("--size", help="a WIDTHxHEIGHT window instead of full screen")
     parser.add_argument("--flip-log", type=Path, help=argparse.SUPPRESS)  # bench/display.py
-    parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    start_logging(args.log_level)
     site, address, settings = resolve_settings(args)
-    size = None
-    if args.size:
-        width, _, height = args.size.partition("x")
-        size = (int(width), int(height))
     return Options(
         args.id,
         site,
@@ -132,34 +121,11 @@ def parse_args(argv: list[str]) -> Options:
         args.screenshot_dir,
         args.state_file,
         args.exit_after,
-        size,
+        args.size,
         args.flip_log,
         screenshot_every=args.screenshot_every,
         from_hall=not args.config,
     )
-
-
-def configure_kivy(options: Options) -> None:
-    """Before Kivy is imported: no argument parsing, its home in a temp folder unless set, the
-    window full screen (or a given size), the CJK font."""
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_NO_FILELOG", "1")
-    os.environ.setdefault("KIVY_HOME", str(Path(tempfile.gettempdir()) / "hallq-kivy"))
-    from kivy.config import Config
-
-    if options.size:
-        Config.set("graphics", "fullscreen", "0")
-        Config.set("graphics", "width", str(options.size[0]))
-        Config.set("graphics", "height", str(options.size[1]))
-    else:
-        # A borderless window the size of the screen (under a window manager, or none).
-        Config.set("graphics", "fullscreen", "auto")
-        Config.set("graphics", "borderless", "1")
-    Config.set("graphics", "maxfps", "60")
-    Config.set("kivy", "exit_on_escape", "0")
-    Config.set("input", "mouse", "mouse,disable_multitouch")
-    if os.path.exists(FONT):
-        Config.set("kivy", "default_font", ["WenQuanYi", FONT, FONT, FONT, FONT])
 
 
 def main(argv: list[str]) -> int:
@@ -168,18 +134,11 @@ def main(argv: list[str]) -> int:
     except (ValueError, OSError) as exc:
         print(f"hallq display: {exc}", file=sys.stderr)
         return 2
-    configure_kivy(options)
+    wall_screen_environment(options.size, maxfps=60)
     from display.kivy_app import DisplayApp
 
     DisplayApp(options).run()
     return 0
-
-
-def write_json(path: Path, value: dict[str, Any]) -> None:
-    """Atomically (a reader never sees half a file)."""
-    temp = path.with_suffix(path.suffix + ".tmp")
-    temp.write_text(json.dumps(value, ensure_ascii=False), "utf-8")
-    temp.replace(path)
 
 
 def hall_zone() -> ZoneInfo:

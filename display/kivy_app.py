@@ -17,12 +17,13 @@ from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
 from contract.hall_clock import HallClock
-from display.app import SCREENSHOT_AFTER, Options, hall_zone, install_sigusr1, write_json
+from display.app import SCREENSHOT_AFTER, Options, hall_zone, install_sigusr1
 from display.hall_presenter import HallPresenter
 from display.layouts import HallLayout, WindowLayout
 from display.link import Link
 from display.widgets import BACKGROUND
 from display.window_presenter import WindowPresenter
+from screens.screen_cli import write_json
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,11 @@ an entry to `EXTRAS`.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -163,3 +166,31 @@ def names_catalog(config: HallConfig) -> dict[str, Any]:
             for w in config.windows
         ],
     }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m hall.device_settings CONFIG DEVICE`: the settings the hall publishes for DEVICE and
+    the config's `[broker]`, as JSON on stdout. A device in `--config` mode (the demo, the tests)
+    reads its section through this, so that the device's own process never loads the hall's
+    config models (the kiosk's memory goal: docs/kiosk.md "Measured")."""
+    from hall.config import ConfigError, load_config
+
+    config_path, device = (list(sys.argv[1:]) if argv is None else list(argv)) or ["", ""]
+    try:
+        config = load_config(Path(config_path))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if section_of(config, device) is None:
+        print(f"no device {device!r} in {config_path}", file=sys.stderr)
+        return 3
+    answer = {
+        "settings": settings_payload(config, device),
+        "broker": config.broker.model_dump(mode="json"),
+    }
+    json.dump(answer, sys.stdout, ensure_ascii=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,6 +10,7 @@ reach the presenter on Kivy's main loop through `Clock.schedule_once`; the UI th
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -72,6 +73,9 @@ def build_app(
             return self.root_widget
 
         def on_start(self) -> None:
+            # Everything built so far lives as long as the app: keep the collector off it, so the
+            # collection after each new screen (kiosk/widgets.py) is shorter.
+            gc.freeze()
             if on_started is not None:
                 on_started(self)
             if (
@@ -244,9 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.config and not args.id:
         parser.error("--config needs --id")
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from screens.screen_cli import start_logging
+
+    start_logging()
     from contract.device_env import DeviceEnvError
     from kiosk.setup import KioskSetupError
 

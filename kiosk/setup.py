@@ -9,6 +9,7 @@ the same payload the hall would publish.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -22,11 +23,13 @@ from contract.client import HallClient
 from contract.mqtt_url import BrokerAddress
 from contract.settings.follower import DeviceSettings, SettingsFollower, SettingsUnavailable
 from contract.settings.printer import PrinterConfig
+from kiosk.helper import run_module
 
 log = logging.getLogger(__name__)
 
 SETTINGS_WAIT = 10.0  # seconds for the broker to deliver the settings before the copy on disk
 BOOT_LOG_EVERY = 30.0  # while neither has them: say so this often, and keep waiting
+CONFIG_READ_TIMEOUT = 60.0  # seconds: bounds a hung reader only (it takes about a second)
 
 
 class KioskSetupError(ValueError):
@@ -71,16 +74,31 @@ def setup_from_settings(settings: DeviceSettings) -> KioskSetup:
     )
 
 
-def setup_from_config(config_path: Path, kiosk_id: str) -> tuple[KioskSetup, BrokerAddress]:
-    """The same setup from a hall config file, and the broker it names (the demo, the tests)."""
-    from contract.mqtt_url import broker_address
-    from hall.config import load_config
-    from hall.device_settings import settings_payload
+@dataclass(frozen=True)
+class _Broker:
+    """The config's `[broker]` as the helper read it (contract.mqtt_url.BrokerSettings)."""
 
-    config = load_config(config_path)
-    if kiosk_id not in config.devices()["kiosks"]:
+    url: str
+    ca: str | None
+    keepalive: int
+
+
+def setup_from_config(config_path: Path, kiosk_id: str) -> tuple[KioskSetup, BrokerAddress]:
+    """The same setup from a hall config file, and the broker it names (the demo, the tests).
+
+    The file is read by `python -m hall.device_settings`, the hall's own reader, in a process of its
+    own: the kiosk never loads the hall's config models (their memory is the kiosk's for good)."""
+    from contract.mqtt_url import broker_address
+
+    done = run_module(
+        "hall.device_settings", str(config_path), kiosk_id, timeout=CONFIG_READ_TIMEOUT
+    )
+    answer: dict[str, Any] = json.loads(done.stdout) if done.returncode == 0 else {}
+    payload: dict[str, Any] = answer.get("settings", {})
+    if done.returncode == 3 or payload.get("class") not in (None, "kiosk"):
         raise KioskSetupError(f"no kiosk {kiosk_id!r} in {config_path}: add it under [[kiosks]]")
-    payload: dict[str, Any] = settings_payload(config, kiosk_id)
+    if done.returncode != 0:
+        raise KioskSetupError(done.stderr.strip() or f"cannot read {config_path}")
     settings = DeviceSettings(
         device=kiosk_id,
         device_class=str(payload["class"]),
@@ -91,7 +109,7 @@ def setup_from_config(config_path: Path, kiosk_id: str) -> tuple[KioskSetup, Bro
     setup = setup_from_settings(settings)
     return (
         KioskSetup(**{**setup.__dict__, "source": "config"}),
-        broker_address(config.broker),
+        broker_address(_Broker(**answer["broker"])),
     )
 
 

@@ -8,11 +8,13 @@ screen) multiplies every size and switches to yellow on black.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 
-from kivy.graphics import Color, Rectangle
+from kivy.clock import Clock
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
@@ -22,9 +24,10 @@ from kivy.uix.widget import Widget
 
 from kiosk.presenter import PRIORITY_CATEGORIES, KioskPresenter, KioskView, Tile
 from kiosk.texts import text
-from screens.kivy_setup import FONT  # registered by the app from the hall's CJK font
+from screens.kivy_setup import FONT, paint  # FONT: registered by the app (the CJK font)
 
 KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+COLLECT_AFTER = 1.0  # seconds: the collection put off while a ticket prints
 BOOKING_ROWS = ("1234567890", "ABCDEFGHJK", "LMNPQRSTUV", "WXYZ-")
 
 
@@ -65,15 +68,22 @@ LARGE = Theme(
 )
 
 
-def _paint(widget: Widget, rgba: tuple[float, float, float, float]) -> None:
-    with widget.canvas.before:
-        Color(*rgba)
-        rect = Rectangle(pos=widget.pos, size=widget.size)
+def collect() -> None:
+    """A full collection, then the C heap's free pages handed back: the textures of a screen are
+    large blocks amid small ones, and glibc keeps what they freed (~50 MB over a few tickets)."""
+    gc.collect()
+    if _libc is not None:
+        _libc.malloc_trim(0)
 
-    def follow(*_: object) -> None:
-        rect.pos, rect.size = widget.pos, widget.size
 
-    widget.bind(pos=follow, size=follow)
+def _glibc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to trim
+        return None
+
+
+_libc = _glibc()
 
 
 def _tile_text(tile: Tile, theme: Theme) -> str:
@@ -101,6 +111,12 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
         self.on_change: Callable[[], None] = lambda: None  # the app re-renders after a tap
         self.shown: KioskView | None = None
         self.tile_buttons: dict[str, Button] = {}
+        # A Kivy widget is a cycle of itself and its bindings (a label alone: ~300 objects), so a
+        # screen replaced waits for a full collection, its textures with it: at the collector's own
+        # pace screens piled up by the dozen (+300 MB over 40 tickets). So each new screen
+        # collects the one it replaced, but while a ticket is issued and printed (the client's
+        # thread prints the moment the answer comes) the collection waits a second.
+        self._collect_later = Clock.create_trigger(lambda _dt: collect(), COLLECT_AFTER)
 
     # -- building blocks
     def _label(
@@ -120,7 +136,9 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
             valign="middle",
             **kw,
         )
-        label.bind(size=lambda w, s: setattr(w, "text_size", s))
+        # Wrapped to the width only: the texture is as tall as the text, drawn centred in the
+        # label (Kivy's default), not the whole label's height of mostly empty pixels.
+        label.bind(size=lambda w, s: setattr(w, "text_size", (s[0], None)))
         return label
 
     def _button(
@@ -144,7 +162,7 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
             valign="middle",
             **kw,
         )
-        button.bind(size=lambda w, s: setattr(w, "text_size", (s[0] - 16, s[1])))
+        button.bind(size=lambda w, s: setattr(w, "text_size", (s[0] - 16, None)))  # as a label's
 
         def pressed(_: Button) -> None:
             action()
@@ -172,13 +190,13 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
         self.tile_buttons = {}
         self.clear_widgets()
         self.canvas.before.clear()
-        _paint(self, theme.background)
+        paint(self, theme.background)
         self.add_widget(self._header(view, theme))
         notice = view.message or view.blocked
         if notice:
             banner = self._label(notice, 34, theme, color=(1, 1, 1, 1), size_hint_y=None)
             banner.height = theme.px(120)
-            _paint(banner, theme.alert)
+            paint(banner, theme.alert)
             self.add_widget(banner)
         body = {
             "home": self._home,
@@ -191,6 +209,11 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
         }[view.screen](view, theme)
         self.add_widget(body)
         self.add_widget(self._footer(view, theme))
+        if view.screen in ("issuing", "ticket"):
+            self._collect_later()  # the ticket is being printed: not now
+        else:
+            self._collect_later.cancel()
+            collect()
 
     def _header(self, view: KioskView, theme: Theme) -> Widget:
         p = self.presenter

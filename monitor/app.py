@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any
 
 from contract.device_env import DeviceEnvError, device_env
 from contract.mqtt_url import BrokerAddress, broker_address
+from screens.kivy_setup import wall_screen_environment
+from screens.screen_cli import add_screen_arguments, start_logging
 
 log = logging.getLogger(__name__)
-
-FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
 
 @dataclasses.dataclass
@@ -59,16 +55,10 @@ def parse_args(argv: list[str]) -> Options:
     parser.add_argument("--id", required=True, help="this operator's id ([[operators]])")
     parser.add_argument("--env", type=Path, help="this operator's env file of hallq broker-config")
     parser.add_argument("--config", help="read the site and broker from this hall config (demo)")
-    parser.add_argument("--screenshot-dir", type=Path, help="save ID.png here (and on SIGUSR1)")
-    parser.add_argument("--state-file", type=Path, help="write what is drawn as JSON each second")
-    parser.add_argument("--exit-after", type=float, help="quit after this many seconds")
-    parser.add_argument("--size", help="a WIDTHxHEIGHT window instead of full screen")
+    add_screen_arguments(parser)
     parser.add_argument("--draw-log", type=Path, help=argparse.SUPPRESS)  # bench/monitor.py
-    parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    start_logging(args.log_level)
     if args.config:
         site, address = from_config(args.id, args.config)
     else:
@@ -77,10 +67,6 @@ def parse_args(argv: list[str]) -> Options:
         except DeviceEnvError as exc:
             raise ValueError(f"{exc} (or give --config FILE for a demo)") from None
         site, address = env.site, env.address
-    size = None
-    if args.size:
-        width, _, height = args.size.partition("x")
-        size = (int(width), int(height))
     return Options(
         args.id,
         site,
@@ -88,37 +74,14 @@ def parse_args(argv: list[str]) -> Options:
         args.screenshot_dir,
         args.state_file,
         args.exit_after,
-        size,
+        args.size,
         args.draw_log,
     )
 
 
 def configure_kivy(size: tuple[int, int] | None) -> None:
-    """Before Kivy is imported: no argument parsing, its home in a temp folder unless set, the
-    window full screen (or a given size), the CJK font."""
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_NO_FILELOG", "1")
-    os.environ.setdefault("KIVY_HOME", str(Path(tempfile.gettempdir()) / "hallq-kivy"))
-    from kivy.config import Config
-
-    if size:
-        Config.set("graphics", "fullscreen", "0")
-        Config.set("graphics", "width", str(size[0]))
-        Config.set("graphics", "height", str(size[1]))
-    else:
-        Config.set("graphics", "fullscreen", "auto")
-        Config.set("graphics", "borderless", "1")
-    Config.set("graphics", "maxfps", "30")
-    Config.set("kivy", "exit_on_escape", "0")
-    Config.set("input", "mouse", "mouse,disable_multitouch")
-    if os.path.exists(FONT):
-        Config.set("kivy", "default_font", ["WenQuanYi", FONT, FONT, FONT, FONT])
-
-
-def write_json(path: Path, value: dict[str, Any]) -> None:
-    temp = path.with_suffix(path.suffix + ".tmp")
-    temp.write_text(json.dumps(value, ensure_ascii=False), "utf-8")
-    temp.replace(path)
+    """Before Kivy is imported (tests/monitor/monitor_driver.py calls it too)."""
+    wall_screen_environment(size, maxfps=30)
 
 
 def main(argv: list[str]) -> int:

@@ -21,10 +21,11 @@ from kivy.uix.widget import Widget
 
 from contract import topics
 from contract.hall_clock import HallClock
-from monitor.app import Options, write_json
+from monitor.app import Options
 from monitor.link import MonitorLink
 from monitor.presenter import AlarmRow, FormError, MonitorPresenter, OpForm
 from monitor.widgets import BACKGROUND, MonitorLayout, confirm, note_dialog
+from screens.screen_cli import write_json
 
 log = logging.getLogger(__name__)
 

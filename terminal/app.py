@@ -11,11 +11,9 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from contract import topics
 
@@ -115,40 +113,30 @@ def build_terminal_app(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from terminal.startup import StartError, add_arguments, start, window_place
+    from terminal.startup import begin, run_app
 
     parser = argparse.ArgumentParser(
         prog="hallq terminal",
         description="the window terminal (the clerk's call-next screen). It starts from its env "
         "file of `hallq broker-config` and takes its roster and names from the hall.",
     )
-    add_arguments(parser)
     parser.add_argument(
         "--autoplay", action="store_true", help="the demo: a clerk of its own works this window"
     )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
-    try:
-        size, at = window_place(args)
-        started = start(args, "window")
-    except (StartError, ValueError, RuntimeError) as exc:
-        print(f"hallq terminal: {exc}", file=sys.stderr)
+    begun = begin(parser, argv, "window")
+    if begun is None:
         return 2
-    from screens.kivy_setup import kivy_environment, stop_on_signals
+    args, started = begun
 
-    kivy_environment(args.windowed, size, at)
-    clock = started.client.follow_clock(ZoneInfo(started.tz))
-    try:
+    def build(clock: Any) -> Any:
         app = build_terminal_app(
             started.device_id, started.client, started.settings, started.catalog, clock.now,
             autoplay=clock.real_seconds if args.autoplay else None,
         )  # fmt: skip
         started.settings_listeners.append(lambda value: _later(app, "on_settings", value))
-        stop_on_signals(app)
-        app.run()
-    finally:
-        started.client.close()
-    return 0
+        return app
+
+    return run_app(started, build)
 
 
 def _later(app: Any, method: str, value: Any) -> None:

@@ -8,12 +8,10 @@ draws, terminal/link.py talks to the hall; the hall's time comes from its retain
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from contract import topics
 
@@ -72,35 +70,23 @@ def build_evaluator_app(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from terminal.startup import StartError, add_arguments, start, window_place
+    from terminal.startup import begin, run_app
 
     parser = argparse.ArgumentParser(
         prog="hallq evaluator",
         description="the visitor's rating screen (好差评) at a window. It starts from its env file "
         "of `hallq broker-config`; its window comes from the hall's settings.",
     )
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
-    try:
-        size, at = window_place(args)
-        started = start(args, "evaluator")
-    except (StartError, ValueError, RuntimeError) as exc:
-        print(f"hallq evaluator: {exc}", file=sys.stderr)
+    begun = begin(parser, argv, "evaluator")
+    if begun is None:
         return 2
+    _args, started = begun
     window_id = str(started.settings.get("window") or "")
     if not topics.ID_RE.match(window_id):
         started.client.close()
         print(f"hallq evaluator: {started.device_id!r} has no window in its settings", file=sys.stderr)  # fmt: skip
         return 2
-    from screens.kivy_setup import kivy_environment, stop_on_signals
-
-    kivy_environment(args.windowed, size, at)
-    clock = started.client.follow_clock(ZoneInfo(started.tz))
-    try:
-        app = build_evaluator_app(window_id, started.client, started.catalog, clock.now)
-        stop_on_signals(app)
-        app.run()
-    finally:
-        started.client.close()
-    return 0
+    return run_app(
+        started,
+        lambda clock: build_evaluator_app(window_id, started.client, started.catalog, clock.now),
+    )

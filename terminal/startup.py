@@ -5,14 +5,18 @@ tests, from a hall config file (`--config`), like the bridges."""
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from contract.client import HallClient
 from contract.device_env import device_env
+from contract.hall_clock import HallClock
 from contract.settings.follower import SettingsFollower
+from screens.screen_cli import start_logging
 
 SETTINGS_WAIT = 10.0
 
@@ -94,6 +98,42 @@ def start(args: argparse.Namespace, device_class: str) -> Started:
     follower.settings.add_listener(on_settings)
     follower.catalog.add_listener(on_catalog)
     return started
+
+
+def begin(
+    parser: argparse.ArgumentParser, argv: list[str] | None, device_class: str
+) -> tuple[argparse.Namespace, Started] | None:
+    """How `hallq terminal` and `hallq evaluator` begin: their options (`parser` holds the
+    program's own), the log, the device started, Kivy set for the window's size and place; None,
+    said on stderr under the program's name, when it cannot start."""
+    from screens.kivy_setup import kivy_environment
+
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    start_logging()
+    try:
+        size, at = window_place(args)
+        started = start(args, device_class)
+    except (StartError, ValueError, RuntimeError) as exc:
+        print(f"{parser.prog}: {exc}", file=sys.stderr)
+        return None
+    kivy_environment(args.windowed, size, at)
+    return args, started
+
+
+def run_app(started: Started, build: Callable[[HallClock], Any]) -> int:
+    """The app `build(hall_clock)` makes, run until it stops (SIGTERM and SIGINT stop it through
+    its main loop); the device's client closes after."""
+    from screens.kivy_setup import stop_on_signals
+
+    clock = started.client.follow_clock(ZoneInfo(started.tz))
+    try:
+        app = build(clock)
+        stop_on_signals(app)
+        app.run()
+    finally:
+        started.client.close()
+    return 0
 
 
 def _from_config(args: argparse.Namespace, device_class: str) -> Started:

@@ -89,3 +89,21 @@ def test_a_keystroke_is_answered_well_within_a_frame(index: ServiceIndex) -> Non
     for query in ("h", "hk", "hkq", "hkqr", "z", "zf", "zfg", "户", "户口", "pass"):
         index.search(query)
     assert time.perf_counter() - started < 1.0
+
+
+def test_without_the_readings_helper_names_are_still_found_by_chinese_and_english(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import subprocess
+
+    import kiosk.search
+
+    def broken(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(args, 1, "", "No module named 'pypinyin'")
+
+    monkeypatch.setattr(kiosk.search, "_known", {})
+    monkeypatch.setattr(kiosk.search, "run_module", broken)
+    index = ServiceIndex.build([{"code": "x", "name_zh": "户口迁入", "name_en": "Move-in"}])
+    assert index.search("户口") == ["x"] and index.search("move") == ["x"]
+    assert index.search("hkqr") == []
+    assert "No module named 'pypinyin'" in caplog.text

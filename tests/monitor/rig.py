@@ -1,6 +1,5 @@
 """The rig of the monitor's real-window tests: the small test hall with an operator, a little load,
-the driver (tests/monitor/monitor_driver.py) in its own process under Xvfb, and a fake of the hall's
-alarm side (the agreed contract of docs/protocol.md "Alarms") for as long as the hall lacks it."""
+and the driver (tests/monitor/monitor_driver.py) in its own process under Xvfb."""
 
 from __future__ import annotations
 
@@ -8,14 +7,11 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
-from contract import protocol, topics
 from contract.client import HallClient
 from contract.mqtt_url import parse_url
-from contract.transport import Message, PahoTransport
 from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import to_toml
 from tests.fixtures.halls import SITE, small_hall_data
@@ -23,8 +19,11 @@ from tests.fixtures.halls import SITE, small_hall_data
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "monitor"
 
 
-def write_config(folder: Path, broker: Broker) -> Path:
+def write_config(folder: Path, broker: Broker, alarms: dict[str, Any] | None = None) -> Path:
+    """The small test hall on the test's broker, with an `[alarms]` section if given."""
     data = small_hall_data()
+    if alarms is not None:
+        data["alarms"] = alarms
     data["broker"] = {"url": broker.url, "keepalive": 10}
     path = folder / "hall.toml"
     path.write_text(to_toml(data), encoding="utf-8")
@@ -67,56 +66,3 @@ def run_driver(
     result: dict[str, Any] = json.loads(result_file.read_text("utf-8"))
     assert not result["failed"], (result["failed"], done.stderr[-3000:])
     return result
-
-
-class FakeAlarmHall:
-    """The hall's alarm side as agreed (BRIEF "Added at 22:25"; docs/protocol.md): the retained
-    `alarms` list, and `alarm_ack` / `alarm_note` answered on operator/{id}/resp. Used where the real
-    hall does not publish `alarms` yet. TODO(lead, at merge): run these tests against the real hall's
-    alarm side and drop this fake."""
-
-    def __init__(self, broker: Broker) -> None:
-        self.lock = threading.Lock()
-        self.alarms: list[dict[str, Any]] = []
-        self.requests: list[dict[str, Any]] = []
-        self.transport = PahoTransport(parse_url(broker.url), "fake-alarm-hall")
-        self.transport.subscribe(f"hallq/{SITE}/operator/+/req", self._on_request)
-        self.transport.start(wait=10)
-
-    def raise_alarm(self, alarm: dict[str, Any]) -> None:
-        with self.lock:
-            self.alarms.insert(0, {**alarm, "acked": None, "notes": []})
-        self.publish()
-
-    def publish(self) -> None:
-        with self.lock:
-            at = self.alarms[0]["at"] if self.alarms else "2026-11-26T09:00:00+08:00"
-            payload = {"v": 1, "at": at, "alarms": list(self.alarms)}
-        self.transport.publish(topics.alarms(SITE), protocol.dumps(payload), qos=1, retain=True)
-
-    def _on_request(self, message: Message) -> None:
-        request = json.loads(message.payload)
-        operator = message.topic.split("/")[-2]
-        self.requests.append(request)
-        op = request.get("op")
-        if op not in ("alarm_ack", "alarm_note"):
-            return  # the real hall answers the rest
-        with self.lock:
-            alarm = next((a for a in self.alarms if a["id"] == request.get("alarm")), None)
-            if alarm is None:
-                answer = protocol.error(request.get("id"), "unknown_alarm", "no such open alarm")
-            elif op == "alarm_ack":
-                alarm["acked"] = {"by": operator, "at": "2026-11-26T09:05:00+08:00"}
-                answer = protocol.ok(request["id"], {"alarm": alarm})
-            else:
-                note = {"by": operator, "at": "2026-11-26T09:06:00+08:00", "text": request["text"]}
-                alarm["notes"].append(note)
-                if request.get("close"):
-                    self.alarms.remove(alarm)
-                answer = protocol.ok(request["id"], {"alarm": alarm})
-        response = f"hallq/{SITE}/operator/{operator}/resp"
-        self.transport.publish(response, answer, qos=1, retain=False)
-        self.publish()
-
-    def close(self) -> None:
-        self.transport.stop()

@@ -1,8 +1,8 @@
 """The monitor in a real Kivy window (Xvfb, 1920x1080) against a real `hallq server` and Mosquitto
 with a hall at work: screenshots under artifacts/monitor/ (not blank, every character drawn in the
 font); closing a service and setting the notice from its forms, end to end (the hall's retained
-catalog and the `queues` a kiosk reads change); acknowledging an alarm and following up a bad rating
-against the agreed alarms contract (a fake of the hall's alarm side until the hall has it)."""
+catalog and the `queues` a kiosk reads change); acknowledging a long queue's alarm and following up
+a bad rating, both raised by the hall (its retained `alarms` changes)."""
 
 from __future__ import annotations
 
@@ -20,19 +20,25 @@ from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import HallServer, wait_for
 from tests.fixtures.halls import SITE
 from tests.fixtures.screen import colours, missing_glyphs, xvfb
-from tests.monitor.rig import ARTIFACTS, FakeAlarmHall, load_the_hall, run_driver, write_config
+from tests.monitor.rig import (
+    ARTIFACTS,
+    connect,
+    load_the_hall,
+    run_driver,
+    write_config,
+)
 
 pytestmark = pytest.mark.slow
 
 
 class Retained:
-    """The hall's retained topics as a kiosk reads them."""
+    """The hall's retained topics as a kiosk (or the test) reads them."""
 
     def __init__(self, broker: Broker) -> None:
         self.lock = threading.Lock()
         self.values: dict[str, dict[str, Any]] = {}
         self.transport = PahoTransport(parse_url(broker.url), "test-kiosk-view")
-        for name in ("catalog", "queues"):
+        for name in ("catalog", "queues", "alarms"):
             topic = getattr(topics, name)(SITE)
             self.transport.subscribe(topic, lambda m, n=name: self._on(n, m))
         self.transport.start(wait=10)
@@ -114,28 +120,31 @@ def test_closing_a_service_and_setting_the_notice_from_the_monitor(
 def test_acknowledging_an_alarm_and_following_up_a_bad_rating(
     broker: Broker, tmp_path: Path
 ) -> None:
-    config = write_config(tmp_path, broker)
-    hall = FakeAlarmHall(broker)  # TODO(lead): the real hall's alarm side, once merged
+    config = write_config(tmp_path, broker, alarms={"queue_long": 3})
+    server = HallServer(broker.url, SITE, config, tmp_path / "data", tmp_path / "hall.log")
+    server.start()
+    kiosk, window = connect(broker, "kiosk", "k1"), connect(broker, "window", "w01")
+    evaluator = connect(broker, "evaluator", "e01")
+    hall = Retained(broker)
     try:
-        hall.raise_alarm(
-            {
-                "v": 1,
-                "id": "al-1",
-                "kind": "queue_long",
-                "severity": "warn",
-                "subject": "psb",
-                "text": "公安局等候 42 人",
-                "cleared": False,
-                "at": "2026-11-26T09:01:00+08:00",
-            }
-        )
-        hall.raise_alarm({"v": 1, "id": "al-2", "kind": "bad_rating", "severity": "warn",
-                          "subject": "20261126-A003", "text": "A003 在 1号窗口 评价 非常不满意",
-                          "cleared": False, "at": "2026-11-26T09:02:00+08:00"})  # fmt: skip
+        for _ in range(5):  # four wait after the call: the police's queue is long
+            kiosk.request("issue", service="psb-id-card")
+        window.request("login", clerk="c0201")
+        served = window.request("call_next")["ticket"]["id"]
+        window.request("finish")
+        evaluator.request("rate", ticket=served, score=1)  # 非常不满意: a bad rating
+
+        def open_alarm(kind: str) -> str:
+            alarms = hall.get("alarms").get("alarms", [])
+            return next((str(a["id"]) for a in alarms if a["kind"] == kind), "")
+
+        assert wait_for(lambda: open_alarm("queue_long") and open_alarm("bad_rating"), 20)
+        queue_long, bad_rating = open_alarm("queue_long"), open_alarm("bad_rating")
         steps = [
-            {"wait": "差评", "tab": "alarms", "shot": "alarms"},
-            {"press": "ack:al-1"},
-            {"wait": "已确认 op1", "press": "note:al-2"},
+            {"wait": "排队过长", "tab": "alarms"},
+            {"wait": "未确认", "shot": "alarms"},  # the rows are drawn: their buttons are in place
+            {"press": f"ack:{queue_long}"},
+            {"wait": "已确认 op1", "press": f"note:{bad_rating}"},
             {"note": "已电话回访，群众表示理解", "shot": "follow-up"},
             {"press": "note_send"},
             {"wait": "跟进告警 差评：已完成", "shot": "alarms-after"},
@@ -143,13 +152,13 @@ def test_acknowledging_an_alarm_and_following_up_a_bad_rating(
         with xvfb(1920, 1080) as display:
             result = run_driver(config, steps, tmp_path / "driver", display)
         check_shots(tmp_path / "driver", ["alarms", "follow-up", "alarms-after"], result)
-        ops = [(r["op"], r.get("alarm"), r.get("close")) for r in hall.requests]
-        assert ("alarm_ack", "al-1", None) in ops
-        assert ("alarm_note", "al-2", True) in ops
-        note = next(r for r in hall.requests if r["op"] == "alarm_note")
-        assert note["text"] == "已电话回访，群众表示理解"
-        assert [a["id"] for a in hall.alarms] == ["al-1"]  # the bad rating closed
-        assert hall.alarms[0]["acked"]["by"] == "op1"
-        assert result["steps"][-1]["state"]["alarms"] == ["al-1"]
+        # The hall's retained list: the bad rating closed with its note, the long queue acked.
+        assert wait_for(lambda: not open_alarm("bad_rating"), 10)
+        (still,) = [a for a in hall.get("alarms")["alarms"] if a["id"] == queue_long]
+        assert still["acked"]["by"] == "op1"
+        assert result["steps"][-1]["state"]["alarms"] == [queue_long]
     finally:
-        hall.close()
+        hall.transport.stop()
+        for client in (kiosk, window, evaluator):
+            client.close()
+        server.close()
