@@ -116,7 +116,7 @@ class _Ticket:
     day: str
     service: str
     department: str
-    issued_ts: int
+    issued_at: str  # made epoch seconds at the first call: many tickets are never called
     issued_hour: str
     window: str | None = None
     clerk: str | None = None
@@ -213,7 +213,7 @@ class Measures:
             if kind == "ticket_issued":
                 at = e["at"]
                 t = tickets[e["ticket"]] = _Ticket(
-                    business_day, e["service"], e["department"], ts(at), at[11:13]
+                    business_day, e["service"], e["department"], at, at[11:13]
                 )
                 numbers[e["ticket"]] = e["number"]
                 keys: Keys = (t.service, t.department, None, None, t.issued_hour, business_day)
@@ -242,7 +242,7 @@ class Measures:
                     fig.counts["called"] += 1
                 if not t.called:
                     t.called = True
-                    wait = max(0, t.call_ts - t.issued_ts)
+                    wait = max(0, t.call_ts - ts(t.issued_at))
                     over = wait > target_s
                     keys = (t.service, t.department, t.window, t.clerk, t.issued_hour, t.day)
                     for fig in rows_of.get(keys) or add(keys):
