@@ -16,8 +16,11 @@ SHEET_NAME_MAX = 31  # Excel's limit
 
 def write_xlsx(path: Path, tables: Sequence[Table], charts: dict[str, tuple[str, bytes]]) -> None:
     # Rows are written in order, so each sheet's rows go to a temporary file as they come (a
-    # month's case list is tens of thousands of rows) instead of staying in memory.
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    # month's case list is tens of thousands of rows) instead of staying in memory. Text from the
+    # store is data: never turned into a formula (a leading "=") or a link (and not checked for
+    # either, cell by cell).
+    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    workbook = xlsxwriter.Workbook(str(path), options)
     try:
         bold = workbook.add_format({"bold": True, "bg_color": "#dddddd", "text_wrap": True})
         share = workbook.add_format({"num_format": "0.0%"})

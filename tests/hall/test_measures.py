@@ -31,6 +31,7 @@ from hall.report_read import read_events
 from hall.report_sample import Recorder, play_day
 from hall.stats import stats
 from hall.store import StoreMismatch
+from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import CLERK_PIN, SITE, hall_time, rules_hall, small_hall
 
 DAY1, DAY2 = date(2026, 11, 26), date(2026, 11, 27)
@@ -51,7 +52,10 @@ def agree_with_stats(rec: Recorder, data: Path, day: date) -> None:
     """hall/stats.py of the live day and the report's rows of that day give the same figures."""
     rec.flush()
     live = stats(rec.engine, at(23, 0, day.day))
-    m = Measures(rec.engine.config).feed_all(read_events(data, SITE, day, day))
+    agree(live, Measures(rec.engine.config).feed_all(read_events(data, SITE, day, day)))
+
+
+def agree(live: dict[str, Any], m: Measures) -> None:
     for dimension, plural in (("window", "windows"), ("clerk", "clerks"), ("service", "services")):
         rows = {r["key"]: r for r in m.rows(dimension)}
         for key, figures in live[plural].items():
@@ -139,7 +143,9 @@ def test_the_totals_of_the_hand_computed_days(hand_day: Measures) -> None:
     )  # fmt: skip
     # call -> start: 60 (t1 at w02), 60 (t1 at w03), 120 (t2 from its call-back), 60 (t7)
     assert (totals["call_to_start_mean_s"], totals["call_to_start_p90_s"]) == (75, 120)
+    assert totals["call_to_start_median_s"] == 60
     assert totals["rated"] == 3 and totals["rated_2"] == 1 and totals["rated_5"] == 1
+    assert (totals["rated_1"], totals["rated_3"], totals["rated_4"]) == (0, 0, 1)
     assert totals["good_rate"] == round(2 / 3, 4)
 
 
@@ -155,8 +161,15 @@ def test_each_dimension_of_the_hand_computed_days(hand_day: Measures) -> None:
     day = {r["key"]: r for r in hand_day.rows("day")}
     assert (day["2026-11-26"]["issued"], day["2026-11-26"]["expired"]) == (5, 1)
     assert (day["2026-11-27"]["issued"], day["2026-11-27"]["served"]) == (1, 1)
-    hour = {r["key"]: r["issued"] for r in hand_day.rows("hour")}
-    assert hour == {"09": 3, "10": 2, "11": 1}
+    hour = {r["key"]: r for r in hand_day.rows("hour")}
+    assert {key: row["issued"] for key, row in hour.items()} == {"09": 3, "10": 2, "11": 1}
+    # 09: calls 9:10, 9:16, 9:20 (t1 at tax) and 9:02 on the 27th; finishes 9:25, 9:40, 9:13
+    nine = hour["09"]
+    assert (nine["called"], nine["served"], nine["rated"]) == (4, 3, 3)
+    # waits by the hour of ARRIVAL: t1 600, t2 660, t7 120 came at 09; t4's 1800 at 10
+    assert (nine["wait_mean_s"], nine["wait_median_s"], nine["wait_p90_s"]) == (460, 600, 660)
+    assert (hour["10"]["wait_mean_s"], hour["10"]["waited_over_target"]) == (1800, 1)
+    assert (hour["10"]["no_show"], hour["10"]["cancelled"], hour["11"]["expired"]) == (1, 1, 1)
     window = {r["key"]: r for r in hand_day.rows("window")}
     assert window["w02"]["served"] == 2 and window["w02"]["service_mean_s"] == 540
     assert window["w01"]["no_show"] == 1 and window["w01"]["waited_over_target"] == 1
@@ -170,6 +183,26 @@ def test_each_dimension_of_the_hand_computed_days(hand_day: Measures) -> None:
         (2, "w03", "tax"), (5, "w02", "psb"), (4, "w02", "psb"),
     ]  # fmt: skip
     assert ratings[0].reasons == ("等候时间长",) and ratings[0].number == "A001"
+
+
+def test_a_department_report_is_that_departments_row(tmp_path: Path) -> None:
+    """--department D counts what happened to tickets while they were D's: its totals are the
+    department's row of the whole hall's report, measure for measure."""
+    config = small_hall(target_wait_min=20)
+    rec = Recorder(config, tmp_path)
+    try:
+        play_hand_day(rec, tmp_path)
+    finally:
+        rec.close()
+    events = list(read_events(tmp_path, SITE, DAY1, DAY2))
+    whole = {r["key"]: r for r in Measures(config).feed_all(events).rows("department")}
+    for code, row in whole.items():
+        alone = Measures(config, department=code).feed_all(events)
+        assert {"key": code, "name": row["name"], **alone.totals()} == row, code
+        assert {r["key"] for r in alone.rows("department")} <= {code}
+    psb = Measures(config, department="psb").feed_all(events).totals()
+    assert (psb["issued"], psb["called"], psb["served"], psb["transferred"]) == (5, 4, 2, 1)
+    assert (psb["rated"], psb["good_rate"], psb["expired"]) == (2, 1.0, 0)
 
 
 def test_one_day_leaves_out_the_others_but_keeps_its_expired(tmp_path: Path) -> None:
@@ -310,3 +343,69 @@ def test_a_closed_case_counts_as_closed_from_the_day_it_was_closed(tmp_path: Pat
     assert len(m.cases) == 2
     assert m.case_states(date(2026, 11, 23)) == {"ok": 0, "near": 2, "overdue": 0, "closed": 0}
     assert m.case_states(date(2026, 11, 24)) == {"ok": 0, "near": 0, "overdue": 1, "closed": 1}
+
+
+def test_the_report_agrees_with_the_retained_stats_and_reads_while_the_hall_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hall service (loopback bus) serves a morning; once `stats` went out after the last
+    event, a report of the store the running hall keeps has the same figures; and while the
+    report's read transaction is open the hall goes on answering and committing."""
+    import json
+
+    import hall.service
+    from contract import topics
+    from hall.clock import FixedClock
+    from tests.fixtures.halls import MORNING, later
+    from tests.hall.loopback_hall import LoopbackHall
+
+    monkeypatch.setattr(hall.service, "CLOCK_INTERVAL", 0.2)  # `stats` rides with the clock
+    config, data, clock = small_hall(), tmp_path / "data", FixedClock(MORNING)
+    running = LoopbackHall(config, data, clock, queues_interval=0.3)
+    try:
+        kiosk, w02 = running.client("kiosk", "k1"), running.client("window", "w02")
+        e02 = running.client("evaluator", "e02")
+        w02.request("login", clerk="c0201")
+        first, second, third = (
+            kiosk.request("issue", service="psb-id-card")["ticket"]["id"] for _ in range(3)
+        )
+        steps: list[tuple[float, Any, str, dict[str, Any]]] = [
+            (3, w02, "call_next", {}),
+            (4, w02, "start", {}),
+            (9, w02, "finish", {}),
+            (9.5, e02, "rate", {"ticket": first, "score": 5}),
+            (10, w02, "call_next", {}),
+            (11, w02, "hold", {}),  # second held from 11 to 20
+            (12, w02, "call_next", {}),
+            (15, w02, "finish", {}),
+            (15.5, e02, "rate", {"ticket": third, "score": 2, "reasons": ["等候时间长"]}),
+            (20, w02, "unhold", {"ticket": second}),
+            (23, w02, "finish", {}),
+            (23.5, e02, "rate", {"ticket": second, "score": 4}),
+        ]
+        for minutes, client, op, fields in steps:
+            clock.set(later(minutes))
+            client.request(op, **fields)
+        topic = topics.stats(running.site)
+
+        def stats_after_the_last_event() -> bool:
+            live = json.loads(running.broker.retained.get(topic, b"{}"))
+            return bool(live) and live["windows"]["w02"]["rated"] == 3
+
+        assert wait_for(stats_after_the_last_event)
+        live = running.retained(topic)
+        day = MORNING.date()
+        m = Measures(config).feed_all(read_events(data, SITE, day, day))
+        assert m.totals()["served"] == 3 and m.totals()["rated"] == 3
+        agree(live, m)
+        reading = read_events(data, SITE, day, day)
+        seen = [next(reading)]  # the report's read transaction is open from here
+        clock.set(later(30))
+        kiosk.request("issue", service="psb-id-card", timeout=10)  # answered: the hall never waits
+        assert running.service.wait_idle()
+        seen += reading  # still the store as of the read's start
+        assert sum(1 for _, e in seen if e["type"] == "ticket_issued") == 3
+        after = Measures(config).feed_all(read_events(data, SITE, day, day)).totals()
+        assert after["issued"] == 4
+    finally:
+        running.close()

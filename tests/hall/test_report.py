@@ -20,6 +20,7 @@ from hall.config import load_config
 from hall.report_cli import main
 from hall.report_sample import Recorder, play_day
 from tests.fixtures.parts import missing
+from tests.fixtures.screen import missing_glyphs
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "deploy/examples/small-hall.toml"
@@ -88,6 +89,9 @@ def test_the_xlsx_report_of_a_busy_day(busy_day: Path, tmp_path: Path) -> None:
     assert totals["办结 served"] == counts["ticket_done"]
     assert totals["评价数 rated"] == counts["ticket_rated"]
     assert totals["叫号 called"] == counts["ticket_called"]
+    assert totals["过号 no-show"] == counts.get("ticket_no_show", 0) > 0
+    assert totals["转办 transferred"] == counts.get("ticket_transferred", 0) > 0
+    assert totals["取消 cancelled"] == counts.get("ticket_cancelled", 0)
     departments = list(book["按部门 departments"].iter_rows(min_row=2, values_only=True))
     assert sum(row[2] for row in departments) == counts["ticket_issued"]
     images = book["图表 charts"]._images  # openpyxl keeps the embedded pictures here
@@ -101,6 +105,7 @@ class Page(HTMLParser):
         super().__init__()
         self.tables: list[str] = []
         self.images: list[str] = []
+        self.alts: list[str] = []
         self.cells: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -109,6 +114,7 @@ class Page(HTMLParser):
             self.tables.append(found["id"] or "")
         elif tag == "img":
             self.images.append(found["src"] or "")
+            self.alts.append(found["alt"] or "")
 
     def handle_data(self, data: str) -> None:
         self.cells.append(data)
@@ -125,6 +131,8 @@ def test_the_html_and_csv_reports(busy_day: Path, tmp_path: Path) -> None:
         "totals", "service", "department", "window", "clerk", "hour", "day", "cases",
     ]  # fmt: skip
     assert len(page.images) == 4
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in title) for title in page.alts)
+    assert missing_glyphs(page.alts) == set()  # the hall's CJK font draws every character
     for src in page.images:
         assert src.startswith("data:image/png;base64,")
         check_png(base64.b64decode(src.split(",", 1)[1]))
@@ -135,6 +143,23 @@ def test_the_html_and_csv_reports(busy_day: Path, tmp_path: Path) -> None:
     assert {p.name for p in (tmp_path / "csv").glob("*.png")} == {
         "hourly.png", "waits.png", "ratings.png", "cases.png",
     }  # fmt: skip
+
+
+def test_the_glyph_check_catches_a_chart_drawn_without_chinese() -> None:
+    """The report tests turn warnings into errors: matplotlib warns of every glyph its font lacks,
+    so a chart whose Chinese came out as boxes fails them (here: a font with no CJK)."""
+    need("matplotlib")
+    from matplotlib import rc_context
+
+    from hall.report_charts import _png
+
+    with rc_context({"font.family": ["DejaVu Sans"]}):
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(4, 3))
+        fig.add_subplot().set_title("每小时取号与叫号")
+        with pytest.warns(UserWarning, match="missing from font"):
+            _png(fig)
 
 
 def test_the_ratings_export_follows_the_mapping(busy_day: Path, tmp_path: Path) -> None:
