@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import stat
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -41,9 +43,15 @@ def _pickle_dir() -> str:
     folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hallq-escpos"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError:  # a read-only home: a fixed folder under /tmp still avoids the leak
-        folder = Path("/tmp/hallq-escpos-cache")
-        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        # A read-only home: a folder of this user's own under /tmp still avoids the leak. Never a
+        # shared one: python-escpos unpickles what it finds there, so another local user could
+        # plant code in it. Made 0700, and refused unless it is ours and nobody else may write it.
+        folder = Path(tempfile.gettempdir()) / f"hallq-escpos-cache-{os.getuid()}"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+            folder = Path(tempfile.mkdtemp(prefix="hallq-escpos-"))  # one of our own, this run
     return str(folder)
 
 
