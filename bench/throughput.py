@@ -27,10 +27,12 @@ import math
 import multiprocessing
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,12 +59,40 @@ def played_windows(windows: list[Window], capped: set[str], count: int) -> list[
     return free[:count]
 
 
+@contextmanager
+def py_spy(pid: int, seconds: float, out: Path) -> Iterator[None]:
+    """py-spy record of the process's threads for `seconds` (active samples, raw folded stacks)."""
+    binary = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    command = [binary, "record", "-p", str(pid), "-d", str(max(1, int(seconds) - 1))]
+    command += [
+        "-r",
+        "250",
+        "-f",
+        "raw",
+        "--threads",
+        "-o",
+        str(out),
+        *os.environ.get("BENCH_PY_SPY", "").split(),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        process.wait(seconds + 30)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each phase")
     parser.add_argument("--dir", type=Path, default=ROOT / "artifacts", help="where files go")
     parser.add_argument("--keep", action="store_true", help="keep the data folder and logs")
     parser.add_argument("--profile-hall", type=Path, help="write the hall server's cProfile here")
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="FILE",
+        help="sample the hall server's threads with py-spy during the hall phase (raw stacks)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
@@ -88,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             port = stack.enter_context(mosquitto(folder))
             event_when = ("--event-when", _throughput_clerks.CALL_NEXT)
             stack.enter_context(echo_service(port, folder, "--batch", *event_when))
-            stack.enter_context(hall_server(port, folder, config, args.profile_hall))
+            hall = stack.enter_context(hall_server(port, folder, config, args.profile_hall))
             issued = issue_tickets(port, config, played, per_window)
             processes = [
                 ctx.Process(
@@ -117,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             for phase in ("floor", "hall"):
                 for queue in orders:
                     queue.put((phase, args.seconds))
+                if phase == "hall" and args.py_spy:
+                    stack.enter_context(py_spy(hall.pid, args.seconds, args.py_spy))
                 for _ in processes:
                     outcome[phase].append(results.get(timeout=args.seconds + 60))
     finally:

@@ -34,6 +34,7 @@ from hall.metrics import HallMetrics, subscribe_devices
 from hall.model import QuotaWarning
 from hall.stats import stats as stats_view
 from hall.store import OutboxMessage, StorageError
+from hall.views import BoardCache
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,10 @@ QUEUES_INTERVAL = 1.0  # seconds: `queues` is coalesced to at most one message p
 QUEUES_REFRESH = 60.0  # seconds: republished anyway (estimates and opening hours move with time)
 TICK_INTERVAL = 1.0  # seconds between timer runs (rollover, rating expiry)
 RETAINED_DEFER = 0.05  # seconds the retained topics may wait while requests keep arriving
+# seconds between two rounds of retained state while batches follow each other: under many clerks
+# the board and the window states go out at most this often (one round for several batches)
+# instead of once per batch; the first change after a quiet spell still goes out at once.
+RETAINED_GAP = 0.025
 HANDOVER = 0.0002  # seconds the worker pauses after handing answers and calls to paho
 BURST_LOOK = 0.001  # seconds a worker waits after a batch of several for more of the burst
 EDGE_MARGIN = 0.5  # hall seconds after an opening or closing at which `queues` goes out again
@@ -93,6 +98,12 @@ class Pending:
         self.queues |= changes.queues
         self.catalog |= changes.catalog
         self.alarms |= changes.alarms
+
+    def __bool__(self) -> bool:
+        """Anything to publish besides `queues` (which has its own interval)."""
+        return bool(
+            self.windows or self.ratings or self.board or self.catalog or self.clock or self.alarms
+        )
 
     def everything(self, config: HallConfig) -> None:
         self.windows.update(w.id for w in config.windows)
@@ -155,6 +166,7 @@ class HallService:
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         self._pending = Pending()
+        self._board = BoardCache()  # the board's bytes, re-encoding only the windows that changed
         self._in_flight: dict[int, Delivery] = {}  # outbox id -> its publish, until acknowledged
         self._last_queues = 0.0
         self._hours_edge = math.inf
@@ -165,6 +177,10 @@ class HallService:
         # True from the republish after a (re)connect until the link drops: retained state
         # published before it would go out twice (and what waits is republished anyway).
         self._link_ready = False
+        # Set (in paho's thread) once the hall's own window state came back to it: every retained
+        # one the broker held was seen before it, so the check of stale windows is done.
+        self._windows_checked = False
+        self._windows_unsubscribed = False
         # The alarms about the store and the worker themselves: kept here, not in the store.
         self._held_alarms: dict[tuple[str, str], messages.OpenAlarm] = {}
         self._held_lock = threading.Lock()  # open_alarms() may be read from another thread
@@ -252,7 +268,15 @@ class HallService:
         down): clear it, or screens would go on showing that window. The broker marks only the
         retained messages it hands a new subscription as retained, so the hall's own updates of
         its windows cost no more than this test."""
-        if not message.retain or not message.payload:
+        if not message.retain:
+            # The hall's own update, after every retained state the broker had (it sent those at
+            # the subscription): the check is done, and echoing each update back costs the
+            # network thread a read and an acknowledgement per message. The worker unsubscribes.
+            if not self._windows_checked:
+                self._windows_checked = True
+                self._inbox.put(_WAKE)
+            return
+        if not message.payload:
             return
         window = topics.parse_window(self.site, message.topic)
         if window is not None and self.config.window(window) is None:
@@ -356,7 +380,8 @@ class HallService:
             log.exception("hall %s: could not publish the worker_fault alarm", self.site)
 
     def _step(self) -> None:
-        timeout = max(0.0, min(self._next_tick, self._queues_due()) - time.monotonic())
+        due = min(self._next_tick, self._queues_due(), self._retained_due())
+        timeout = max(0.0, due - time.monotonic())
         # While calls wait for the broker's acknowledgement, look again soon: the outbox drains
         # promptly after a reconnect.
         timeout = min(timeout, ACK_POLL if self._in_flight else 1.0)
@@ -373,6 +398,13 @@ class HallService:
             if self._republish.is_set():
                 self._republish.clear()
                 self._republish_all()
+            if self._windows_checked and not self._windows_unsubscribed:
+                self._windows_unsubscribed = True
+                for window_filter in (
+                    topics.all_window_states(self.site),
+                    topics.all_window_ratings(self.site),
+                ):
+                    self.transport.unsubscribe(window_filter, self._on_window_retained)
             batch, arrived = self._decode_topics(items)
             if batch:
                 self._execute(batch, arrived)
@@ -391,9 +423,10 @@ class HallService:
             elif self._defer_retained(len(batch)):
                 log.debug("hall %s: retained state deferred: requests are waiting", self.site)
             else:
-                retained = time.perf_counter()
+                retained, held = time.perf_counter(), bool(self._pending)
                 self._publish_pending()
-                self._last_retained = time.monotonic()
+                if held:  # the gap runs from the last round that published something
+                    self._last_retained = time.monotonic()
                 if batch and log.isEnabledFor(logging.DEBUG):
                     log.debug(
                         "hall %s: retained state published in %.2f ms",
@@ -408,13 +441,24 @@ class HallService:
         """While requests are waiting (a burst), serve them first: their calls reach the screens
         sooner, and window states and the board go out once for the lot, at the latest
         RETAINED_DEFER after the last time they did."""
-        if self._stop.is_set() or time.monotonic() - self._last_retained >= RETAINED_DEFER:
+        if self._stop.is_set():
+            return False
+        since = time.monotonic() - self._last_retained
+        if batch_size and since < RETAINED_GAP:
+            return True  # batches follow each other: one round for them at _retained_due()
+        if since >= RETAINED_DEFER:
             return False
         if batch_size > 1 and self._inbox.qsize() == 0:
             # Requests came together: more of them may be in the socket still. Let paho's
             # network thread (which needs the GIL this worker holds) read them first.
             time.sleep(BURST_LOOK)
         return self._inbox.qsize() > 0
+
+    def _retained_due(self) -> float:
+        """When the retained state held back by RETAINED_GAP goes out, if any is waiting."""
+        if not self._pending or not self._link_ready:
+            return math.inf
+        return self._last_retained + RETAINED_GAP
 
     def _queues_due(self) -> float:
         if self._pending.queues:
@@ -629,6 +673,9 @@ class HallService:
 
     def _publish_pending(self) -> None:
         pending, engine, now = self._pending, self.core.engine, self.core.now()
+        if pending.clock:  # once a minute and at each (re)connect: the board from nothing
+            self._board.clear()
+        self._board.changed(pending.windows)
         for window_id in sorted(pending.windows):
             self._retain(
                 topics.window_state(self.site, window_id), dumps(engine.window_view(window_id))
@@ -639,7 +686,7 @@ class HallService:
                 topics.window_rating(self.site, window_id), dumps(rating) if rating else b""
             )
         if pending.board:
-            self._retain(topics.board(self.site), dumps(engine.board(now)))
+            self._retain(topics.board(self.site), self._board.payload(engine, now))
         if pending.catalog:
             self._retain(topics.catalog(self.site), dumps(engine.catalog()))
         if pending.alarms:
