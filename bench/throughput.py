@@ -81,6 +81,15 @@ def py_spy(pid: int, seconds: float, out: Path) -> Iterator[None]:
         process.wait(seconds + 30)
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """The process's CPU time so far (user + system), or None where /proc cannot say."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each phase")
@@ -113,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     ready, results = ctx.Queue(), ctx.Queue()
     orders = [ctx.Queue() for _ in range(PROCESSES)]
     outcome: dict[str, list[_throughput_clerks.Result]] = {"floor": [], "hall": []}
+    hall_cpu: float | None = None
     try:
         with ExitStack() as stack:
             port = stack.enter_context(mosquitto(folder))
@@ -149,8 +159,12 @@ def main(argv: list[str] | None = None) -> int:
                     queue.put((phase, args.seconds))
                 if phase == "hall" and args.py_spy:
                     stack.enter_context(py_spy(hall.pid, args.seconds, args.py_spy))
+                cpu_before = cpu_seconds(hall.pid)
                 for _ in processes:
                     outcome[phase].append(results.get(timeout=args.seconds + 60))
+                cpu_after = cpu_seconds(hall.pid)
+                if phase == "hall" and cpu_before is not None and cpu_after is not None:
+                    hall_cpu = cpu_after - cpu_before
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
@@ -183,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     for phase, (rate, p50, p99) in figures.items():
         print(f"{phase:5} call_next: {rate:7.1f} calls/s, p50 {p50:6.2f} ms, p99 {p99:6.2f} ms")
+    if hall_cpu is not None:
+        calls = hall_rate * args.seconds
+        print(
+            f"hall server CPU in its phase: {hall_cpu:.1f} s ({100 * hall_cpu / args.seconds:.0f}% "
+            f"of a core), {1000 * hall_cpu / calls:.2f} ms per call_next, start and finish"
+        )
     if refused:
         print(f"hall call_next refused: {refused}", file=sys.stderr)
     print(

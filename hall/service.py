@@ -676,10 +676,9 @@ class HallService:
         if pending.clock:  # once a minute and at each (re)connect: the board from nothing
             self._board.clear()
         self._board.changed(pending.windows)
-        for window_id in sorted(pending.windows):
-            self._retain(
-                topics.window_state(self.site, window_id), dumps(engine.window_view(window_id))
-            )
+        for window_id in sorted(pending.windows):  # encoded once for its topic and the board
+            payload = self._board.window_payload(engine, window_id)
+            self._retain(topics.window_state(self.site, window_id), payload)
         for window_id in sorted(pending.ratings):
             rating = engine.rating_view(window_id)
             self._retain(

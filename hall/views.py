@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from contract import messages as m
-from contract.protocol import dumps, iso
+from contract.protocol import VERSION, dumps, iso
 from hall.config import Clerk, HallConfig, Service, Window
 from hall.estimate import minutes_per_visitor, wait_minutes, windows_serving
 from hall.model import CALLED, WAITING, CallEvent, Ticket, WindowState
@@ -228,6 +228,7 @@ def _board_message(
 
 _NO_WINDOWS = b'"windows":[]'
 _NO_RECENT = b'"recent":[]'
+_VERSIONED = b'{"v":' + str(VERSION).encode() + b","
 
 
 class BoardCache:
@@ -253,15 +254,21 @@ class BoardCache:
         self._entries.clear()
         self._calls.clear()
 
+    def window_entry(self, engine: Engine, window_id: str) -> bytes:
+        """The window's encoded `board.windows` entry (kept until the window changes)."""
+        entry = self._entries.get(window_id)
+        if entry is None:
+            entry = dumps(window_state_message(engine, window_id).to_json())
+            self._entries[window_id] = entry
+        return entry
+
+    def window_payload(self, engine: Engine, window_id: str) -> bytes:
+        """The `window/{id}/state` payload: the same entry with "v" first, as `window_view`."""
+        return _VERSIONED + self.window_entry(engine, window_id)[1:]
+
     def payload(self, engine: Engine, now: datetime) -> bytes:
         """The board's bytes at `now` (tz-aware: shown in the hall's time zone)."""
-        entries = []
-        for window in engine.config.windows:
-            entry = self._entries.get(window.id)
-            if entry is None:
-                entry = dumps(window_state_message(engine, window.id).to_json())
-                self._entries[window.id] = entry
-            entries.append(entry)
+        entries = [self.window_entry(engine, window.id) for window in engine.config.windows]
         calls = {}
         for event in reversed(engine.state.recent_calls):
             encoded = self._calls.get(event.seq)

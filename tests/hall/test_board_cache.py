@@ -82,5 +82,8 @@ def test_the_cached_board_equals_the_board_built_from_nothing(tmp_path: Path) ->
                 cache.changed(core.tick().changes.windows)
             now = clock.now()
             assert cache.payload(core.engine, now) == dumps(core.engine.board(now)), round_no
+            for window_id in outcome.changes.windows:  # the window's own topic, from the same bytes
+                expected = dumps(core.engine.window_view(window_id))
+                assert cache.window_payload(core.engine, window_id) == expected, round_no
         calls = core.engine.state.call_seq
     assert calls > 20  # the ops did call, serve and move tickets
