@@ -173,6 +173,7 @@ class HallService:
         self._next_tick = 0.0
         self._next_clock = 0.0
         self._last_retained = 0.0
+        self._held_since: float | None = None  # when the retained state now waiting was first held
         self._storage_alarm = False
         # True from the republish after a (re)connect until the link drops: retained state
         # published before it would go out twice (and what waits is republished anyway).
@@ -421,9 +422,10 @@ class HallService:
             if not self._link_ready:
                 pass  # all retained state goes out at the (re)connect's republish: hold nothing
             elif self._defer_retained(len(batch)):
-                log.debug("hall %s: retained state deferred: requests are waiting", self.site)
+                log.debug("hall %s: retained state deferred: requests keep coming", self.site)
             else:
                 retained, held = time.perf_counter(), bool(self._pending)
+                self._held_since = None
                 self._publish_pending()
                 if held:  # the gap runs from the last round that published something
                     self._last_retained = time.monotonic()
@@ -440,14 +442,16 @@ class HallService:
     def _defer_retained(self, batch_size: int) -> bool:
         """While requests are waiting (a burst), serve them first: their calls reach the screens
         sooner, and window states and the board go out once for the lot, at the latest
-        RETAINED_DEFER after the last time they did."""
+        RETAINED_DEFER after they were first held."""
         if self._stop.is_set():
             return False
-        since = time.monotonic() - self._last_retained
-        if batch_size and since < RETAINED_GAP:
-            return True  # batches follow each other: one round for them at _retained_due()
-        if since >= RETAINED_DEFER:
+        now = time.monotonic()
+        if self._held_since is None:
+            self._held_since = now
+        if now - self._held_since >= RETAINED_DEFER:
             return False
+        if batch_size and now - self._last_retained < RETAINED_GAP:
+            return True  # batches follow each other: one round for them at _retained_due()
         if batch_size > 1 and self._inbox.qsize() == 0:
             # Requests came together: more of them may be in the socket still. Let paho's
             # network thread (which needs the GIL this worker holds) read them first.
