@@ -28,6 +28,7 @@ bench: setup
 	$(PY) bench/engine.py
 	$(PY) bench/print.py
 	$(PY) bench/latency.py
+	$(PY) bench/throughput.py
 	$(PY) bench/voice.py
 	$(PY) bench/display.py
 	$(PY) bench/metrics.py

@@ -134,11 +134,13 @@ def stop(process: subprocess.Popen[Any]) -> None:
 
 
 @contextmanager
-def echo_service(port: int, folder: Path) -> Iterator[None]:
+def echo_service(port: int, folder: Path, *options: str) -> Iterator[None]:
+    """The floor's echo service; `options` go to _latency_echo.py (--batch, --event-when)."""
     process = subprocess.Popen(
         [
             *(sys.executable, str(BENCH / "_latency_echo.py"), "--port", str(port)),
             *("--db", str(folder / "echo.sqlite"), "--topic-prefix", ECHO_PREFIX),
+            *options,
         ],
         stdout=subprocess.PIPE,
         text=True,

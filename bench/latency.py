@@ -115,9 +115,12 @@ class Terminal:
             raise TimeoutError(f"{self.window.id}: the echo service did not answer {key}")
 
 
-def issue_tickets(port: int, config: HallConfig, windows: Sequence[Window], per_window: int) -> int:
+def issue_tickets(
+    port: int, config: HallConfig, windows: Sequence[Window], per_window: int, window: int = 1000
+) -> int:
     """Enough waiting tickets that every played window finds one at each call: `per_window` for
-    each, of its first tier's services, sent pipelined from all kiosks (no wait per ticket)."""
+    each, of its first tier's services, sent pipelined from all kiosks (no wait per ticket), at
+    most `window` unanswered at a time (the broker queues at most 5000 for the hall)."""
     site = config.site.id
     kiosks = [k.id for k in config.kiosks]
     answers = threading.Semaphore(0)
@@ -131,10 +134,14 @@ def issue_tickets(port: int, config: HallConfig, windows: Sequence[Window], per_
                 lambda m: answers.release(),
                 wait=5,
             )
-        sent = 0
+        sent = answered = 0
         for n in range(per_window):
-            for index, window in enumerate(windows):
-                service = window.tiers[0][(n + index) % len(window.tiers[0])]
+            for index, played in enumerate(windows):
+                service = played.tiers[0][(n + index) % len(played.tiers[0])]
+                if sent - answered >= window:
+                    if not answers.acquire(timeout=30):
+                        raise TimeoutError("the hall did not answer every issue")
+                    answered += 1
                 client = clients[sent % len(clients)]
                 body = {"v": 1, "id": f"t{sent}", "op": "issue", "service": service}
                 client.transport.publish(
@@ -143,7 +150,7 @@ def issue_tickets(port: int, config: HallConfig, windows: Sequence[Window], per_
                     qos=1,
                 )
                 sent += 1
-        for _ in range(sent):
+        for _ in range(sent - answered):
             if not answers.acquire(timeout=30):
                 raise TimeoutError("the hall did not answer every issue")
         return sent

@@ -20,7 +20,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -74,6 +74,7 @@ from hall.store import (
     StorageError,
     Store,
 )
+from hall.views import BoardCache
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +219,7 @@ class HallCore:
         self.devices = DeviceWatch(config, int(clock.now().timestamp()))
         self._since_snapshot = 0
         self.engine = self._load_engine()
+        self._board = BoardCache()  # the board's bytes, re-encoding only the windows that changed
         self._broken = False  # the store could not be read back after a failure
         opened = self.tick()  # a hall that was down over the rollover starts the new day now
         self.opening_alarms = list(
@@ -265,6 +267,7 @@ class HallCore:
         """Make memory equal disk again after a failed batch; False if the store cannot be read."""
         try:
             self.engine = self._load_engine()
+            self._board.clear()  # its entries were drawn from the engine thrown away
         except Exception:
             self._broken = True
             log.exception("cannot rebuild the engine from the store")
@@ -629,6 +632,23 @@ class HallCore:
 
     def board(self, now: datetime) -> dict[str, Any]:
         return self.engine.board(now)
+
+    def window_payloads(
+        self, window_ids: Collection[str], *, from_nothing: bool = False
+    ) -> dict[str, bytes]:
+        """The retained states of `window_ids`, encoded, in id order; the board's cache learns
+        they changed. `from_nothing`: forget every cached entry first (the service does so once a
+        minute and at each reconnect, so nothing cached can drift for long)."""
+        if from_nothing:
+            self._board.clear()
+        self._board.changed(window_ids)
+        return {w: self._board.window_payload(self.engine, w) for w in sorted(window_ids)}
+
+    def board_payload(self, now: datetime) -> bytes:
+        """The retained board, encoded: the same bytes as `dumps(board(now))`, re-encoding only
+        the windows changed since the last (views.BoardCache: under many clerks the whole board
+        after every batch was the worker's largest cost)."""
+        return self._board.payload(self.engine, now)
 
     def catalog(self) -> dict[str, Any]:
         return self.engine.catalog()

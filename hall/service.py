@@ -44,6 +44,10 @@ CASES_INTERVAL = 2.0
 QUEUES_REFRESH = 60.0  # seconds: republished anyway (estimates and opening hours move with time)
 TICK_INTERVAL = 1.0  # seconds between timer runs (rollover, rating expiry)
 RETAINED_DEFER = 0.05  # seconds the retained topics may wait while requests keep arriving
+# seconds between two rounds of retained state while batches follow each other: under many clerks
+# the board and the window states go out at most this often (one round for several batches)
+# instead of once per batch; the first change after a quiet spell still goes out at once.
+RETAINED_GAP = 0.025
 HANDOVER = 0.0002  # seconds the worker pauses after handing answers and calls to paho
 BURST_LOOK = 0.001  # seconds a worker waits after a batch of several for more of the burst
 EDGE_MARGIN = 0.5  # hall seconds after an opening or closing at which `queues` goes out again
@@ -97,6 +101,12 @@ class Pending:
         self.catalog |= changes.catalog
         self.alarms |= changes.alarms
         self.cases |= changes.cases
+
+    def __bool__(self) -> bool:
+        """Anything to publish besides `queues` (which has its own interval)."""
+        return bool(
+            self.windows or self.ratings or self.board or self.catalog or self.clock or self.alarms
+        )
 
     def everything(self, config: HallConfig) -> None:
         self.windows.update(w.id for w in config.windows)
@@ -167,10 +177,15 @@ class HallService:
         self._cases_sent = -CASES_INTERVAL  # monotonic time it was last published
         self._next_clock = 0.0
         self._last_retained = 0.0
+        self._held_since: float | None = None  # when the retained state now waiting was first held
         self._storage_alarm = False
         # True from the republish after a (re)connect until the link drops: retained state
         # published before it would go out twice (and what waits is republished anyway).
         self._link_ready = False
+        # Set (in paho's thread) once the hall's own window state came back to it: every retained
+        # one the broker held was seen before it, so the check of stale windows is done.
+        self._windows_checked = False
+        self._windows_unsubscribed = False
         # The alarms about the store and the worker themselves: kept here, not in the store.
         self._held_alarms: dict[tuple[str, str], messages.OpenAlarm] = {}
         self._held_lock = threading.Lock()  # open_alarms() may be read from another thread
@@ -258,7 +273,15 @@ class HallService:
         down): clear it, or screens would go on showing that window. The broker marks only the
         retained messages it hands a new subscription as retained, so the hall's own updates of
         its windows cost no more than this test."""
-        if not message.retain or not message.payload:
+        if not message.retain:
+            # The hall's own update, after every retained state the broker had (it sent those at
+            # the subscription): the check is done, and echoing each update back costs the
+            # network thread a read and an acknowledgement per message. The worker unsubscribes.
+            if not self._windows_checked:
+                self._windows_checked = True
+                self._inbox.put(_WAKE)
+            return
+        if not message.payload:
             return
         window = topics.parse_window(self.site, message.topic)
         if window is not None and self.config.window(window) is None:
@@ -362,7 +385,8 @@ class HallService:
             log.exception("hall %s: could not publish the worker_fault alarm", self.site)
 
     def _step(self) -> None:
-        timeout = max(0.0, min(self._next_tick, self._queues_due()) - time.monotonic())
+        due = min(self._next_tick, self._queues_due(), self._retained_due())
+        timeout = max(0.0, due - time.monotonic())
         # While calls wait for the broker's acknowledgement, look again soon: the outbox drains
         # promptly after a reconnect.
         timeout = min(timeout, ACK_POLL if self._in_flight else 1.0)
@@ -379,6 +403,13 @@ class HallService:
             if self._republish.is_set():
                 self._republish.clear()
                 self._republish_all()
+            if self._windows_checked and not self._windows_unsubscribed:
+                self._windows_unsubscribed = True
+                for window_filter in (
+                    topics.all_window_states(self.site),
+                    topics.all_window_ratings(self.site),
+                ):
+                    self.transport.unsubscribe(window_filter, self._on_window_retained)
             batch, arrived = self._decode_topics(items)
             if batch:
                 self._execute(batch, arrived)
@@ -395,11 +426,13 @@ class HallService:
             if not self._link_ready:
                 pass  # all retained state goes out at the (re)connect's republish: hold nothing
             elif self._defer_retained(len(batch)):
-                log.debug("hall %s: retained state deferred: requests are waiting", self.site)
+                log.debug("hall %s: retained state deferred: requests keep coming", self.site)
             else:
-                retained = time.perf_counter()
+                retained, held = time.perf_counter(), bool(self._pending)
+                self._held_since = None
                 self._publish_pending()
-                self._last_retained = time.monotonic()
+                if held:  # the gap runs from the last round that published something
+                    self._last_retained = time.monotonic()
                 if batch and log.isEnabledFor(logging.DEBUG):
                     log.debug(
                         "hall %s: retained state published in %.2f ms",
@@ -413,14 +446,27 @@ class HallService:
     def _defer_retained(self, batch_size: int) -> bool:
         """While requests are waiting (a burst), serve them first: their calls reach the screens
         sooner, and window states and the board go out once for the lot, at the latest
-        RETAINED_DEFER after the last time they did."""
-        if self._stop.is_set() or time.monotonic() - self._last_retained >= RETAINED_DEFER:
+        RETAINED_DEFER after they were first held."""
+        if self._stop.is_set():
             return False
+        now = time.monotonic()
+        if self._held_since is None:
+            self._held_since = now
+        if now - self._held_since >= RETAINED_DEFER:
+            return False
+        if batch_size and now - self._last_retained < RETAINED_GAP:
+            return True  # batches follow each other: one round for them at _retained_due()
         if batch_size > 1 and self._inbox.qsize() == 0:
             # Requests came together: more of them may be in the socket still. Let paho's
             # network thread (which needs the GIL this worker holds) read them first.
             time.sleep(BURST_LOOK)
         return self._inbox.qsize() > 0
+
+    def _retained_due(self) -> float:
+        """When the retained state held back by RETAINED_GAP goes out, if any is waiting."""
+        if not self._pending or not self._link_ready:
+            return math.inf
+        return self._last_retained + RETAINED_GAP
 
     def _queues_due(self) -> float:
         if self._pending.queues:
@@ -633,17 +679,17 @@ class HallService:
 
     def _publish_pending(self) -> None:
         pending, core, now = self._pending, self.core, self.core.now()
-        for window_id in sorted(pending.windows):
-            self._retain(
-                topics.window_state(self.site, window_id), dumps(core.window_view(window_id))
-            )
+        # once a minute and at each (re)connect (the clock round): the board from nothing
+        states = core.window_payloads(pending.windows, from_nothing=pending.clock)
+        for window_id, payload in states.items():  # encoded once for its topic and the board
+            self._retain(topics.window_state(self.site, window_id), payload)
         for window_id in sorted(pending.ratings):
             rating = core.rating_view(window_id)
             self._retain(
                 topics.window_rating(self.site, window_id), dumps(rating) if rating else b""
             )
         if pending.board:
-            self._retain(topics.board(self.site), dumps(core.board(now)))
+            self._retain(topics.board(self.site), core.board_payload(now))
         if pending.catalog:
             self._retain(topics.catalog(self.site), dumps(core.catalog()))
         if pending.alarms:

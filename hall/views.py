@@ -9,11 +9,12 @@ O(windows + services), not O(tickets).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from contract import messages as m
-from contract.protocol import iso
+from contract.protocol import VERSION, dumps, iso
 from hall.config import Clerk, HallConfig, Service, Window
 from hall.estimate import minutes_per_visitor, wait_minutes, windows_serving
 from hall.model import CALLED, WAITING, CallEvent, Ticket, WindowState
@@ -186,6 +187,16 @@ def call_message(engine: Engine, event: CallEvent) -> dict[str, Any]:
 
 def board(engine: Engine, now: datetime) -> dict[str, Any]:
     """The `board` payload: what a hall screen needs to draw from nothing."""
+    windows = tuple(window_state_message(engine, w.id) for w in engine.config.windows)
+    return _board_message(engine, now, windows).to_json()
+
+
+def _board_message(
+    engine: Engine,
+    now: datetime,
+    windows: tuple[m.WindowState, ...],
+    recent: tuple[m.CallMessage, ...] | None = None,
+) -> m.Board:
     state = engine.state
     now_ts = int(now.timestamp())
     oldest: dict[str, int] = {}
@@ -204,11 +215,72 @@ def board(engine: Engine, now: datetime) -> dict[str, Any]:
     return m.Board(
         seq=state.call_seq,
         at=iso(now),
-        recent=tuple(call(engine, e) for e in reversed(state.recent_calls)),
-        windows=tuple(window_state_message(engine, w.id) for w in engine.config.windows),
+        recent=(
+            tuple(call(engine, e) for e in reversed(state.recent_calls))
+            if recent is None
+            else recent
+        ),
+        windows=windows,
         waiting=waiting,
         notice=state.notice,
-    ).to_json()
+    )
+
+
+_NO_WINDOWS = b'"windows":[]'
+_NO_RECENT = b'"recent":[]'
+_VERSIONED = b'{"v":' + str(VERSION).encode() + b","
+
+
+class BoardCache:
+    """The `board` payload's bytes, each window's entry encoded once per change of that window.
+
+    A board lists every window of the hall (105 in the prefecture example): built and encoded in
+    full it costs milliseconds, once per batch under many clerks, though a batch changes a few
+    windows. The service says which windows changed (the same set it republishes `window/{id}/state`
+    for: a window's entry is that payload without "v"); the rest of the board (recent calls,
+    waiting counts) is built anew each time, but for the recent calls, each encoded once (a call
+    message is drawn from its event alone). The bytes equal `dumps(board(engine, now))`.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, bytes] = {}  # window id -> its encoded `board.windows` entry
+        self._calls: dict[int, bytes] = {}  # call seq -> its encoded `board.recent` entry
+
+    def changed(self, window_ids: Iterable[str]) -> None:
+        for window_id in window_ids:
+            self._entries.pop(window_id, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._calls.clear()
+
+    def window_entry(self, engine: Engine, window_id: str) -> bytes:
+        """The window's encoded `board.windows` entry (kept until the window changes)."""
+        entry = self._entries.get(window_id)
+        if entry is None:
+            entry = dumps(window_state_message(engine, window_id).to_json())
+            self._entries[window_id] = entry
+        return entry
+
+    def window_payload(self, engine: Engine, window_id: str) -> bytes:
+        """The `window/{id}/state` payload: the same entry with "v" first, as `window_view`."""
+        return _VERSIONED + self.window_entry(engine, window_id)[1:]
+
+    def payload(self, engine: Engine, now: datetime) -> bytes:
+        """The board's bytes at `now` (tz-aware: shown in the hall's time zone)."""
+        entries = [self.window_entry(engine, window.id) for window in engine.config.windows]
+        calls = {}
+        for event in reversed(engine.state.recent_calls):
+            encoded = self._calls.get(event.seq)
+            if encoded is None:
+                encoded = dumps(call(engine, event).to_json())
+            calls[event.seq] = encoded
+        self._calls = calls  # only the calls still on the board
+        rest = dumps(_board_message(engine, now.astimezone(engine.zone), (), ()).to_json())
+        # The top level's "recent" and "windows" are the only places a bare key meets `[]`:
+        # inside a string a quote is escaped, and nothing else in a board has those keys.
+        rest = rest.replace(_NO_RECENT, b'"recent":[' + b",".join(calls.values()) + b"]", 1)
+        return rest.replace(_NO_WINDOWS, b'"windows":[' + b",".join(entries) + b"]", 1)
 
 
 def queue_entry(engine: Engine, service: Service, now: datetime) -> m.QueueEntry:

@@ -290,3 +290,26 @@ def test_an_absent_broker_is_retried_until_it_comes(
         assert node.wait_ready(10)
         assert node.connected
         node.stop()
+
+
+def test_a_filter_added_or_removed_changes_where_a_known_topic_goes() -> None:
+    # The transport remembers which callbacks a topic reaches: a new or dropped filter must count.
+    broker = LoopbackBroker()
+    listener = LoopbackTransport(broker, "listener")
+    listener.start()
+    sender = LoopbackTransport(broker, "sender")
+    sender.start()
+    wide: list[str] = []
+    narrow: list[str] = []
+
+    def on_wide(message: Message) -> None:
+        wide.append(message.topic)
+
+    listener.subscribe("hallq/s/#", on_wide)
+    sender.publish("hallq/s/calls", b"1")
+    listener.subscribe("hallq/s/calls", lambda m: narrow.append(m.topic))
+    sender.publish("hallq/s/calls", b"2")
+    assert (len(wide), len(narrow)) == (2, 1)
+    listener.unsubscribe("hallq/s/#", on_wide)
+    sender.publish("hallq/s/calls", b"3")
+    assert (len(wide), len(narrow)) == (2, 2)
