@@ -26,7 +26,7 @@ from hall.cases import STATES, case_due, case_state, working_days_between
 from hall.engine_time import Now
 from hall.errors import HallError
 from hall.handlers_common import Handled, apply_events, check_operator, open_window
-from hall.model import CaseClosed, CloseCase, DayRolledOver, OpenCase, TicketDone
+from hall.model import DUE_UNSTORED, CaseClosed, CloseCase, DayRolledOver, OpenCase, TicketDone
 
 if TYPE_CHECKING:
     from hall.engine import Engine
@@ -36,10 +36,11 @@ LISTED_PER_DEPARTMENT = 50  # open cases listed in `cases` per department (all a
 
 
 def case_opened(engine: Engine, e: TicketDone) -> None:
-    """Part of the `ticket_done` applier: open the case it accepted, if any (`e.due`; an event
-    stored before it carried `due` is judged by today's config, as the reports do)."""
+    """Part of the `ticket_done` applier: open the case it accepted, if any (`e.due`; None: it
+    accepted none, whatever today's config says; an event stored before it carried `due` is
+    judged by today's config, as the reports do)."""
     accepted = date.fromisoformat(e.at[:10])  # the hall's local date (`at` carries its offset)
-    due = e.due or case_due_iso(engine, e, accepted)
+    due = case_due_iso(engine, e, accepted) if e.due == DUE_UNSTORED else e.due
     if due is None:
         return
     ticket = engine.state.tickets.get(e.ticket)

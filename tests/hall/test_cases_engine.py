@@ -11,6 +11,7 @@ import pytest
 
 from hall.config import HallConfig, parse_config
 from hall.engine import Engine
+from hall.measures import Measures
 from hall.model import (
     CallNext,
     CaseClosed,
@@ -213,3 +214,33 @@ def test_the_due_date_is_in_the_event_so_a_later_config_moves_no_case() -> None:
         data.pop("due", None)
         legacy.apply(event_from_dict(data))
     assert legacy.state.cases[case_id].due == DUE
+
+
+def report_of(events: list[dict[str, Any]]) -> Measures:
+    """The reports of these events (those of a ticket: what hall/report_read.py gives them)."""
+    day = ACCEPTED.date().isoformat()
+    return Measures(config()).feed_all((day, e) for e in events if "ticket" in e)
+
+
+def test_a_finish_stored_as_no_case_stays_none_when_a_later_config_promises_days() -> None:
+    """`due: null` is the hall's judgement (done on the spot): a replay under a config that now
+    promises days opens no case, and the reports agree with the engine."""
+    hall = Hall(parse_config(rules_hall_data(), "zero_days"))  # psb-hukou: 0 promised days
+    hall.serve("psb-hukou", None, ACCEPTED)
+    done = next(e for e in hall.events if isinstance(e, TicketDone))
+    assert done.due is None and event_to_dict(done)["due"] is None
+    stored = [event_from_dict(json.loads(json.dumps(event_to_dict(e)))) for e in hall.events]
+    replayed = Engine(config())  # psb-hukou now promised in 4 days
+    for event in stored:
+        replayed.apply(event)
+    assert replayed.state.cases == {}
+    reports = report_of([event_to_dict(e) for e in stored])
+    assert (reports.cases, reports.on_the_spot) == ([], 1)
+    # An old event without the key is judged by the config, by the engine as by the reports.
+    old = [{k: v for k, v in event_to_dict(e).items() if k != "due"} for e in hall.events]
+    legacy = Engine(config())
+    for data in old:
+        legacy.apply(event_from_dict(data))
+    assert event_to_dict(event_from_dict(old[-1])).keys() == old[-1].keys()  # stays absent
+    reports = report_of(old)
+    assert [c.ticket for c in reports.cases] == list(legacy.state.cases) != []
