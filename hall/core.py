@@ -737,6 +737,7 @@ def rebuild_cases(engine: Engine, rows: Rows) -> int:
             accepted=case.accepted.isoformat(),
             due=case.due.isoformat(),
         )
+    engine.case_index = None  # indexed again when first asked
     return len(cases) - before
 
 

@@ -104,6 +104,8 @@ class Engine:
             for s in config.services
         }
         self.prefix = {d.code: d.prefix for d in config.departments}
+        # The open cases indexed for `cases` (hall/handlers_cases.py): built when first asked.
+        self.case_index: cases.CaseIndex | None = None
         self._prepare()
 
     def _prepare(self) -> None:

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from hall.broker_config import PACKET_LIMIT
 from hall.config import HallConfig, parse_config
 from hall.engine import Engine
+from hall.errors import HallError
 from hall.measures import Measures
 from hall.model import (
     CallNext,
@@ -20,6 +22,7 @@ from hall.model import (
     Finish,
     IssueTicket,
     Login,
+    OpenCase,
     Rollover,
     TicketDone,
     event_from_dict,
@@ -244,3 +247,88 @@ def test_a_finish_stored_as_no_case_stays_none_when_a_later_config_promises_days
     assert event_to_dict(event_from_dict(old[-1])).keys() == old[-1].keys()  # stays absent
     reports = report_of(old)
     assert [c.ticket for c in reports.cases] == list(legacy.state.cases) != []
+
+
+def wide_hall(departments: int) -> HallConfig:
+    """rules_hall and `departments` more, each with one service, its codes as long as allowed."""
+    data = rules_hall_data()
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    for n in range(departments):
+        code = f"d{n:03d}".ljust(64, "x")
+        prefix = "Z" + letters[n // 26] + letters[n % 26]
+        data["departments"].append(
+            {"code": code, "name_zh": f"部门{n}", "name_en": f"D{n}", "prefix": prefix}
+        )
+        data["services"].append(
+            {
+                "code": code,
+                "department": code,
+                "name_zh": f"事项{n}",
+                "avg_minutes": 5,
+                "promised_days": 5,
+            }
+        )
+    return parse_config(data, "wide_hall")
+
+
+def test_the_list_is_capped_in_all_so_cases_stays_below_the_broker_packet_limit() -> None:
+    """200 departments with 60 open cases each, every code as long as the config allows: the
+    payload lists LISTED_MAX cases, the most urgent of all (the overdue first), counts them all,
+    and stays below the broker's packet limit."""
+    from hall import handlers_cases
+
+    cfg = wide_hall(200)
+    engine = Engine(cfg)
+    long_id = "w" * 32
+    for department in cfg.departments[-200:]:
+        for n in range(60):
+            accepted = f"2026-11-{1 + n % 28:02d}"
+            case_id = f"{accepted.replace('-', '')}-{department.prefix}{n:06d}"
+            engine.state.cases[case_id] = OpenCase(
+                case_id, f"{department.prefix}{n:06d}", department.code, department.code,
+                long_id, long_id, accepted, f"2026-12-{1 + n % 28:02d}",
+            )  # fmt: skip
+    message = engine.cases(datetime(2026, 12, 7, 10, tzinfo=ZONE))
+    payload = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+    assert len(message["cases"]) == handlers_cases.LISTED_MAX == 1000
+    assert len(payload) < PACKET_LIMIT / 2, len(payload)  # room for the codes to grow
+    assert sum(message["counts"].values()) == 200 * 60
+    states = [c["state"] for c in message["cases"]]
+    assert states == sorted(states, key=["overdue", "near", "ok"].index)
+    assert states[0] == "overdue" and message["cases"][0]["days_left"] <= -1
+
+
+@pytest.mark.parametrize(
+    ("on", "left"),
+    [(day(10, 16), 0), (day(10, 17), -1), (day(10, 18), -1), (day(10, 19), -1), (day(10, 20), -2)],
+)
+def test_an_overdue_case_is_at_least_one_day_late_over_the_weekend(on: datetime, left: int) -> None:
+    hall = Hall()
+    hall.serve("psb-id-card", "accepted", day(10, 16))  # Friday, promised 0 days: due that day
+    (entry,) = hall.engine.cases(on)["cases"]
+    assert entry["days_left"] == left
+    assert entry["state"] == ("near" if left == 0 else "overdue")
+
+
+def test_the_counts_kept_as_cases_open_and_close_are_those_counted_afresh() -> None:
+    """The index `cases` is built from, kept up to date by the appliers, across a refused command
+    and the change of date, gives what an engine restored from a snapshot works out afresh."""
+    hall = Hall()
+    opened = [hall.serve("psb-hukou", "accepted", day(9, 30, 10, m)) for m in range(3)]
+    hall.serve("psb-id-card", "accepted", day(9, 30, 11))
+
+    def same(on: datetime) -> dict[str, Any]:
+        fresh = Engine.restore(hall.engine.config, hall.engine.snapshot())
+        message = hall.engine.cases(on)
+        assert {**message, "at": ""} == {**fresh.cases(on), "at": ""}
+        return message
+
+    same(day(10, 8))  # builds the index
+    hall.do(CloseCase(opened[1], operator="op1"), day(10, 8, 11))
+    with pytest.raises(HallError):  # refused after the rollover it started: the state goes back
+        hall.engine.handle(CloseCase(opened[1], operator="op1"), day(10, 9, 11))
+    later = hall.serve("psb-hukou", "accepted", day(10, 9, 10, 30))
+    message = same(day(10, 9))
+    assert opened[1] not in [c["id"] for c in message["cases"]]
+    assert later in [c["id"] for c in message["cases"]]
+    same(day(10, 13))  # the date changed: overdue now
