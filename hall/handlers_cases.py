@@ -20,12 +20,12 @@ from __future__ import annotations
 import bisect
 import heapq
 import itertools
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from contract import messages as m
 from hall.cases import STATES, case_due, case_state, working_days_between
-from hall.engine_time import Now
+from hall.engine_time import Now, business_day_of
 from hall.errors import HallError
 from hall.handlers_common import Handled, apply_events, check_operator, open_window
 from hall.model import DUE_UNSTORED, CaseClosed, CloseCase, DayRolledOver, OpenCase, TicketDone
@@ -45,7 +45,8 @@ def case_opened(engine: Engine, e: TicketDone) -> None:
     """Part of the `ticket_done` applier: open the case it accepted, if any (`e.due`; None: it
     accepted none, whatever today's config says; an event stored before it carried `due` is
     judged by today's config, as the reports do)."""
-    accepted = date.fromisoformat(e.at[:10])  # the hall's local date (`at` carries its offset)
+    # Its business day (a finish at 01:00, before a 03:00 rollover, is the day before's).
+    accepted = business_day_of(datetime.fromisoformat(e.at), engine.config.site)
     due = case_due_iso(engine, e, accepted) if e.due == DUE_UNSTORED else e.due
     if due is None:
         return

@@ -793,7 +793,7 @@ class OpenCase:
     department: str
     window: str
     clerk: str
-    accepted: str  # YYYY-MM-DD, the hall's local date of the finish
+    accepted: str  # YYYY-MM-DD, the business day of the finish (hall/engine_time.py)
     due: str  # YYYY-MM-DD, `promised_days` working days later
     closed: str | None = None  # when it was closed (ISO), today
 

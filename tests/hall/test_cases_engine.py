@@ -29,7 +29,7 @@ from hall.model import (
     event_to_dict,
 )
 from hall.requests import decode_request
-from tests.fixtures.halls import ZONE, rules_hall_data
+from tests.fixtures.halls import ZONE, rules_hall_data, small_hall
 from tests.hall.engine_checks import refused
 
 
@@ -332,3 +332,20 @@ def test_the_counts_kept_as_cases_open_and_close_are_those_counted_afresh() -> N
     assert opened[1] not in [c["id"] for c in message["cases"]]
     assert later in [c["id"] for c in message["cases"]]
     same(day(10, 13))  # the date changed: overdue now
+
+
+def test_a_finish_before_the_rollover_is_accepted_on_its_business_day() -> None:
+    """01:00 on Friday, before the 03:00 rollover, is still Thursday's business day: the case is
+    accepted then and due from then, in the engine (live and replayed from an old event without
+    `due`) as in the reports."""
+    hall = Hall(small_hall())
+    case_id = hall.serve("psb-hukou", "accepted", datetime(2026, 11, 27, 1, 0, tzinfo=ZONE))
+    case = hall.engine.state.cases[case_id]
+    assert (case.accepted, case.due) == ("2026-11-26", "2026-11-26")  # promised 0 days
+    legacy = Engine(small_hall())
+    for event in hall.events:
+        legacy.apply(event_from_dict({k: v for k, v in event_to_dict(event).items() if k != "due"}))
+    assert legacy.state.cases == hall.engine.state.cases
+    rows = [("2026-11-26", event_to_dict(e)) for e in hall.events]
+    (reported,) = Measures(small_hall()).feed_all(r for r in rows if "ticket" in r[1]).cases
+    assert (reported.accepted.isoformat(), reported.due.isoformat()) == (case.accepted, case.due)
