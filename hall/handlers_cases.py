@@ -33,7 +33,7 @@ from hall.model import DUE_UNSTORED, CaseClosed, CloseCase, DayRolledOver, OpenC
 if TYPE_CHECKING:
     from hall.engine import Engine
 
-NOTE_MAX = 500  # characters of a closing note
+NOTE_MAX = 500  # characters of a closing note (hall/requests.py checks it too, from here)
 LISTED_PER_DEPARTMENT = 50  # open cases listed in `cases` per department (all are counted)
 # ... and in all: an entry is at most ~300 bytes (its codes come from the config), so `cases`
 # stays far below the broker's packet limit (hall/broker_config.py PACKET_LIMIT, 1 MB) however
@@ -90,7 +90,7 @@ def close(engine: Engine, cmd: CloseCase, clock: Now) -> Handled:
     note = cmd.note.strip() if cmd.note else None
     if note is not None and len(note) > NOTE_MAX:
         raise HallError(
-            "invalid_request", "备注最多500字", f"a note has at most {NOTE_MAX} characters"
+            "invalid_request", f"备注最多{NOTE_MAX}字", f"a note has at most {NOTE_MAX} characters"
         )
     case = engine.state.cases.get(cmd.case)
     if case is None:

@@ -349,3 +349,23 @@ def test_a_finish_before_the_rollover_is_accepted_on_its_business_day() -> None:
     rows = [("2026-11-26", event_to_dict(e)) for e in hall.events]
     (reported,) = Measures(small_hall()).feed_all(r for r in rows if "ticket" in r[1]).cases
     assert (reported.accepted.isoformat(), reported.due.isoformat()) == (case.accepted, case.due)
+
+
+def test_the_note_limit_is_one_constant_for_the_request_and_the_engine() -> None:
+    from hall.handlers_cases import NOTE_MAX
+    from hall.requests import RequestError
+
+    hall = Hall()
+    case_id = hall.serve("psb-hukou", "accepted", ACCEPTED)
+    for note, fits in (("办" * NOTE_MAX, True), ("办" * (NOTE_MAX + 1), False)):
+        body = {"v": 1, "id": "r1", "op": "close_case", "case": case_id, "note": note}
+        raw = json.dumps(body).encode()
+        if fits:
+            assert decode_request(hall.engine.config, "operator", "op1", raw).command.note == note
+            continue
+        with pytest.raises(RequestError) as refused_request:
+            decode_request(hall.engine.config, "operator", "op1", raw)
+        assert refused_request.value.error.code == "invalid_request"
+        with pytest.raises(HallError) as refused_command:
+            hall.do(CloseCase(case_id, operator="op1", note=note), day(10, 8))
+        assert refused_command.value.code == "invalid_request"
