@@ -12,6 +12,9 @@ The engine is split by what a reader looks for:
 - `hall/handlers_kiosk.py`, `hall/handlers_window.py`, `hall/handlers_operator.py`: the command
   handlers of each device class (the operator's module also has the evaluator's ops, bookings and
   the service's timers), with what they share in `hall/handlers_common.py`;
+- `hall/handlers_alarms.py`: the open alarms (raised, acknowledged, noted, cleared: issue 19);
+- `hall/handlers_cases.py`: the open cases of the time limits (opened by a finish, `close_case`,
+  the retained `cases`: issue 21);
 - `hall/engine_apply.py`: how each event changes the state;
 - `hall/engine_time.py`: business days and event times.
 """
