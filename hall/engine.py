@@ -235,9 +235,11 @@ class Engine:
         return self.rules.next_edge(self._local(now))
 
     def cases(self, now: datetime) -> dict[str, Any]:
-        """The retained `cases`: the open cases with their state on `now`'s local date."""
+        """The retained `cases`: the open cases with their state on `now`'s business day (the
+        day cases are accepted on: a case due today is not overdue before the rollover)."""
         local = self._local(now)
-        return cases.cases_message(self, iso(local), local.date()).to_json()
+        day = business_day_of(local, self.config.site)
+        return cases.cases_message(self, iso(local), day).to_json()
 
     def call_message(self, event: CallEvent) -> dict[str, Any]:
         return views.call_message(self, event)

@@ -11,8 +11,9 @@
 - The rollover keeps the open cases and drops those closed on an earlier day (kept until then so
   that a second close of the same case is told `case_closed`, not `unknown_case`).
 
-The retained `cases` message (`cases_message`) gives each open case its state on a date: the
-state moves with the calendar, so the service republishes it when the date changes.
+The retained `cases` message (`cases_message`) gives each open case its state on a business day
+(the day cases are accepted on): the state moves with the calendar, so the service republishes
+it when the business day changes.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def close(engine: Engine, cmd: CloseCase, clock: Now) -> Handled:
             f"case {case.id} belongs to department {case.department}, which this window does "
             "not serve: a window of that department or an operator closes it",
         )
-    message = case_entry(engine, case, clock.dt.date())
+    message = case_entry(engine, case, business_day_of(clock.dt, engine.config.site))
     event = CaseClosed(clock.at, case.id, cmd.window, clerk, cmd.operator, note or None)
     events = apply_events(engine, [event])
     return events, m.CaseResult(case=message, closed=clock.at).to_json()
