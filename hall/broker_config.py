@@ -351,7 +351,8 @@ persistence_location {settings.persistence}/
 autosave_interval 60
 
 # 1 MB: a client sending a bigger packet is disconnected (Mosquitto 2.0 recommends this over
-# message_size_limit); the largest payload, the board of a busy hall, is far below it.
+# message_size_limit); the largest payloads, the board of a busy hall and `cases` (capped at 1000
+# listed, below ~400 KB: hall/handlers_cases.py LISTED_MAX), are far below it.
 max_packet_size {PACKET_LIMIT}
 # Per client: QoS 1 messages in flight, then queued (a display that reconnects gets ~110 retained
 # topics at once), then dropped rather than growing without bound.

@@ -3,7 +3,7 @@
 Each service's `promised_days` is its promised completion time in working days. A finish with
 `outcome` "accepted" (受理) makes a case, "on_the_spot" (即办) does not; a finish without one (a
 keypad's) follows the promised days: 0 is on the spot, more is a case. A case is due on the
-`promised_days`-th working day after the day it was finished (the hall's calendar: weekends,
+`promised_days`-th working day after the business day it was finished (the hall's calendar: weekends,
 holidays and make-up working days). An open case is `ok` with more than `[limits]
 case_warn_days` (WARN_DAYS by default) working days left, `near` (yellow) within them, `overdue`
 (red) past its due day; the op `close_case` closes it (hall/handlers_cases.py keeps the open ones).

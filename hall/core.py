@@ -34,6 +34,7 @@ from hall.config import HallConfig
 from hall.engine import Engine, business_day_of
 from hall.errors import HallError, error_from
 from hall.handlers_alarms import alarm_message, open_alarms
+from hall.measures import READ_TYPES, Measures
 from hall.model import (
     AlarmAcked,
     AlarmCleared,
@@ -47,6 +48,7 @@ from hall.model import (
     ExpireRatings,
     HallState,
     NoticeChanged,
+    OpenCase,
     QueryTicket,
     QuotaWarning,
     RatingExpired,
@@ -247,7 +249,9 @@ class HallCore:
         return {} if self._rules is None else {"rules": self._rules}
 
     def _load_engine(self) -> Engine:
-        engine, loaded, fell_back = engine_from_store(self.store.load, self._new_engine)
+        engine, loaded, fell_back = engine_from_store(
+            self.store.load, self._new_engine, self.store.rows_until
+        )
         self._since_snapshot = len(loaded.events)
         log.info(
             "engine rebuilt: snapshot at event %d + %d events replayed (last event %d)",
@@ -255,7 +259,7 @@ class HallCore:
             len(loaded.events),
             loaded.last_event_id,
         )
-        if fell_back:  # a snapshot that can be read, so that the next start need not fall back
+        if fell_back:  # a snapshot that can be read (and has the cases): the next start need not
             try:
                 self.store.save_snapshot(engine.snapshot())
                 self._since_snapshot = 0
@@ -677,11 +681,20 @@ class HallCore:
         self.close()
 
 
+Rows = Iterable[tuple[str, dict[str, Any]]]  # (business day, event dict), oldest first
+
+
 def engine_from_store(
-    load: Callable[[int], Loaded], new_engine: Callable[[dict[str, Any] | None], Engine]
+    load: Callable[[int], Loaded],
+    new_engine: Callable[[dict[str, Any] | None], Engine],
+    history: Callable[[int, Iterable[str]], Rows] | None = None,
 ) -> tuple[Engine, Loaded, bool]:
     """The engine from the newest snapshot that can be decoded and the events after it, what was
-    loaded, and whether a snapshot was passed over.
+    loaded, and whether a new snapshot should be stored (one was passed over, or rebuilt).
+
+    `history(last_event_id, types)` (Store.rows_until) gives the events up to the snapshot: a
+    snapshot written before the engine kept the open cases has none, and they are rebuilt from
+    the finishes it stored (`rebuild_cases`), once.
 
     `load(older)` is Store.load (or read_only_load): a snapshot that cannot be decoded (damaged,
     or written before an upgrade renamed a field) gives way to the one before it, and with none
@@ -703,6 +716,15 @@ def engine_from_store(
             passed_over.append(loaded.unreadable(f"{type(exc).__name__}: {exc}"))
             continue
         break
+    rebuilt = history is not None and loaded.snapshot is not None and "cases" not in loaded.snapshot
+    if rebuilt:
+        assert history is not None
+        n = rebuild_cases(engine, history(loaded.snapshot_event_id, READ_TYPES))
+        log.warning(
+            "%s was written before open cases were kept: %d rebuilt from the stored finishes",
+            loaded.snapshot_name,
+            n,
+        )
     for data in loaded.events:
         engine.apply(event_from_dict(data))
     if loaded.snapshot is None:
@@ -714,7 +736,29 @@ def engine_from_store(
         )
     for bad in passed_over:
         log.warning("%s cannot be decoded (%s): %s", bad.name, bad.reason, instead)
-    return engine, loaded, bool(passed_over)
+    return engine, loaded, bool(passed_over) or rebuilt
+
+
+def rebuild_cases(engine: Engine, rows: Rows) -> int:
+    """Open the cases these events accepted and did not close, judged as the reports judge them
+    (hall/measures.py: so that both count the same open cases); how many were opened."""
+    report = Measures(engine.config).feed_all(rows)  # rows of its READ_TYPES
+    cases, before = engine.state.cases, len(engine.state.cases)
+    for case in report.cases:
+        if case.ticket in report.closed or case.ticket in cases:
+            continue
+        cases[case.ticket] = OpenCase(
+            id=case.ticket,
+            number=report.numbers.get(case.ticket, case.ticket.rpartition("-")[2]),
+            service=case.service,
+            department=case.department,
+            window=case.window,
+            clerk=case.clerk,
+            accepted=case.accepted.isoformat(),
+            due=case.due.isoformat(),
+        )
+    engine.case_index = None  # indexed again when first asked
+    return len(cases) - before
 
 
 class _EngineFault(Exception):

@@ -12,6 +12,9 @@ The engine is split by what a reader looks for:
 - `hall/handlers_kiosk.py`, `hall/handlers_window.py`, `hall/handlers_operator.py`: the command
   handlers of each device class (the operator's module also has the evaluator's ops, bookings and
   the service's timers), with what they share in `hall/handlers_common.py`;
+- `hall/handlers_alarms.py`: the open alarms (raised, acknowledged, noted, cleared: issue 19);
+- `hall/handlers_cases.py`: the open cases of the time limits (opened by a finish, `close_case`,
+  the retained `cases`: issue 21);
 - `hall/engine_apply.py`: how each event changes the state;
 - `hall/engine_time.py`: business days and event times.
 """
@@ -104,6 +107,8 @@ class Engine:
             for s in config.services
         }
         self.prefix = {d.code: d.prefix for d in config.departments}
+        # The open cases indexed for `cases` (hall/handlers_cases.py): built when first asked.
+        self.case_index: cases.CaseIndex | None = None
         self._prepare()
 
     def _prepare(self) -> None:
@@ -230,9 +235,11 @@ class Engine:
         return self.rules.next_edge(self._local(now))
 
     def cases(self, now: datetime) -> dict[str, Any]:
-        """The retained `cases`: the open cases with their state on `now`'s local date."""
+        """The retained `cases`: the open cases with their state on `now`'s business day (the
+        day cases are accepted on: a case due today is not overdue before the rollover)."""
         local = self._local(now)
-        return cases.cases_message(self, iso(local), local.date()).to_json()
+        day = business_day_of(local, self.config.site)
+        return cases.cases_message(self, iso(local), day).to_json()
 
     def call_message(self, event: CallEvent) -> dict[str, Any]:
         return views.call_message(self, event)

@@ -16,7 +16,7 @@ from contract.protocol import iso
 from hall import views
 from hall.cases import case_due
 from hall.config import HallConfig, Service, Window
-from hall.engine_time import Now
+from hall.engine_time import Now, business_day_of
 from hall.errors import HallError
 from hall.model import CallEvent, Event, Ticket, TicketDone, WindowState
 
@@ -114,7 +114,10 @@ def done_event(
     until = iso(clock.dt + timedelta(seconds=engine.config.limits.rating_seconds))
     assert window.clerk is not None
     # A case's due date goes into the event: a later calendar or promised time changes no case.
-    due = case_due(engine.config, ticket.service, outcome, clock.dt.date())
+    # Accepted on the business day (a finish at 01:00, before a 03:00 rollover, is the day's).
+    due = case_due(
+        engine.config, ticket.service, outcome, business_day_of(clock.dt, engine.config.site)
+    )
     return TicketDone(
         clock.at,
         window.id,

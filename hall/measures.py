@@ -223,7 +223,7 @@ class Measures:
                     fig.counts["issued"] += 1
                 continue
             if kind == "case_closed":  # names a case (a ticket of any earlier day), not a ticket
-                self.closed[e["case"]] = date.fromisoformat(e["at"][:10])
+                self.closed[e["case"]] = date.fromisoformat(business_day)  # as the engine
                 continue
             if kind == "day_rolled_over":
                 for ticket_id in e.get("expired", ()):
@@ -271,7 +271,7 @@ class Measures:
                     fig.counts["served"] += 1
                     fig.services.append(seconds)
                 if figs:
-                    self._note_case(e, t)
+                    self._note_case(e, t, business_day)
                 continue
             if kind == "ticket_no_show":
                 for fig in rows_of.get(keys) or add(keys):
@@ -311,12 +311,13 @@ class Measures:
                     )
         return self
 
-    def _note_case(self, e: dict[str, Any], t: _Ticket) -> None:
+    def _note_case(self, e: dict[str, Any], t: _Ticket, business_day: str) -> None:
+        """A finish's case, if it accepted one, accepted on its business day (as the engine)."""
         if "due" in e:  # the hall stored the case's due date (null: done on the spot)
             if e["due"] is None:
                 self.on_the_spot += 1
                 return
-            day, stored = date.fromisoformat(e["at"][:10]), date.fromisoformat(e["due"])
+            day, stored = date.fromisoformat(business_day), date.fromisoformat(e["due"])
             self.cases.append(
                 Case(e["ticket"], e["service"], t.department, e["window"], e["clerk"], day, stored)
             )
@@ -326,7 +327,7 @@ class Measures:
         if outcome == "on_the_spot" or (outcome is None and days == 0):
             self.on_the_spot += 1
             return
-        accepted = date.fromisoformat(e["at"][:10])
+        accepted = date.fromisoformat(business_day)
         due = self._due.get((accepted, days))
         if due is None:
             due = self._due[accepted, days] = add_working_days(self.config.calendar, accepted, days)

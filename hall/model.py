@@ -365,6 +365,10 @@ class TicketStarted:
     ticket: str
 
 
+# `TicketDone.due` of an event stored before it carried one (no "due" key, unlike "due": null).
+DUE_UNSTORED = "unstored"
+
+
 @dataclass(frozen=True, slots=True)
 class TicketDone:
     TYPE: ClassVar[str] = "ticket_done"
@@ -376,7 +380,9 @@ class TicketDone:
     seconds: int  # time at the window, from the start (or the call if never started)
     until: str  # the ticket can be rated until then
     outcome: str | None = None  # `finish`'s outcome, when the clerk chose one (OUTCOMES)
-    due: str | None = None  # YYYY-MM-DD: the finish accepted a case (受理), due then (time limits)
+    # YYYY-MM-DD: the finish accepted a case (受理), due then (time limits); None: it accepted
+    # none (done on the spot); DUE_UNSTORED: stored before events carried it (judged by config).
+    due: str | None = DUE_UNSTORED
 
 
 @dataclass(frozen=True, slots=True)
@@ -663,6 +669,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
     tuples = _TUPLE_FIELDS[cls]
     for name in _FIELDS[cls]:
         value = getattr(event, name)
+        if name == "due" and value == DUE_UNSTORED:
+            continue  # an old event's absent due stays absent: replays judge it as before
         out[name] = list(value) if name in tuples else value
     return out
 
@@ -785,7 +793,7 @@ class OpenCase:
     department: str
     window: str
     clerk: str
-    accepted: str  # YYYY-MM-DD, the hall's local date of the finish
+    accepted: str  # YYYY-MM-DD, the business day of the finish (hall/engine_time.py)
     due: str  # YYYY-MM-DD, `promised_days` working days later
     closed: str | None = None  # when it was closed (ISO), today
 

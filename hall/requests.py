@@ -323,7 +323,7 @@ def _close_case(by: str) -> Callable[[str, dict[str, Any]], CloseCase]:
 
     def parse(device: str, data: dict[str, Any]) -> CloseCase:
         case = _required(data, "case")
-        note = _text(data, "note", limit=MAX_NOTICE, required=False)
+        note = _text(data, "note", limit=cases.NOTE_MAX, required=False)
         if by == "window":
             return CloseCase(case, window=device, note=note)
         return CloseCase(case, operator=device, note=note)

@@ -30,6 +30,7 @@ from hall.clock import Clock, FixedClock
 from hall.config import HallConfig
 from hall.core import Changes, HallCore, Incoming, Outcome
 from hall.device_settings import DeviceSettingsPublisher
+from hall.engine_time import business_day_of
 from hall.metrics import HallMetrics, subscribe_devices
 from hall.model import QuotaWarning
 from hall.store import OutboxMessage, StorageError
@@ -696,8 +697,8 @@ class HallService:
             self._retain(topics.alarms(self.site), self.alarms_payload())
             if self.metrics is not None:  # hallq_alarms_open{kind}: the same open set
                 self.metrics.set_open_alarms((a.kind, a.subject) for a in self.open_alarms())
-        today = now.astimezone(self.config.site.zone).date()
-        cases_wanted = pending.cases or today != self._cases_day  # states move with the date
+        today = business_day_of(now, self.config.site)
+        cases_wanted = pending.cases or today != self._cases_day  # states move with the day
         cases_now = cases_wanted and time.monotonic() >= self._cases_sent + CASES_INTERVAL
         if cases_now:
             self._retain(topics.cases(self.site), dumps(core.cases(now)))

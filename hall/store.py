@@ -476,6 +476,28 @@ class Store:
             ).fetchall()
         return [(int(i), str(d), json.loads(b)) for i, d, b in rows]
 
+    def rows_until(
+        self, last_event_id: int, types: Iterable[str], chunk: int = 10_000
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(business day, event dict) of the events of these types up to an event id, oldest
+        first, read a chunk at a time: to rebuild what a snapshot written before an upgrade
+        lacks (hall/core.py rebuild_cases) without holding a year of events at once."""
+        kinds = tuple(types)
+        marks = ",".join("?" * len(kinds))
+        after = 0
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT id, business_day, body FROM events WHERE id > ? AND id <= ? "
+                    f"AND type IN ({marks}) ORDER BY id LIMIT ?",
+                    (after, last_event_id, *kinds, chunk),
+                ).fetchall()
+            for _, day, body in rows:
+                yield str(day), json.loads(body)
+            if len(rows) < chunk:
+                return
+            after = int(rows[-1][0])
+
     # --- backup -------------------------------------------------------------------------------------
 
     def backup(self, dest: str | Path) -> None:

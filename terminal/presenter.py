@@ -575,14 +575,22 @@ class TerminalPresenter:
 
     def _case_counts(self) -> dict[str, int]:
         """This window's departments' open cases by state: the hall counts them all (it lists
-        at most 50 a department)."""
+        at most 50 a department), less those closed here that its `cases` (sent at most every
+        2 s) still lists, as the list already leaves them out."""
         counts = dict.fromkeys(("ok", "near", "overdue"), 0)
         by_department = self.cases.get("departments") or {}
-        for department in self._departments():
+        departments = self._departments()
+        for department in departments:
             found = by_department.get(department) if isinstance(by_department, Mapping) else None
             for state in counts:
                 value = found.get(state) if isinstance(found, Mapping) else None
                 counts[state] += value if isinstance(value, int) else 0
+        for case in self.cases.get("cases") or []:
+            if not isinstance(case, Mapping) or case.get("id") not in self.closed_here:
+                continue
+            was = str(case.get("state"))
+            if case.get("department") in departments and counts.get(was, 0) > 0:
+                counts[was] -= 1
         return counts
 
     def _prefix_letters(self) -> str:

@@ -1,6 +1,6 @@
 """The retained `cases` (issue 21) from a real `hallq server` through a real Mosquitto: a case
-accepted just before midnight turns red at midnight with no event, an operator closes it, and a
-restarted hall republishes the list at its reconnect."""
+accepted just before the 03:00 rollover (still the day before's business day) turns red at the
+rollover, an operator closes it, and a restarted hall republishes the list at its reconnect."""
 
 from __future__ import annotations
 
@@ -18,14 +18,14 @@ from tests.fixtures.halls import ALWAYS_OPEN, SITE, small_hall_data
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(120)]
 
-# Thursday 23:59:00 at 4x: midnight comes 15 real seconds after the start.
-CLOCK = "2026-11-26T23:59:00+08:00"
+# Friday 02:59:00 at 4x, still Thursday's business day: the rollover comes 15 real seconds later.
+CLOCK = "2026-11-27T02:59:00+08:00"
 SPEED = 4.0
 
 
 def test_cases_follow_the_date_a_close_and_a_reconnect(broker: Broker, tmp_path: Path) -> None:
     data = small_hall_data()
-    data["calendar"] = ALWAYS_OPEN  # open at midnight; every day a working day
+    data["calendar"] = ALWAYS_OPEN  # open at night; every day a working day
     data["broker"] = {"url": broker.url}
     config = tmp_path / "hall.toml"
     config.write_text(to_toml(data), encoding="utf-8")
@@ -65,7 +65,7 @@ def test_cases_follow_the_date_a_close_and_a_reconnect(broker: Broker, tmp_path:
             assert (case.id, case.due, case.state) == (ticket, "2026-11-26", "near")
             assert accepted.departments["psb"].near == 1
 
-            # Midnight: the hall's date changes, no event happens, the case is overdue.
+            # 03:00: the business day changes (the rollover), the case is overdue.
             red = next_cases(lambda c: c.day == "2026-11-27")
             assert [(c.id, c.state, c.days_left) for c in red.cases] == [(ticket, "overdue", -1)]
             assert red.counts.overdue == 1
@@ -75,8 +75,7 @@ def test_cases_follow_the_date_a_close_and_a_reconnect(broker: Broker, tmp_path:
             assert next_cases(lambda c: c.cases == ()).counts.overdue == 0
 
             # Accept another, restart the hall: its reconnect republishes the list.
-            window.request("logout")
-            window.request("login", clerk="c0201")
+            window.request("login", clerk="c0201")  # the rollover logged the clerk out
             second = kiosk.request("issue", service="psb-id-card")["ticket"]["id"]
             window.request("call_next")
             window.request("finish", outcome="accepted")

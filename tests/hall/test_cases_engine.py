@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 
+from hall.broker_config import PACKET_LIMIT
 from hall.config import HallConfig, parse_config
 from hall.engine import Engine
+from hall.errors import HallError
+from hall.measures import Measures
 from hall.model import (
     CallNext,
     CaseClosed,
@@ -19,13 +22,14 @@ from hall.model import (
     Finish,
     IssueTicket,
     Login,
+    OpenCase,
     Rollover,
     TicketDone,
     event_from_dict,
     event_to_dict,
 )
 from hall.requests import decode_request
-from tests.fixtures.halls import ZONE, rules_hall_data
+from tests.fixtures.halls import ZONE, rules_hall_data, small_hall
 from tests.hall.engine_checks import refused
 
 
@@ -213,3 +217,155 @@ def test_the_due_date_is_in_the_event_so_a_later_config_moves_no_case() -> None:
         data.pop("due", None)
         legacy.apply(event_from_dict(data))
     assert legacy.state.cases[case_id].due == DUE
+
+
+def report_of(events: list[dict[str, Any]]) -> Measures:
+    """The reports of these events (those of a ticket: what hall/report_read.py gives them)."""
+    day = ACCEPTED.date().isoformat()
+    return Measures(config()).feed_all((day, e) for e in events if "ticket" in e)
+
+
+def test_a_finish_stored_as_no_case_stays_none_when_a_later_config_promises_days() -> None:
+    """`due: null` is the hall's judgement (done on the spot): a replay under a config that now
+    promises days opens no case, and the reports agree with the engine."""
+    hall = Hall(parse_config(rules_hall_data(), "zero_days"))  # psb-hukou: 0 promised days
+    hall.serve("psb-hukou", None, ACCEPTED)
+    done = next(e for e in hall.events if isinstance(e, TicketDone))
+    assert done.due is None and event_to_dict(done)["due"] is None
+    stored = [event_from_dict(json.loads(json.dumps(event_to_dict(e)))) for e in hall.events]
+    replayed = Engine(config())  # psb-hukou now promised in 4 days
+    for event in stored:
+        replayed.apply(event)
+    assert replayed.state.cases == {}
+    reports = report_of([event_to_dict(e) for e in stored])
+    assert (reports.cases, reports.on_the_spot) == ([], 1)
+    # An old event without the key is judged by the config, by the engine as by the reports.
+    old = [{k: v for k, v in event_to_dict(e).items() if k != "due"} for e in hall.events]
+    legacy = Engine(config())
+    for data in old:
+        legacy.apply(event_from_dict(data))
+    assert event_to_dict(event_from_dict(old[-1])).keys() == old[-1].keys()  # stays absent
+    reports = report_of(old)
+    assert [c.ticket for c in reports.cases] == list(legacy.state.cases) != []
+
+
+def wide_hall(departments: int) -> HallConfig:
+    """rules_hall and `departments` more, each with one service, its codes as long as allowed."""
+    data = rules_hall_data()
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    for n in range(departments):
+        code = f"d{n:03d}".ljust(64, "x")
+        prefix = "Z" + letters[n // 26] + letters[n % 26]
+        data["departments"].append(
+            {"code": code, "name_zh": f"部门{n}", "name_en": f"D{n}", "prefix": prefix}
+        )
+        data["services"].append(
+            {
+                "code": code,
+                "department": code,
+                "name_zh": f"事项{n}",
+                "avg_minutes": 5,
+                "promised_days": 5,
+            }
+        )
+    return parse_config(data, "wide_hall")
+
+
+def test_the_list_is_capped_in_all_so_cases_stays_below_the_broker_packet_limit() -> None:
+    """200 departments with 60 open cases each, every code as long as the config allows: the
+    payload lists LISTED_MAX cases, the most urgent of all (the overdue first), counts them all,
+    and stays below the broker's packet limit."""
+    from hall import handlers_cases
+
+    cfg = wide_hall(200)
+    engine = Engine(cfg)
+    long_id = "w" * 32
+    for department in cfg.departments[-200:]:
+        for n in range(60):
+            accepted = f"2026-11-{1 + n % 28:02d}"
+            case_id = f"{accepted.replace('-', '')}-{department.prefix}{n:06d}"
+            engine.state.cases[case_id] = OpenCase(
+                case_id, f"{department.prefix}{n:06d}", department.code, department.code,
+                long_id, long_id, accepted, f"2026-12-{1 + n % 28:02d}",
+            )  # fmt: skip
+    message = engine.cases(datetime(2026, 12, 7, 10, tzinfo=ZONE))
+    payload = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+    assert len(message["cases"]) == handlers_cases.LISTED_MAX == 1000
+    assert len(payload) < PACKET_LIMIT / 2, len(payload)  # room for the codes to grow
+    assert sum(message["counts"].values()) == 200 * 60
+    states = [c["state"] for c in message["cases"]]
+    assert states == sorted(states, key=["overdue", "near", "ok"].index)
+    assert states[0] == "overdue" and message["cases"][0]["days_left"] <= -1
+
+
+@pytest.mark.parametrize(
+    ("on", "left"),
+    [(day(10, 16), 0), (day(10, 17), -1), (day(10, 18), -1), (day(10, 19), -1), (day(10, 20), -2)],
+)
+def test_an_overdue_case_is_at_least_one_day_late_over_the_weekend(on: datetime, left: int) -> None:
+    hall = Hall()
+    hall.serve("psb-id-card", "accepted", day(10, 16))  # Friday, promised 0 days: due that day
+    (entry,) = hall.engine.cases(on)["cases"]
+    assert entry["days_left"] == left
+    assert entry["state"] == ("near" if left == 0 else "overdue")
+
+
+def test_the_counts_kept_as_cases_open_and_close_are_those_counted_afresh() -> None:
+    """The index `cases` is built from, kept up to date by the appliers, across a refused command
+    and the change of date, gives what an engine restored from a snapshot works out afresh."""
+    hall = Hall()
+    opened = [hall.serve("psb-hukou", "accepted", day(9, 30, 10, m)) for m in range(3)]
+    hall.serve("psb-id-card", "accepted", day(9, 30, 11))
+
+    def same(on: datetime) -> dict[str, Any]:
+        fresh = Engine.restore(hall.engine.config, hall.engine.snapshot())
+        message = hall.engine.cases(on)
+        assert {**message, "at": ""} == {**fresh.cases(on), "at": ""}
+        return message
+
+    same(day(10, 8))  # builds the index
+    hall.do(CloseCase(opened[1], operator="op1"), day(10, 8, 11))
+    with pytest.raises(HallError):  # refused after the rollover it started: the state goes back
+        hall.engine.handle(CloseCase(opened[1], operator="op1"), day(10, 9, 11))
+    later = hall.serve("psb-hukou", "accepted", day(10, 9, 10, 30))
+    message = same(day(10, 9))
+    assert opened[1] not in [c["id"] for c in message["cases"]]
+    assert later in [c["id"] for c in message["cases"]]
+    same(day(10, 13))  # the date changed: overdue now
+
+
+def test_a_finish_before_the_rollover_is_accepted_on_its_business_day() -> None:
+    """01:00 on Friday, before the 03:00 rollover, is still Thursday's business day: the case is
+    accepted then and due from then, in the engine (live and replayed from an old event without
+    `due`) as in the reports."""
+    hall = Hall(small_hall())
+    case_id = hall.serve("psb-hukou", "accepted", datetime(2026, 11, 27, 1, 0, tzinfo=ZONE))
+    case = hall.engine.state.cases[case_id]
+    assert (case.accepted, case.due) == ("2026-11-26", "2026-11-26")  # promised 0 days
+    legacy = Engine(small_hall())
+    for event in hall.events:
+        legacy.apply(event_from_dict({k: v for k, v in event_to_dict(event).items() if k != "due"}))
+    assert legacy.state.cases == hall.engine.state.cases
+    rows = [("2026-11-26", event_to_dict(e)) for e in hall.events]
+    (reported,) = Measures(small_hall()).feed_all(r for r in rows if "ticket" in r[1]).cases
+    assert (reported.accepted.isoformat(), reported.due.isoformat()) == (case.accepted, case.due)
+
+
+def test_the_note_limit_is_one_constant_for_the_request_and_the_engine() -> None:
+    from hall.handlers_cases import NOTE_MAX
+    from hall.requests import RequestError
+
+    hall = Hall()
+    case_id = hall.serve("psb-hukou", "accepted", ACCEPTED)
+    for note, fits in (("办" * NOTE_MAX, True), ("办" * (NOTE_MAX + 1), False)):
+        body = {"v": 1, "id": "r1", "op": "close_case", "case": case_id, "note": note}
+        raw = json.dumps(body).encode()
+        if fits:
+            assert decode_request(hall.engine.config, "operator", "op1", raw).command.note == note
+            continue
+        with pytest.raises(RequestError) as refused_request:
+            decode_request(hall.engine.config, "operator", "op1", raw)
+        assert refused_request.value.error.code == "invalid_request"
+        with pytest.raises(HallError) as refused_command:
+            hall.do(CloseCase(case_id, operator="op1", note=note), day(10, 8))
+        assert refused_command.value.code == "invalid_request"

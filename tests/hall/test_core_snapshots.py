@@ -156,3 +156,40 @@ def test_check_config_reads_past_an_undecodable_snapshot_too(tmp_path: Path) -> 
         rewrite(data, snapshot_id, '{"format": 0}')
     lines = changes_to_today(small_hall(), str(data))
     assert lines and "business day 2026-11-26" in lines[0]
+
+
+def window_request(rid: str, body: dict[str, Any]) -> Incoming:
+    return Incoming("window", "w01", protocol.dumps({"v": 1, "id": rid, **body}))
+
+
+def test_a_snapshot_from_before_cases_were_kept_gets_them_rebuilt_from_the_finishes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An upgrade: the snapshot has no "cases". The cases its finishes accepted (and did not
+    close) are rebuilt, as the reports count them, so close_case finds them; then stored."""
+    data, clock = tmp_path / "data", FixedClock(MORNING)
+    with HallCore(small_hall(), data, clock, snapshot_every=1000) as core:
+        core.execute([window_request("l", {"op": "login", "clerk": "c0201"})])
+        for n in range(3):
+            core.execute([issue(f"i{n}")])
+            core.execute([window_request(f"c{n}", {"op": "call_next"})])
+            finish = {"op": "finish", "outcome": "accepted" if n < 2 else "on_the_spot"}
+            core.execute([window_request(f"f{n}", finish)])
+        ids = list(core.engine.state.cases)
+        assert len(ids) == 2
+        close = {"op": "close_case", "case": ids[0]}
+        core.execute([window_request("x", close)])
+        core.store.save_snapshot(core.engine.snapshot())
+        before = {c.id: c for c in core.engine.state.cases.values() if c.closed is None}
+    snapshot_id, _, body = snapshots(data)[-1]
+    old = json.loads(body)
+    del old["cases"]
+    rewrite(data, snapshot_id, json.dumps(old))
+    with caplog.at_level(logging.WARNING, logger="hall"):
+        core = HallCore(small_hall(), data, clock, snapshot_every=1000)
+    with core:
+        assert core.engine.state.cases == before and list(before) == [ids[1]]
+        assert any("1 rebuilt from the stored finishes" in w for w in warnings_of(caplog))
+        assert "cases" in json.loads(snapshots(data)[-1][2])  # stored: rebuilt once
+        core.execute([window_request("y", {"op": "close_case", "case": ids[1]})])
+        assert core.engine.state.cases[ids[1]].closed is not None

@@ -434,8 +434,13 @@ def test_the_windows_open_cases_most_urgent_first_and_closing_one() -> None:
     assert p.view().panel is None
     # gone at once, before the hall's next `cases` (at most 2 s later)
     assert [c.number for c in p.view().cases] == ["A007", "A009"]
-    p.on_cases({**CASES_MESSAGE, "cases": CASES_MESSAGE["cases"][1:]})
+    assert p.view().case_counts == {"ok": 1, "near": 1, "overdue": 0}  # the counts too
+    p.on_cases(CASES_MESSAGE)  # a `cases` from before the close: still not counted
+    assert p.view().case_counts == {"ok": 1, "near": 1, "overdue": 0}
+    counted = {**CASES_MESSAGE["departments"], "psb": {"ok": 1, "near": 1, "overdue": 0}}
+    p.on_cases({**CASES_MESSAGE, "departments": counted, "cases": CASES_MESSAGE["cases"][1:]})
     assert p.closed_here == set() and len(p.view().cases) == 2
+    assert p.view().case_counts == {"ok": 1, "near": 1, "overdue": 0}  # not taken off twice
 
 
 def test_cases_are_closed_while_paused_and_a_refusal_is_said() -> None:
