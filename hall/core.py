@@ -710,7 +710,10 @@ def engine_from_store(
             continue
         try:
             engine = new_engine(loaded.snapshot)
-        except Exception as exc:
+        # What decoding data of another shape raises (a field renamed, missing or of another
+        # type); anything else is a bug of ours, not the snapshot's, and must not be hidden by
+        # a silent full replay.
+        except (KeyError, TypeError, ValueError, AttributeError, AssertionError) as exc:
             if loaded.snapshot is None:
                 raise  # no snapshot to blame
             passed_over.append(loaded.unreadable(f"{type(exc).__name__}: {exc}"))
