@@ -27,7 +27,7 @@ import _latency_display
 from contract import topics
 from contract.client import HallClient
 from contract.mqtt_url import parse_url
-from hall.config import HallConfig, strip_rate_limits
+from hall.config.schema import HallConfig, strip_rate_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent

@@ -41,7 +41,7 @@ class Result(NamedTuple):
 def run(port: int, window_ids: list[str], ready: Any, orders: Any, results: Any) -> None:
     from latency import HALL, Terminal
 
-    from hall.config import load_config
+    from hall.config.schema import load_config
 
     config = load_config(HALL)
     windows = [w for w in config.windows if w.id in set(window_ids)]

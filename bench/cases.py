@@ -4,9 +4,9 @@
 
 The prefecture example hall (243 services, 42 departments) with N open cases spread over the
 services with a promised time, accepted over November 2026; the median time of `Engine.cases(now)`
-(the counts and the list kept by hall/handlers_cases.py CaseIndex, cut to 50 a department and
+(the counts and the list kept by hall/engine/handlers/cases.py CaseIndex, cut to 50 a department and
 1000 in all) plus its JSON, and the payload's size; and the first publication of a date, which
-builds the index (the states on the working calendar, each department's cases sorted). The service publishes it at most every 2 s (hall/service.py
+builds the index (the states on the working calendar, each department's cases sorted). The service publishes it at most every 2 s (hall/service/service.py
 CASES_INTERVAL), and defers it while requests wait.
 """
 
@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from contract.protocol import dumps  # noqa: E402
-from hall.cases import add_working_days  # noqa: E402
-from hall.config import load_config  # noqa: E402
-from hall.engine import Engine  # noqa: E402
-from hall.model import OpenCase  # noqa: E402
+from hall.config.schema import load_config  # noqa: E402
+from hall.engine.cases import add_working_days  # noqa: E402
+from hall.engine.engine import Engine  # noqa: E402
+from hall.engine.model import OpenCase  # noqa: E402
 
 EXAMPLE = ROOT / "deploy" / "examples" / "prefecture-hall.toml"
 

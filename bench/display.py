@@ -44,8 +44,8 @@ from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from contract import topics  # noqa: E402
 from contract.protocol import dumps  # noqa: E402
-from hall.engine import Engine  # noqa: E402
-from hall.model import CallNext, IssueTicket, Login, SetNotice  # noqa: E402
+from hall.engine.engine import Engine  # noqa: E402
+from hall.engine.model import CallNext, IssueTicket, Login, SetNotice  # noqa: E402
 from tests.fixtures.hall_server import to_toml  # noqa: E402
 from tests.fixtures.halls import ALWAYS_OPEN, MORNING, SITE, later, small_hall_data  # noqa: E402
 
@@ -61,7 +61,7 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 def hall_engine(calls: int, notice: str) -> tuple[Engine, list[dict[str, Any]]]:
     """The small hall with clerks at work and `calls` call messages of its own making."""
-    from hall.config import parse_config
+    from hall.config.schema import parse_config
 
     engine = Engine(parse_config({**small_hall_data(), "calendar": ALWAYS_OPEN}, "bench"))
     for window, clerk in (("w01", "c0201"), ("w02", "c0101"), ("w03", "c0301"), ("w05", "c0501")):

@@ -34,9 +34,9 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hall.clock import FixedClock  # noqa: E402
-from hall.config import HallConfig, load_config, without_rate_limits  # noqa: E402
-from hall.core import HallCore, Incoming  # noqa: E402
+from hall.config.schema import HallConfig, load_config, without_rate_limits  # noqa: E402
+from hall.store.clock import FixedClock  # noqa: E402
+from hall.store.core import HallCore, Incoming  # noqa: E402
 
 HALL = ROOT / "deploy" / "examples" / "prefecture-hall.toml"
 MORNING = datetime(2026, 11, 26, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Thursday

@@ -183,7 +183,7 @@ def bench_app(config: Path, kiosk: str, tickets: int, folder: Path) -> dict[str,
 def bench_bare(
     config: Path, kiosk: str, port: int, printer: TimedPrinter, tickets: int
 ) -> list[float]:
-    from hall.config import load_config
+    from hall.config.schema import load_config
     from hardware.printer.catalog import names_from_catalog
     from hardware.printer.printer import TicketPrinter
 

@@ -64,7 +64,7 @@ from contract import topics  # noqa: E402
 from contract.client import HallClient  # noqa: E402
 from contract.mqtt_url import parse_url  # noqa: E402
 from contract.transport import Message  # noqa: E402
-from hall.config import HallConfig, Window, load_config, without_rate_limits  # noqa: E402
+from hall.config.schema import HallConfig, Window, load_config, without_rate_limits  # noqa: E402
 
 WINDOWS = 100
 TIMEOUT = 5.0

@@ -41,7 +41,7 @@ sys.path.insert(0, str(BENCH))
 from _latency_procs import HALL, hall_server, mosquitto, scraper, with_metrics  # noqa: E402
 from latency import TIMEOUT, WINDOWS, Terminal, issue_tickets  # noqa: E402
 
-from hall.config import load_config  # noqa: E402
+from hall.config.schema import load_config  # noqa: E402
 
 ROUNDS = 5  # calls (each with its finish) per window
 TICKETS_PER_WINDOW = ROUNDS + 1
@@ -108,9 +108,9 @@ def direct_costs(folder: Path) -> tuple[float, float, int]:
 
     from prometheus_client import generate_latest
 
-    from hall.clock import FixedClock
-    from hall.core import HallCore, Reply
-    from hall.metrics import HallMetrics
+    from hall.service.metrics import HallMetrics
+    from hall.store.clock import FixedClock
+    from hall.store.core import HallCore, Reply
 
     config = load_config(HALL)
     metrics = HallMetrics(config)

@@ -4,11 +4,11 @@
         [--repeat N]
 
 1. Generates the month (deploy/examples/prefecture-hall.toml, 105 windows): each working day of the
-   hall's calendar gets its share of the tickets, played through the engine (hall/report_sample.py)
+   hall's calendar gets its share of the tickets, played through the engine (hall/tools/report_sample.py)
    into a store; more visitors than the windows can serve, so many tickets expire at the rollover.
    Runs in a child process (its memory is not the report's); with --keep, a store already in
    FOLDER/report-month is reused.
-2. Reads the month's events read-only and computes every measure (hall/measures.py).
+2. Reads the month's events read-only and computes every measure (hall/engine/measures.py).
    Goal: under 10 s.
 3. Writes the xlsx with its charts (the figures again, then the workbook). Goal: under 30 s.
 Prints the times and this process's peak resident memory (goal: under 500 MB), and beside them
@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hall.config import load_config  # noqa: E402
-from hall.measures import DIMENSIONS, Measures  # noqa: E402
-from hall.report_read import read_events  # noqa: E402
+from hall.config.schema import load_config  # noqa: E402
+from hall.engine.measures import DIMENSIONS, Measures  # noqa: E402
+from hall.reports.read import read_events  # noqa: E402
 
 CONFIG = ROOT / "deploy/examples/prefecture-hall.toml"
 GOAL_FIGURES_S, GOAL_XLSX_S, GOAL_MB = 10.0, 30.0, 500
@@ -48,7 +48,7 @@ def month_days(month: str) -> list[date]:
 
 
 def generate(folder: Path, month: str, tickets: int) -> None:
-    from hall.report_sample import Recorder, play_day
+    from hall.tools.report_sample import Recorder, play_day
 
     config = load_config(CONFIG)
     working = [d for d in month_days(month) if config.calendar.is_working_day(d)]

@@ -46,8 +46,8 @@ sys.path.insert(0, str(ROOT))
 
 from contract import topics  # noqa: E402
 from contract.transport import Delivery, Message, MessageCallback  # noqa: E402
-from hall.clock import FixedClock  # noqa: E402
-from hall.config import HallConfig, load_config, strip_rate_limits  # noqa: E402
+from hall.config.schema import HallConfig, load_config, strip_rate_limits  # noqa: E402
+from hall.store.clock import FixedClock  # noqa: E402
 
 HALL = ROOT / "deploy" / "examples" / "prefecture-hall.toml"
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -132,8 +132,8 @@ class Month:
     """Plays the visitors, the clerks and a stuck kiosk against the hall service."""
 
     def __init__(self, config: HallConfig, folder: Path, refused: int, days: int, seed: int):
-        from hall.core import HallCore
-        from hall.service import HallService
+        from hall.service.service import HallService
+        from hall.store.core import HallCore
 
         self.config = config
         self.days = working_days(FIRST_DAY, days)
@@ -310,8 +310,8 @@ def core_open_seconds(folder: Path) -> float:
     """A fresh process opens HallCore on the month's store (what a restart does before serving)."""
     code = (
         "import sys, time; sys.path.insert(0, sys.argv[1]);"
-        "from hall.clock import SystemClock; from hall.config import load_config;"
-        "from hall.core import HallCore;"
+        "from hall.store.clock import SystemClock; from hall.config.schema import load_config;"
+        "from hall.store.core import HallCore;"
         "c = load_config(sys.argv[2]); t = time.perf_counter();"
         "core = HallCore(c, sys.argv[3], SystemClock(c.site.tz)); d = time.perf_counter() - t;"
         "core.close(); print(d)"

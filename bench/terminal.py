@@ -38,8 +38,8 @@ import _latency_procs  # noqa: E402
 from contract import topics  # noqa: E402
 from contract.client import HallClient  # noqa: E402
 from contract.mqtt_url import parse_url  # noqa: E402
-from hall.config import load_config  # noqa: E402
-from hall.simulate_traffic import LOAD, default_visitors_per_hour  # noqa: E402
+from hall.config.schema import load_config  # noqa: E402
+from hall.tools.simulate_traffic import LOAD, default_visitors_per_hour  # noqa: E402
 
 HALL = ROOT / "deploy/examples/prefecture-hall.toml"
 CLOCK = "2026-11-26T09:00+08:00x10"

@@ -5,7 +5,7 @@
 It starts everything itself, as bench/latency.py does (bench/_latency_procs.py): a Mosquitto on a
 free loopback port, a real `hallq server` on the prefecture example with a fresh data folder, and
 the floor: a bare echo service on the same broker (bench/_latency_echo.py --batch) that commits
-whatever arrived together in one durable SQLite transaction (WAL, synchronous=FULL, as hall/store.py)
+whatever arrived together in one durable SQLite transaction (WAL, synchronous=FULL, as hall/store/store.py)
 before it answers, and publishes one event per call_next.
 
 20 clerks in 4 processes of 5 (bench/_throughput_clerks.py), each logged in at its own window, with
@@ -44,7 +44,7 @@ import _throughput_clerks  # noqa: E402
 from _latency_procs import HALL, echo_service, hall_server, mosquitto  # noqa: E402
 from latency import issue_tickets, percentile  # noqa: E402
 
-from hall.config import Window, load_config, without_rate_limits  # noqa: E402
+from hall.config.schema import Window, load_config, without_rate_limits  # noqa: E402
 
 PROCESSES = 4
 CLERKS_PER_PROCESS = 5

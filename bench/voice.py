@@ -42,7 +42,7 @@ from contract.client import HallClient  # noqa: E402
 from contract.mqtt_url import parse_url  # noqa: E402
 from contract.protocol import dumps  # noqa: E402
 from contract.transport import PahoTransport  # noqa: E402
-from hall.config import Announcer as AnnouncerSettings  # noqa: E402
+from hall.config.schema import Announcer as AnnouncerSettings  # noqa: E402
 from voice.announcer import Announcer  # noqa: E402
 from voice.audio import WavStream  # noqa: E402
 from voice.espeak import EspeakVoice  # noqa: E402

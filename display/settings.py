@@ -67,7 +67,10 @@ def from_settings_message(device_id: str, payload: dict[str, Any] | None) -> Dis
 def from_config_file(device_id: str, path: str | Path) -> tuple[DisplaySettings, Any]:
     """(settings, hall config) of display `device_id` in a hall config file (the demo, the tests).
     Raises ValueError that says what to fix."""
-    from hall.config import ConfigError, load_config  # the reader; no engine, store or service
+    from hall.config.schema import (  # the reader; no engine, store or service
+        ConfigError,
+        load_config,
+    )
 
     try:
         config = load_config(path)

@@ -12,15 +12,15 @@ import sys
 # name -> (module with main(argv), one line of help). The Kivy apps (kiosk, display, terminal) join
 # when they exist, under the same rule.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "server": ("hall.server_cli", "run the hall server (queue authority) on MQTT"),
-    "backup": ("hall.backup_cli", "copy a running hall's store consistently to a file"),
-    "check-config": ("hall.config_cli", "validate a hall config and print a summary"),
-    "pin-hash": ("hall.config_cli", "hash a clerk PIN for the hall config"),
-    "report": ("hall.report_cli", "write a period's figures (xlsx, csv, html) or the ratings"),
-    "simulate": ("hall.simulate", "play a day's visitors and clerks against a running hall"),
-    "bookings": ("hall.bookings_cli", "import bookings into a running hall"),
+    "server": ("hall.service.server_cli", "run the hall server (queue authority) on MQTT"),
+    "backup": ("hall.tools.backup_cli", "copy a running hall's store consistently to a file"),
+    "check-config": ("hall.tools.config_cli", "validate a hall config and print a summary"),
+    "pin-hash": ("hall.tools.config_cli", "hash a clerk PIN for the hall config"),
+    "report": ("hall.reports.cli", "write a period's figures (xlsx, csv, html) or the ratings"),
+    "simulate": ("hall.tools.simulate", "play a day's visitors and clerks against a running hall"),
+    "bookings": ("hall.tools.bookings_cli", "import bookings into a running hall"),
     "broker-config": (
-        "hall.broker_config",
+        "hall.tools.broker_config",
         "write Mosquitto passwords, ACLs and device credentials",
     ),
     "display": ("display.app", "a hall screen or a window screen (Kivy, full screen)"),
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         raise
     # A module serving two subcommands gets the subcommand's name first.
-    if module_name == "hall.config_cli":
+    if module_name == "hall.tools.config_cli":
         rest = [name, *rest]
     result: int = module.main(rest)
     return result

@@ -41,7 +41,7 @@ from types import FrameType
 from typing import IO
 
 from contract.device_env import read_env_file
-from hall.config import ConfigError, HallConfig
+from hall.config.schema import ConfigError, HallConfig
 from hallq import demo_report as report
 from hallq import demo_setup as setup
 from hallq.demo_console import Console, DeviceLines

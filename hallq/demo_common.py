@@ -11,7 +11,7 @@ from types import FrameType
 from typing import Any
 
 from contract.mqtt_url import BrokerAddress, BrokerUrlError, broker_address
-from hall.config import ConfigError, HallConfig, load_config
+from hall.config.schema import ConfigError, HallConfig, load_config
 
 
 def hall_time(value: Any) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from hall.config import HallConfig
+from hall.config.schema import HallConfig
 from hallq.demo_console import Console
 from hallq.demo_procs import Child
 from hallq.demo_setup import KeypadClerk

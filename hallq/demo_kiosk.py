@@ -23,7 +23,7 @@ from typing import Any
 
 from contract import topics
 from contract.client import HallClient, RequestError, RequestFuture
-from hall.config import HallConfig
+from hall.config.schema import HallConfig
 from hallq.demo_common import hall_time, load_config_and_broker, stop_on_signals
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from hall.config import HallConfig
-from hall.model import (
+from hall.config.schema import HallConfig
+from hall.engine.model import (
     AlarmAcked,
     AlarmCleared,
     AlarmNoted,
@@ -29,7 +29,7 @@ from hall.model import (
     TicketRated,
     event_from_dict,
 )
-from hall.store import db_path
+from hall.store.store import db_path
 
 # The evaluators' five levels, best first (docs/protocol.md "Evaluator").
 LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}

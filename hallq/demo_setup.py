@@ -8,7 +8,7 @@ config and the broker's files.
   demo folder (the emulators make them), plus two devices of the demo's own: an operator that
   watches the hall (`demo-watch`) and a kiosk with the emulated printer (`demo-kiosk`). The
   simulated visitors get the same config without `demo-kiosk`, so nobody else plays it.
-- The broker: `hall.broker_config.generate` writes passwords, ACL, one env file per device and a
+- The broker: `hall.tools.broker_config.generate` writes passwords, ACL, one env file per device and a
   mosquitto.conf, for a loopback listener (the hall server) and a TLS listener on 127.0.0.1 (every
   device, with a CA of the demo's own from broker_config/make-ca.sh), on free ports.
 """
@@ -26,9 +26,9 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from hall.broker_config import ENV_DIR, Report, Settings, generate
-from hall.calendar import spans_on
-from hall.config import HallConfig, parse_config
+from hall.config.calendar import spans_on
+from hall.config.schema import HallConfig, parse_config
+from hall.tools.broker_config import ENV_DIR, Report, Settings, generate
 from hallq.demo_toml import dumps
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout: examples and scripts live there

@@ -28,7 +28,7 @@ from contract import messages, topics
 from contract.calls import CallSequence
 from contract.hall_clock import parse_clock
 from contract.transport import Message
-from hall.config import HallConfig
+from hall.config.schema import HallConfig
 from hallq.demo_common import hall_time, load_config_and_broker, stop_on_signals
 
 log = logging.getLogger(__name__)

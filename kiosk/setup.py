@@ -86,12 +86,12 @@ class _Broker:
 def setup_from_config(config_path: Path, kiosk_id: str) -> tuple[KioskSetup, BrokerAddress]:
     """The same setup from a hall config file, and the broker it names (the demo, the tests).
 
-    The file is read by `python -m hall.device_settings`, the hall's own reader, in a process of its
+    The file is read by `python -m hall.config.device_settings`, the hall's own reader, in a process of its
     own: the kiosk never loads the hall's config models (their memory is the kiosk's for good)."""
     from contract.mqtt_url import broker_address
 
     done = run_module(
-        "hall.device_settings", str(config_path), kiosk_id, timeout=CONFIG_READ_TIMEOUT
+        "hall.config.device_settings", str(config_path), kiosk_id, timeout=CONFIG_READ_TIMEOUT
     )
     answer: dict[str, Any] = json.loads(done.stdout) if done.returncode == 0 else {}
     payload: dict[str, Any] = answer.get("settings", {})

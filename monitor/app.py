@@ -35,7 +35,10 @@ class Options:
 
 
 def from_config(operator_id: str, path: str) -> tuple[str, BrokerAddress]:
-    from hall.config import ConfigError, load_config  # the reader only: no engine, store, service
+    from hall.config.schema import (  # the reader only: no engine, store, service
+        ConfigError,
+        load_config,
+    )
 
     try:
         config = load_config(path)

@@ -138,8 +138,8 @@ def run_app(started: Started, build: Callable[[HallClock], Any]) -> int:
 
 def _from_config(args: argparse.Namespace, device_class: str) -> Started:
     from contract.mqtt_url import broker_address
-    from hall.config import load_config
-    from hall.device_settings import names_catalog, settings_payload
+    from hall.config.device_settings import names_catalog, settings_payload
+    from hall.config.schema import load_config
 
     if not args.id:
         raise StartError("--config needs --id")

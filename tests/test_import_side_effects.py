@@ -124,7 +124,7 @@ def _is_module(name: str) -> bool:
 
 def test_importing_any_module_of_the_project_changes_nothing_around_it() -> None:
     modules = project_modules()
-    assert "hardware.printer._escpos" in modules and "hall.service" in modules
+    assert "hardware.printer._escpos" in modules and "hall.service.service" in modules
     env = {
         key: value
         for key, value in os.environ.items()

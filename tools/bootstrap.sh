@@ -23,7 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Installing mosquitto may start the system's broker on 1883; hallq starts its own brokers, so the
 # system one is left alone (the demo and tests pick free ports).
-# Installing prometheus (tests/hall/test_metrics_prometheus.py and promtool check the shipped
+# Installing prometheus (tests/hall/service/test_metrics_prometheus.py and promtool check the shipped
 # deploy/prometheus files) starts Debian's own Prometheus on 9090 and its node exporter on 9100
 # where systemd runs: the tests start their own on free ports, so stop and disable those.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then

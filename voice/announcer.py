@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from contract import topics
-from hall.config import Announcer as AnnouncerSettings
+from hall.config.schema import Announcer as AnnouncerSettings
 from voice.audio import silence
 from voice.order import CallOrder, HeardFile, day_of
 from voice.output import Output

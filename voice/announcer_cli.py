@@ -23,8 +23,8 @@ from pydantic import ValidationError
 from contract import topics
 from contract.client import HallClient
 from contract.mqtt_url import URL_ENV, BrokerUrlError, broker_address
-from hall.config import Announcer as AnnouncerSettings
-from hall.config import Broker, ConfigError, HallConfig, load_config
+from hall.config.schema import Announcer as AnnouncerSettings
+from hall.config.schema import Broker, ConfigError, HallConfig, load_config
 from voice.announcer import Announcer
 from voice.manifest import ManifestError
 from voice.output import Alsa, Nowhere, Output, WavDir, sound_device_problem

@@ -2,7 +2,7 @@
 
 A device builds one and sends it: `client.request(req.OP, **req.fields())`, or the whole payload
 `req.to_json(request_id)`. These classes say what a request looks like; whether the hall accepts
-it (lengths, characters, a booking code's form) is the hall's own check (hall/requests.py), which
+it (lengths, characters, a booking code's form) is the hall's own check (hall/engine/requests.py), which
 every request built here passes when its values do.
 """
 

@@ -1,7 +1,7 @@
 """The `bus` section of a hardware bridge in the hall config (its owner: hardware/led, hardware/keypad).
 
 Pure data: the hall server validates it without importing pyserial. A bridge's `kind` ("led" or
-"keypad") and the windows it acts for live in hall/config.py `Bridge`; this section says how its bus
+"keypad") and the windows it acts for live in hall/config/schema.py `Bridge`; this section says how its bus
 is wired: the port, the line settings, the protocol, and which address on the bus belongs to which
 window. Example (TOML):
 

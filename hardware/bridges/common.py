@@ -33,7 +33,7 @@ from hardware.serial_port import ReconnectingPort
 
 if TYPE_CHECKING:
     from contract.client import HallClient
-    from hall.config import HallConfig
+    from hall.config.schema import HallConfig
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def setup_from_settings(
 
 def setup_from_config(config: HallConfig, bridge_id: str, kind: str) -> BridgeSetup:
     """The same setup from a hall config file (the demo, tests): what the hall would publish."""
-    from hall.device_settings import names_catalog, settings_payload
+    from hall.config.device_settings import names_catalog, settings_payload
 
     known = [b.id for b in config.bridges]
     if bridge_id not in known:
@@ -330,7 +330,7 @@ def run_from_config(args: argparse.Namespace, kind: str, make: MakeBridge, stopp
     """The demo's way: the bridge's section of a hall config file, the broker of its [broker]
     (HALLQ_MQTT_URL / HALLQ_MQTT_CA override it)."""
     from contract.mqtt_url import broker_address
-    from hall.config import ConfigError, load_config
+    from hall.config.schema import ConfigError, load_config
 
     try:
         config = load_config(args.config)

@@ -50,7 +50,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     port, addresses = args.port or "/tmp/hallq-keypads", list(args.address)
     if args.config:
-        from hall.config import ConfigError, load_config
+        from hall.config.schema import ConfigError, load_config
         from hardware.bridges.common import setup_from_config
         from hardware.errors import ConfigurationError
 

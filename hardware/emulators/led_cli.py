@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     port, protocol = args.port or "/tmp/hallq-led", args.protocol
     if args.config:
-        from hall.config import ConfigError, load_config
+        from hall.config.schema import ConfigError, load_config
         from hardware.bridges.common import setup_from_config
         from hardware.errors import ConfigurationError
 

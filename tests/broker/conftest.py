@@ -24,8 +24,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hall.broker_config import Settings, generate
-from hall.config import HallConfig, load_config
+from hall.config.schema import HallConfig, load_config
+from hall.tools.broker_config import Settings, generate
 from tests.fixtures.broker import Broker, free_port, running_broker, wait_for_port
 from tests.fixtures.parts import require_program
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from contract.protocol import dumps, error, iso, ok, valid_request_id
-from hall.errors import HallError, error_from
+from hall.engine.errors import HallError, error_from
 
 
 def test_answers_are_compact_utf8_json() -> None:

@@ -1,4 +1,4 @@
-"""The broker address (hall/mqtt_url.py) and the transports (hall/transport.py), against a real Mosquitto."""
+"""The broker address (contract/mqtt_url.py) and the transports (contract/transport.py), against a real Mosquitto."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from contract.mqtt_url import BrokerAddress, BrokerUrlError, broker_address, parse_url
 from contract.transport import LoopbackBroker, LoopbackTransport, Message, PahoTransport
-from hall.config import Broker
+from hall.config.schema import Broker
 from tests.fixtures.broker import Broker as RunningBroker
 from tests.fixtures.broker import running_broker
 from tests.fixtures.hall_server import wait_for

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hall.clock import FixedClock
-from hall.core import HallCore, Incoming
+from hall.store.clock import FixedClock
+from hall.store.core import HallCore, Incoming
 from hallq import demo_report as report
 from tests.fixtures.halls import small_hall
 

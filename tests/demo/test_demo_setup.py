@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from contract.device_env import read_env_file
-from hall.config import HallConfig, load_config, parse_config
+from hall.config.schema import HallConfig, load_config, parse_config
 from hallq import demo_setup as setup
 from hallq.demo import listening
 from hallq.demo_toml import dumps
@@ -123,7 +123,7 @@ def test_a_real_time_in_another_zone_is_read_in_the_halls() -> None:
 
 
 def test_clock_spec_is_what_the_server_reads() -> None:
-    from hall.clock import ScaledClock, parse_clock_spec
+    from hall.store.clock import ScaledClock, parse_clock_spec
 
     start = datetime(2026, 11, 30, 9, 0, tzinfo=SHANGHAI)
     spec = setup.clock_spec(start, 10)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from contract import topics
 from contract.transport import Message
-from hall.config import load_config
+from hall.config.schema import load_config
 from hallq.demo_watch import HALL_ONLINE, Watch
 
 ROOT = Path(__file__).resolve().parents[2]

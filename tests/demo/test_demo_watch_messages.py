@@ -11,7 +11,7 @@ import pytest
 
 from contract import messages as m
 from contract import topics
-from hall.config import load_config
+from hall.config.schema import load_config
 from hallq.demo_watch import Watch
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from contract.client import HallClient
 from contract.mqtt_url import parse_url
-from hall.backup_cli import dated_copy, prune
+from hall.tools.backup_cli import dated_copy, prune
 from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import HallServer, to_toml
 from tests.fixtures.halls import SITE, small_hall_data
@@ -115,7 +115,7 @@ def test_nightly_copies_are_kept_for_the_given_days(tmp_path: Path) -> None:
 
 
 def test_keep_goes_with_into(tmp_path: Path) -> None:
-    from hall.backup_cli import main
+    from hall.tools.backup_cli import main
 
     assert main(["--data", str(tmp_path), "--to", str(tmp_path / "x"), "--keep", "3"]) == 2
     assert main(["--data", str(tmp_path), "--into", str(tmp_path), "--keep", "0"]) == 2

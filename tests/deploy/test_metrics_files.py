@@ -12,13 +12,13 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from hall import metrics as metrics_module
-from hall.clock import FixedClock
-from hall.core import HallCore
-from hall.metrics import HallMetrics
+from hall.service import metrics as metrics_module
+from hall.service.metrics import HallMetrics
+from hall.store.clock import FixedClock
+from hall.store.core import HallCore
 from tests.fixtures.halls import small_hall
 from tests.fixtures.parts import require_program
-from tests.hall.test_service import START
+from tests.hall.service.test_service import START
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 SCRAPE_CONFIG = DEPLOY / "prometheus" / "prometheus.yml"

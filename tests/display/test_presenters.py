@@ -12,10 +12,10 @@ from display.hall_presenter import BLINK_SECONDS, FLASH_SECONDS, HallPresenter
 from display.settings import DisplaySettings, parse_settings
 from display.sunshine import page_at
 from display.window_presenter import WindowPresenter, services_line
-from hall.engine import Engine
-from hall.model import CallNext, Finish, IssueTicket, Login, Pause, Rate
-from hall.stats import stats
-from hall.views import catalog
+from hall.engine.engine import Engine
+from hall.engine.model import CallNext, Finish, IssueTicket, Login, Pause, Rate
+from hall.engine.stats import stats
+from hall.engine.views import catalog
 from tests.fixtures.halls import MORNING, later, small_hall
 
 

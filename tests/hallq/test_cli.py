@@ -30,12 +30,12 @@ def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None
 @pytest.mark.parametrize(
     "module",
     [
-        "hall.server_cli",
-        "hall.service",
-        "hall.simulate",
-        "hall.broker_config",
-        "hall.backup_cli",
-        "hall.report_cli",  # matplotlib and xlsxwriter only once a report is drawn
+        "hall.service.server_cli",
+        "hall.service.service",
+        "hall.tools.simulate",
+        "hall.tools.broker_config",
+        "hall.tools.backup_cli",
+        "hall.reports.cli",  # matplotlib and xlsxwriter only once a report is drawn
     ],
 )
 def test_the_hall_side_imports_no_screen_or_device_library(module: str) -> None:

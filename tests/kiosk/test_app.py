@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hall.config import load_config
-from hall.engine import Engine
+from hall.config.schema import load_config
+from hall.engine.engine import Engine
 from tests.fixtures.screen import ARTIFACTS, colours, missing_glyphs, xvfb
 
 ROOT = Path(__file__).resolve().parents[2]

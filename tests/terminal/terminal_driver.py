@@ -35,7 +35,7 @@ class HallWatch:
         from contract import topics
         from contract.mqtt_url import broker_address
         from contract.transport import PahoTransport
-        from hall.config import load_config
+        from hall.config.schema import load_config
 
         hall = load_config(config)
         self.lock = threading.Lock()

@@ -180,7 +180,7 @@ def test_a_clerk_day_on_the_terminal_then_the_visitor_rates(hall: Path, tmp_path
 
 
 def _url(config: Path) -> str:
-    from hall.config import load_config
+    from hall.config.schema import load_config
 
     return load_config(config).broker.url
 

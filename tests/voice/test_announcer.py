@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from contract import topics
-from hall.config import Announcer as Settings
+from hall.config.schema import Announcer as Settings
 from tests.fixtures.hall_server import wait_for
 from voice.announcer import PAUSE, Announcer
 from voice.audio import Audio, read_wav

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from contract import topics
-from hall.broker_config import Grant, Settings, generate, grants_for
-from hall.config import ConfigError, HallConfig, load_config, parse_config
+from hall.config.schema import ConfigError, HallConfig, load_config, parse_config
+from hall.tools.broker_config import Grant, Settings, generate, grants_for
 from tests.broker.conftest import SMALL, SecuredHall, make_ca, token, two_free_ports
 from tests.fixtures.broker import running_broker, wait_for_port
 from tests.fixtures.halls import SITE, small_hall_data
@@ -57,8 +57,8 @@ def test_config_mistakes_are_named(section: dict[str, object], problem: str) -> 
 
 
 def test_the_catalog_lists_announcers() -> None:
-    from hall.engine import Engine  # the hall's side: the catalog is the hall's view
-    from hall.views import catalog
+    from hall.engine.engine import Engine  # the hall's side: the catalog is the hall's view
+    from hall.engine.views import catalog
     from tests.fixtures.halls import MORNING
 
     config = with_announcers({"id": "spk-1f"})

@@ -22,7 +22,7 @@ from contract import topics
 from contract.client import HallClient
 from contract.mqtt_url import parse_url
 from contract.transport import PahoTransport
-from hall.config import HallConfig, load_config
+from hall.config.schema import HallConfig, load_config
 from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import HallServer, to_toml, wait_for
 from tests.fixtures.halls import SITE, small_hall_data

@@ -15,8 +15,8 @@ from contract.client import HallClient
 from contract.protocol import dumps
 from contract.settings.follower import SettingsFollower, SettingsUnavailable
 from contract.transport import LoopbackBroker, LoopbackTransport, Message
-from hall.config import parse_config
-from hall.device_settings import names_catalog, settings_payload
+from hall.config.device_settings import names_catalog, settings_payload
+from hall.config.schema import parse_config
 from hardware.bridges.common import (
     BridgeSetup,
     HallLink,

@@ -21,7 +21,7 @@ from bridge_rig import FLASH, hall_server, write_config
 from contract import topics
 from contract.client import HallClient
 from contract.mqtt_url import parse_url
-from hall.config import HallConfig, load_config
+from hall.config.schema import HallConfig, load_config
 from hardware.bridges.common import setup_from_config
 from hardware.bridges.keypad_bridge import KeypadBridge
 from hardware.bridges.led_bridge import LedBridge

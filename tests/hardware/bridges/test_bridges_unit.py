@@ -13,7 +13,7 @@ from bridge_rig import hall_data
 
 from contract import topics
 from contract.client import RequestTimeout
-from hall.config import ConfigError, HallConfig, parse_config
+from hall.config.schema import ConfigError, HallConfig, parse_config
 from hardware.bridges.common import setup_from_config
 from hardware.bridges.keypad_bridge import KeypadBridge
 from hardware.bridges.led_bridge import LedBridge

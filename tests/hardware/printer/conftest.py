@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from printer_helpers import ARTIFACTS, FONT, example_hall
 
-from hall.config import HallConfig
+from hall.config.schema import HallConfig
 from tests.fixtures.parts import missing
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from printer_helpers import ticket_of
 
-from hall.config import HallConfig
+from hall.config.schema import HallConfig
 from hardware.printer import names_from_catalog
 from hardware.printer.render import render_ticket
 

@@ -13,7 +13,7 @@ import pytest
 from printer_helpers import names_of, ticket_of
 
 from contract.settings.printer import PrinterConfig
-from hall.config import HallConfig
+from hall.config.schema import HallConfig
 from hardware.emulators.printer import PrinterEmulator
 from hardware.printer import (
     CoverOpen,

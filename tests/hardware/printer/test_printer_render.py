@@ -9,7 +9,7 @@ import pytest
 from printer_helpers import names_of, ticket_of
 
 from contract.settings.printer import PrinterConfig
-from hall.config import HallConfig
+from hall.config.schema import HallConfig
 from hardware.emulators.printer import EscposDecoder, PrintedTicket
 from hardware.printer import commands as cmd
 from hardware.printer.layout import issue_time, qr_content

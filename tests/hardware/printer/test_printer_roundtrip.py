@@ -14,7 +14,7 @@ from PIL import Image
 from printer_helpers import names_of, ticket_of
 
 from contract.settings.printer import PrinterConfig
-from hall.config import HallConfig
+from hall.config.schema import HallConfig
 from hardware.emulators.printer import PrintedTicket, PrinterEmulator
 from hardware.printer import PrinterState, TicketPrinter
 from tests.fixtures.parts import require_program

@@ -9,7 +9,7 @@ from printer_helpers import names_of, ticket_of
 from printer_usb_fake import FakeUsbPrinterBackend
 
 from contract.settings.printer import PrinterConfig
-from hall.config import HallConfig
+from hall.config.schema import HallConfig
 from hardware.emulators.printer import PrinterEmulator
 from hardware.printer import PaperOut, PrinterOffline, PrinterState, TicketPrinter
 

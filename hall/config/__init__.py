@@ -1,0 +1,1 @@
+"""The hall config: its schema (pydantic), the working calendar, clerk PIN hashes."""

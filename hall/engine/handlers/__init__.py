@@ -1,0 +1,1 @@
+"""The engine's command handlers, one module per device class."""

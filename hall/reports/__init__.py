@@ -1,0 +1,1 @@
+"""`hallq report`: measures computed from the stored events, read while the hall runs."""

@@ -1,0 +1,1 @@
+"""The hall server: the core wired to MQTT, its owner guard, metrics and device settings, and `hallq server`."""
