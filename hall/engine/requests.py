@@ -338,7 +338,7 @@ class Op(Generic[C]):
     device: str  # the device class that sends it: "kiosk", "window", "evaluator" or "operator"
     commands: tuple[type[C], ...]  # what `parse` may make (one type, but two for `transfer`)
     parse: Callable[[str, dict[str, Any]], C]  # (device id, request) -> command; _Invalid if bad
-    handler: Callable[[Engine, C, Now], Handled]  # the engine's: hall/handlers_*.py
+    handler: Callable[[Engine, C, Now], Handled]  # the engine's: hall/engine/handlers/*.py
 
 
 def _op(
