@@ -174,10 +174,58 @@ def bench_app(config: Path, kiosk: str, tickets: int, folder: Path) -> dict[str,
     with screen("1080x1920") as display:
         env = {**display, "KIVY_HOME": str(folder / "kivy"), "PYTHONPATH": str(ROOT)}
         launched = time.time()
-        subprocess.run(command, env=env, timeout=60 + tickets * 10, check=False)
+        app = subprocess.Popen(command, env=env)
+        samples = sample_resident(app)
+        try:
+            app.wait(timeout=60 + tickets * 10)
+        finally:
+            stop(app)
     result: dict[str, Any] = json.loads((out / "result.json").read_text(encoding="utf-8"))
     result["launched"] = launched
+    result["resident_samples"] = samples
     return result
+
+
+def sample_resident(app: subprocess.Popen[bytes], every: float = 0.01) -> list[tuple[float, int]]:
+    """(time, VmRSS in kB) of `app` every `every` seconds until it ends, from a thread: where the
+    peak falls (which ticket, which screen) is what says what caused it."""
+    samples: list[tuple[float, int]] = []
+
+    def run() -> None:
+        status = Path(f"/proc/{app.pid}/status")
+        while app.poll() is None:
+            try:
+                lines = status.read_text().splitlines()
+                line = next(x for x in lines if x.startswith("VmRSS:"))
+            except (OSError, StopIteration):  # ending
+                break
+            samples.append((time.time(), int(line.split()[1])))
+            time.sleep(every)
+
+    threading.Thread(target=run, daemon=True).start()
+    return samples
+
+
+def peak_place(result: dict[str, Any]) -> str:
+    """Where the sampled peak fell: the ticket and the tap before it, and what the kiosk holds
+    (the median of each ticket's lowest)."""
+    samples: list[tuple[float, int]] = result.get("resident_samples", [])
+    taps = list(zip(result["tap_times"], result["taps"], strict=True))
+    if not samples or not taps:
+        return "no samples"
+    at, peak = max(samples, key=lambda s: s[1])
+    before = [(i, t, name) for i, (t, name) in enumerate(taps) if t <= at]
+    where = "before the first tap"
+    if before:
+        i, t, name = before[-1]
+        where = f"ticket {i // 3 + 1}, {at - t:.2f} s after the tap on {name}"
+    lows = []
+    for n in range(0, len(taps) - 2, 3):
+        inside = [kb for ts, kb in samples if taps[n][0] <= ts < taps[n + 2][0]]
+        if inside:
+            lows.append(min(inside))
+    held = statistics.median(lows) / 1024 if lows else 0.0
+    return f"sampled peak {peak / 1024:.0f} MB at {where}; held ~{held:.0f} MB"
 
 
 def bench_bare(
@@ -287,6 +335,7 @@ def main() -> int:
     print(
         f"{'resident memory':<22} {result.get('rss_mb', 0):8.0f} MB  bare Kivy app {rss_bare:6.0f} MB   ratio {result.get('rss_mb', 0) / rss_bare:5.2f}"
     )
+    print(f"{'':<22} {peak_place(result)}")
     p99 = percentiles(app_delays)[1]
     print(
         f"goals: tap to print p99 {p99:.0f} ms (< 250), start {start:.2f} s (< 3), "

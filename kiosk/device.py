@@ -27,6 +27,7 @@ from contract.client import (
     RequestRefused,
     RequestTimeout,
 )
+from kiosk import heap
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,9 @@ class KioskDevice:
             except HardwareError as exc:
                 log.warning("ticket %s not printed: %s", ticket_copy.get("id"), exc)
                 ok = False
+            # The ticket's raster, its bytes and Pillow's scratch are freed by now: their pages go
+            # back at once, not at the next screen's collection.
+            heap.trim()
             self._report_printer(ask=False)  # the print read the status before and after
             self.dispatch(lambda: self.presenter.on_print_result(ticket_id, ok))
 

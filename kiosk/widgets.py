@@ -8,7 +8,6 @@ screen) multiplies every size and switches to yellow on black.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -22,6 +21,7 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
+from kiosk import heap
 from kiosk.presenter import PRIORITY_CATEGORIES, KioskPresenter, KioskView, Tile
 from kiosk.texts import text
 from screens.kivy_setup import FONT, paint  # FONT: registered by the app (the CJK font)
@@ -72,18 +72,7 @@ def collect() -> None:
     """A full collection, then the C heap's free pages handed back: the textures of a screen are
     large blocks amid small ones, and glibc keeps what they freed (~50 MB over a few tickets)."""
     gc.collect()
-    if _libc is not None:
-        _libc.malloc_trim(0)
-
-
-def _glibc() -> ctypes.CDLL | None:
-    try:
-        return ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc: nothing to trim
-        return None
-
-
-_libc = _glibc()
+    heap.trim()
 
 
 def _tile_text(tile: Tile, theme: Theme) -> str:
