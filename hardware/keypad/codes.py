@@ -35,6 +35,8 @@ ERROR_NUMBERS: dict[str, int] = {
     "already_rated": 28,
     "expired": 29,
     "unknown_alarm": 30,
+    "unknown_case": 31,
+    "case_closed": 32,
 }
 OTHER = 99  # a code the project added after this table: the log line names it
 
