@@ -75,12 +75,7 @@ def conditions(engine: Engine, now_ts: int) -> list[AlarmCondition]:
 
 def _department_conditions(engine: Engine, now_ts: int) -> list[AlarmCondition]:
     settings, state = engine.config.alarms, engine.state
-    oldest: dict[str, int] = {}
-    for _, ticket_id in state.index.heads():
-        ticket = state.tickets[ticket_id]
-        known = oldest.get(ticket.department)
-        if known is None or ticket.issued_ts < known:
-            oldest[ticket.department] = ticket.issued_ts
+    oldest = state.oldest_waiting()
     found = []
     for department in engine.config.departments:
         queue_long, wait_long = settings.for_department(department.code)

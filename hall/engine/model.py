@@ -821,6 +821,17 @@ class HallState:
 
     RECENT_CALLS: ClassVar[int] = 20
 
+    def oldest_waiting(self) -> dict[str, int]:
+        """Each department's longest wait: the issue time (epoch seconds) of its oldest ticket
+        at the head of a queue (the board's waiting figures and the wait_long alarm)."""
+        oldest: dict[str, int] = {}
+        for _, ticket_id in self.index.heads():
+            ticket = self.tickets[ticket_id]
+            known = oldest.get(ticket.department)
+            if known is None or ticket.issued_ts < known:
+                oldest[ticket.department] = ticket.issued_ts
+        return oldest
+
 
 # ---------------------------------------------------------------------------------------------
 # Snapshots: the JSON-safe form of a state (the store saves it to start from instead of replaying).

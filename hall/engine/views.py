@@ -199,12 +199,7 @@ def _board_message(
 ) -> m.Board:
     state = engine.state
     now_ts = int(now.timestamp())
-    oldest: dict[str, int] = {}
-    for _, ticket_id in state.index.heads():
-        ticket = state.tickets[ticket_id]
-        known = oldest.get(ticket.department)
-        if known is None or ticket.issued_ts < known:
-            oldest[ticket.department] = ticket.issued_ts
+    oldest = state.oldest_waiting()
     waiting = {
         d.code: m.DepartmentWaiting(
             count=state.index.waiting_by_department.get(d.code, 0),

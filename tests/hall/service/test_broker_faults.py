@@ -32,13 +32,13 @@ import pytest
 from contract import topics
 from contract.client import HallClient
 from contract.mqtt_url import parse_url
-from contract.transport import Message, PahoTransport
+from contract.transport import Message
 from hall.config.schema import HallConfig, Window, load_config
 from hall.store.store import db_path
 from tests.fixtures.broker import Broker, default_conf, free_port, running_broker
 from tests.fixtures.hall_server import HallServer, example_config, wait_for
 from tests.fixtures.tcp_proxy import TcpProxy, tcp_proxy
-from tests.hall.service.test_faults import picture_of
+from tests.hall.service.screen_model import Display, picture_of, retained_board
 
 pytestmark = [pytest.mark.broker]
 
@@ -62,64 +62,6 @@ def big_broker(tmp_path: Path) -> Iterator[Broker]:
     conf = default_conf(port, folder) + "max_queued_messages 20000\nmax_inflight_messages 100\n"
     with running_broker(folder, conf, port=port) as running:
         yield running
-
-
-class Display:
-    """A hall screen on its own link to the broker (keepalive 120 s: it outlives every stop here):
-    records every `calls` message in arrival order, and draws as a screen does (a call with the next
-    seq on top; on a gap, wait for a `board` that covers it)."""
-
-    def __init__(self, broker: Broker, name: str) -> None:
-        self.lock = threading.Lock()
-        self.arrivals: list[int] = []  # seq of every calls message, in arrival order
-        self.seq = 0
-        self.recent: list[tuple[int, str, str]] = []
-        self.windows: tuple[Any, ...] = ()
-        self.stale = False
-        self.connects = 0
-        address = dataclasses.replace(parse_url(broker.url), keepalive=120)
-        self.transport = PahoTransport(address, name, min_backoff=0.05, max_backoff=0.5)
-        self.transport.subscribe(topics.board(SITE), self._on_board)
-        self.transport.subscribe(topics.calls(SITE), self._on_call)
-        self.transport.add_connect_listener(self._on_connect)
-        self.transport.start(wait=10)
-
-    def _on_connect(self) -> None:
-        with self.lock:
-            self.connects += 1
-
-    def _on_board(self, message: Message) -> None:
-        if not message.payload:
-            return
-        seq, recent, windows = picture_of(json.loads(message.payload))
-        with self.lock:
-            if seq >= self.seq or self.stale:
-                self.seq, self.recent, self.windows = seq, list(recent), windows
-                self.stale = False
-
-    def _on_call(self, message: Message) -> None:
-        call = json.loads(message.payload)
-        with self.lock:
-            self.arrivals.append(call["seq"])
-            if call["seq"] <= self.seq:
-                return
-            if call["seq"] != self.seq + 1:
-                self.stale = True
-                return
-            self.seq = call["seq"]
-            self.recent.insert(0, (call["seq"], call["ticket"]["number"], call["window"]["id"]))
-            del self.recent[20:]
-
-    def picture(self) -> tuple[Any, ...]:
-        with self.lock:
-            return self.seq, tuple(self.recent), self.windows
-
-    def seen(self) -> list[int]:
-        with self.lock:
-            return list(self.arrivals)
-
-    def close(self) -> None:
-        self.transport.stop()
 
 
 def first_arrivals(seqs: list[int]) -> list[int]:
@@ -258,19 +200,6 @@ def settled_outbox(data: Path, still: float = 2.0, timeout: float = 20.0) -> lis
     return last
 
 
-def retained_board(broker: Broker) -> dict[str, Any]:
-    got: list[bytes] = []
-    reader = PahoTransport(parse_url(broker.url), f"board-reader-{os.getpid()}")
-    reader.subscribe(topics.board(SITE), lambda m: got.append(m.payload))
-    reader.start(wait=10)
-    try:
-        assert wait_for(lambda: bool(got), 10)
-        board: dict[str, Any] = json.loads(got[-1])
-        return board
-    finally:
-        reader.stop()
-
-
 @dataclasses.dataclass
 class Rig:
     broker: Broker
@@ -294,7 +223,7 @@ class Rig:
 
     def converge(self) -> int:
         """Every display shows the retained board; returns its seq."""
-        board = retained_board(self.broker)
+        board = retained_board(self.broker, SITE)
         expected = picture_of(board)
         for display in self.displays:
             assert wait_for(lambda d=display: d.picture() == expected, 15), (  # type: ignore[misc]
@@ -321,7 +250,7 @@ def rig(big_broker: Broker, tmp_path: Path) -> Iterator[Rig]:
         )
         stack.callback(hall.close)
         hall.start()
-        displays = [Display(big_broker, f"display-{n}") for n in range(2)]
+        displays = [Display(big_broker, SITE, f"display-{n}", keepalive=120) for n in range(2)]
         for display in displays:
             stack.callback(display.close)
         load = Load(big_broker, config)

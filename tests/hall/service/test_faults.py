@@ -33,13 +33,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from contract import topics
 from contract.mqtt_url import parse_url
-from contract.transport import Message, PahoTransport
 from hall.config.schema import load_config
 from hall.store.clock import FixedClock
 from hall.store.core import HallCore
 from hall.tools.simulate import Options, Simulation
 from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import HallServer, wait_for
+from tests.hall.service.screen_model import Display, picture_of, retained_board
 from tests.hall.tools.test_simulate import small_config
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -85,78 +85,6 @@ class CallRecorder:
         self.client.loop_stop()
 
 
-def picture_of(board: dict[str, Any]) -> tuple[Any, ...]:
-    """What a hall screen shows: the recent calls and each window's status and ticket."""
-    recent = [(c["seq"], c["ticket"]["number"], c["window"]["id"]) for c in board["recent"]]
-    windows = sorted(
-        (w["window"]["id"], w["status"], (w["ticket"] or {}).get("number"))
-        for w in board["windows"]
-    )
-    return board["seq"], tuple(recent), tuple(windows)
-
-
-class Display:
-    """A hall screen's logic: draw `board`; add each `calls` message with the next seq on top; on a
-    gap, wait for a board that covers it (a repeat, seq already shown, is ignored)."""
-
-    def __init__(self, broker: Broker) -> None:
-        self.lock = threading.Lock()
-        self.seq = 0
-        self.recent: list[tuple[int, str, str]] = []
-        self.windows: tuple[Any, ...] = ()
-        self.stale = False
-        self.connects = 0
-        self.transport = PahoTransport(parse_url(broker.url), f"display-{os.getpid()}")
-        self.transport.subscribe(topics.board(SITE), self._on_board)
-        self.transport.subscribe(topics.calls(SITE), self._on_call)
-        self.transport.add_connect_listener(self._on_connect)
-        self.transport.start(wait=10)
-
-    def _on_connect(self) -> None:
-        self.connects += 1
-
-    def _on_board(self, message: Message) -> None:
-        if not message.payload:
-            return
-        seq, recent, windows = picture_of(json.loads(message.payload))
-        with self.lock:
-            if seq >= self.seq or self.stale:
-                self.seq, self.recent, self.windows = seq, list(recent), windows
-                self.stale = False
-
-    def _on_call(self, message: Message) -> None:
-        call = json.loads(message.payload)
-        with self.lock:
-            if call["seq"] <= self.seq:
-                return  # shown already
-            if call["seq"] != self.seq + 1:
-                self.stale = True  # missed one: the next board redraws everything
-                return
-            self.seq = call["seq"]
-            self.recent.insert(0, (call["seq"], call["ticket"]["number"], call["window"]["id"]))
-            del self.recent[20:]
-
-    def picture(self) -> tuple[Any, ...]:
-        with self.lock:
-            return self.seq, tuple(self.recent), self.windows
-
-    def close(self) -> None:
-        self.transport.stop()
-
-
-def retained_board(broker: Broker) -> dict[str, Any]:
-    got: list[bytes] = []
-    reader = PahoTransport(parse_url(broker.url), f"board-reader-{os.getpid()}")
-    reader.subscribe(topics.board(SITE), lambda m: got.append(m.payload))
-    reader.start(wait=10)
-    try:
-        assert wait_for(lambda: bool(got), 10)
-        board: dict[str, Any] = json.loads(got[0])
-        return board
-    finally:
-        reader.stop()
-
-
 class RetryCounter(logging.Handler):
     """Counts the client library's "retry" lines: proof that requests were really retried."""
 
@@ -198,7 +126,7 @@ def test_kills_and_a_broker_restart_under_load_lose_nothing(
     try:
         hall.start()
         recorder = CallRecorder(broker)
-        display = Display(broker)
+        display = Display(broker, SITE)
         sim.start()
         time.sleep(PERIOD)
         while kills < KILLS:
@@ -255,7 +183,7 @@ def test_kills_and_a_broker_restart_under_load_lose_nothing(
             assert (call.ticket_id, call.window) in called
         # -- a display that reconnected shows the retained board --------------------------------------
         assert display.connects >= 2
-        expected = picture_of(retained_board(broker))
+        expected = picture_of(retained_board(broker, SITE))
         assert wait_for(lambda: display.picture() == expected, 10), (display.picture(), expected)
         assert expected[0] == call_seq
         logging.getLogger(__name__).warning(
