@@ -59,6 +59,24 @@ class LinkWatch:
         return None
 
 
+class LinkedScreen:
+    """What display/link.py tells every screen presenter of its connection, kept in its `link`."""
+
+    link: LinkWatch
+
+    def on_connection(self, connected: bool) -> None:
+        self.link.connected = connected
+        self.link.ever_connected |= connected
+        if connected:
+            self.link.ping_wait = 0.0
+
+    def on_hall_status(self, online: bool) -> None:
+        self.link.hall_online = online
+
+    def on_ping_wait(self, seconds: float) -> None:
+        self.link.ping_wait = seconds
+
+
 STRINGS: dict[str, dict[str, str]] = {
     "zh": {
         "call": "请 {number} 号到 {window}",

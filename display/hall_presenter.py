@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from display.feed import WEEKDAYS, CallOrder, LinkWatch, strings_for
+from display.feed import WEEKDAYS, CallOrder, LinkedScreen, LinkWatch, strings_for
 from display.settings import DisplaySettings
 from display.sunshine import SunRow, page_at, sunshine_rows
 
@@ -64,7 +64,7 @@ class HallView:
         return [t for t in found if t]
 
 
-class HallPresenter:
+class HallPresenter(LinkedScreen):
     def __init__(self, settings: DisplaySettings, hall_now: Callable[[], datetime]) -> None:
         self.settings = settings
         self.hall_now = hall_now
@@ -151,18 +151,6 @@ class HallPresenter:
 
     def on_stats(self, payload: dict[str, Any] | None) -> None:
         self.stats = payload
-
-    def on_connection(self, connected: bool) -> None:
-        self.link.connected = connected
-        self.link.ever_connected |= connected
-        if connected:
-            self.link.ping_wait = 0.0
-
-    def on_hall_status(self, online: bool) -> None:
-        self.link.hall_online = online
-
-    def on_ping_wait(self, seconds: float) -> None:
-        self.link.ping_wait = seconds
 
     def _set_window(self, state: dict[str, Any]) -> None:
         window = state.get("window") or {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from display.feed import CallOrder, LinkWatch, strings_for
+from display.feed import CallOrder, LinkedScreen, LinkWatch, strings_for
 from display.hall_presenter import BLINK_SECONDS, FLASH_SECONDS
 from display.settings import DisplaySettings
 
@@ -48,7 +48,7 @@ class WindowView:
         return [t for t in found if t]
 
 
-class WindowPresenter:
+class WindowPresenter(LinkedScreen):
     def __init__(self, settings: DisplaySettings) -> None:
         assert settings.window is not None
         self.settings = settings
@@ -106,18 +106,6 @@ class WindowPresenter:
 
     def on_stats(self, payload: dict[str, Any] | None) -> None:
         pass  # a window screen shows no figures
-
-    def on_connection(self, connected: bool) -> None:
-        self.link.connected = connected
-        self.link.ever_connected |= connected
-        if connected:
-            self.link.ping_wait = 0.0
-
-    def on_hall_status(self, online: bool) -> None:
-        self.link.hall_online = online
-
-    def on_ping_wait(self, seconds: float) -> None:
-        self.link.ping_wait = seconds
 
     def view(self, now: float) -> WindowView:
         state = self.state or {}
