@@ -45,6 +45,7 @@ from hall.engine.model import (
     TicketIssued,
     TicketNoShow,
 )
+from hall.store.device_watch import HEALTHY_STATES
 
 if TYPE_CHECKING:
     from hall.store.core import HallCore, Reply
@@ -72,7 +73,6 @@ BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500)
 # Alarm kinds the hall itself raises today (docs/protocol.md "alarm"); each is exported (0 when
 # none is open) so that a rule or a panel sees the series before the first alarm.
 HALL_ALARM_KINDS = ("quota", "storage_error", "worker_fault")
-HEALTHY_STATES = frozenset({"ok", "ready"})  # device/{id}/health states that mean all is well
 
 
 class HallMetrics:

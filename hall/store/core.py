@@ -29,7 +29,6 @@ from typing import Any
 from contract import messages, protocol, topics
 from contract.protocol import iso
 from hall.config.schema import HallConfig
-from hall.engine.alarms import DeviceWatch
 from hall.engine.engine import Engine, business_day_of
 from hall.engine.errors import HallError, error_from
 from hall.engine.handlers.alarms import alarm_message, open_alarms
@@ -68,6 +67,7 @@ from hall.engine.requests import RequestError, decode_request
 from hall.engine.stats import stats as stats_view
 from hall.engine.views import BoardCache
 from hall.store.clock import Clock
+from hall.store.device_watch import DeviceWatch
 from hall.store.store import (
     ANSWER_DAYS,
     CommandRecord,
