@@ -26,9 +26,14 @@ ERROR_CODES = frozenset(
 )  # fmt: skip
 
 
+# json.dumps with these options builds a new JSONEncoder for every call; this one, built once,
+# gives the same text (it keeps no state between calls, so threads may share it).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(payload: dict[str, Any]) -> bytes:
     """The one JSON encoding of every payload hallq publishes (compact, UTF-8, not ASCII-escaped)."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(payload).encode("utf-8")
 
 
 def iso(at: datetime) -> str:

@@ -174,8 +174,12 @@ class CommitResult:
     outbox_ids: tuple[int, ...]
 
 
+# Built once: json.dumps with options builds a new encoder for every call (same text either way).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _dump_event(event: dict[str, Any]) -> str:
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(event)
 
 
 class Store:
