@@ -107,6 +107,9 @@ class Engine:
         self.prefix = {d.code: d.prefix for d in config.departments}
         # The open cases indexed for `cases` (hall/engine/handlers/cases.py): built when first asked.
         self.case_index: cases.CaseIndex | None = None
+        # The last command's `now` and what handle() derived from it: the commands of one batch
+        # share their `now`, and the conversions cost more than many a handler.
+        self._last_clock: tuple[datetime, Now, date] | None = None
         self._prepare()
 
     def _prepare(self) -> None:
@@ -149,13 +152,10 @@ class Engine:
 
         Raises HallError to refuse; the state is then exactly as before.
         """
-        local = self._local(now)
-        at = iso(local)
-        clock = Now(local, at, timestamp(at))
+        clock, day = self._clock_at(now)
         handler = HANDLERS.get(type(command))
         if handler is None:
             raise TypeError(f"not an engine command: {command!r}")
-        day = business_day_of(local, self.config.site)
         current = self.state.business_day
         if current is not None and day <= current:
             events, result = handler(self, command, clock)
@@ -173,6 +173,18 @@ class Engine:
         all_events = [roll, *events]
         self._log(all_events)
         return Outcome(tuple(all_events), result)
+
+    def _clock_at(self, now: datetime) -> tuple[Now, date]:
+        """The command's time in the forms the handlers need, and its business day."""
+        last = self._last_clock
+        if last is not None and last[0] == now and last[0].tzinfo is now.tzinfo:
+            return last[1], last[2]
+        local = self._local(now)
+        at = iso(local)
+        clock = Now(local, at, timestamp(at))
+        day = business_day_of(local, self.config.site)
+        self._last_clock = (now, clock, day)
+        return clock, day
 
     def _rollover_event(self, day: date, clock: Now) -> DayRolledOver:
         previous = self.state.business_day

@@ -894,7 +894,19 @@ def state_from_dict(data: dict[str, Any]) -> HallState:
 
 def _slots_dict(obj: Any) -> dict[str, Any]:
     out = {}
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        out[f.name] = list(value) if isinstance(value, list) else value
+    for name in _field_names(type(obj)):
+        value = getattr(obj, name)
+        out[name] = list(value) if isinstance(value, list) else value
     return out
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, in order: dataclasses.fields() works them out at each call, and a
+    snapshot asks once per ticket (thousands of times)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
