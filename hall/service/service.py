@@ -52,11 +52,15 @@ RETAINED_DEFER = 0.05  # seconds the retained topics may wait while requests kee
 # short stream of batches waits 25 ms and only sustained load waits longer. A clerk's loop
 # (call_next, start, finish) takes ~90 ms under 20 clerks: at 25 ms each of its steps had its own
 # round (1.4 window states and 1 rating per call_next); at 100 ms most loops share one (0.7 and
-# 0.7), which cut the hall's CPU per call by ~10%. A screen learns of a call at once from `calls`;
+# 0.7), which cut the hall's CPU per call by 10-20%. A screen learns of a call at once from `calls`;
 # only the status that follows it (serving, done) may lag this much, and only under load.
 RETAINED_GAP = 0.025
 RETAINED_GAP_MAX = 0.1
 HANDOVER = 0.0002  # seconds the worker pauses after handing answers and calls to paho
+# seconds between looks at the calls' acknowledgements while the retained state waits for them:
+# after a burst the round of window states and board (100 windows: ~70 ms of Python) would take
+# the GIL from paho's network thread while it still writes the burst's calls out.
+CALLS_OUT_POLL = 0.001
 BURST_LOOK = 0.001  # seconds a worker waits after a batch of several for more of the burst
 EDGE_MARGIN = 0.5  # hall seconds after an opening or closing at which `queues` goes out again
 CLOCK_INTERVAL = 60.0  # seconds between `clock` messages (also sent at every (re)connect)
@@ -188,6 +192,7 @@ class HallService:
         self._gap = RETAINED_GAP  # the gap now in force (it grows under sustained load)
         self._gap_held = False  # whether the gap held back what waits now
         self._held_since: float | None = None  # when the retained state now waiting was first held
+        self._calls_handed = -math.inf  # monotonic time calls were last handed to paho
         self._storage_alarm = False
         # True from the republish after a (re)connect until the link drops: retained state
         # published before it would go out twice (and what waits is republished anyway).
@@ -469,6 +474,8 @@ class HallService:
         if batch_size and now - self._last_retained < self._gap:
             self._gap_held = True
             return True  # batches follow each other: one round for them at _retained_due()
+        if self._awaiting_calls(now):
+            return True  # the calls first: looked at again every CALLS_OUT_POLL
         if now - self._held_since >= RETAINED_DEFER:
             return False
         if batch_size > 1 and self._inbox.qsize() == 0:
@@ -477,10 +484,22 @@ class HallService:
             time.sleep(BURST_LOOK)
         return self._inbox.qsize() > 0
 
+    def _awaiting_calls(self, now: float) -> bool:
+        """Whether the retained state waits for calls handed to paho that the broker has not
+        acknowledged yet: for RETAINED_DEFER after the last were handed, and never more than twice
+        that after the state was first held (batches that keep coming do not hold it for good)."""
+        held = now if self._held_since is None else self._held_since
+        if now - self._calls_handed >= RETAINED_DEFER or now - held >= 2 * RETAINED_DEFER:
+            return False
+        return any(not delivery.is_published() for delivery in self._in_flight.values())
+
     def _retained_due(self) -> float:
         """When the retained state held back by the gap goes out, if any is waiting."""
         if not self._pending or not self._link_ready:
             return math.inf
+        now = time.monotonic()
+        if self._held_since is not None and self._awaiting_calls(now):
+            return min(self._last_retained + self._gap, now + CALLS_OUT_POLL)
         return self._last_retained + self._gap
 
     def _queues_due(self) -> float:
@@ -540,6 +559,8 @@ class HallService:
         answered = time.perf_counter()
         self._publish_outcome(outcome)
         calls_handed = time.perf_counter()
+        if outcome.calls:
+            self._calls_handed = time.monotonic()
         # paho's network thread writes them out, and needs the GIL for it: let it have it now
         # rather than after the retained state is built (up to the switch interval later).
         time.sleep(HANDOVER)
