@@ -1,5 +1,6 @@
 """A snapshot that cannot be decoded does not stop the hall (issue 12): the one before it is used,
-or every event is replayed from the first, with a warning that names it and says what was done."""
+or every event is replayed from the first, with a warning that names it and says what was done;
+and how far apart snapshots are."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from contract import protocol
 from hall.engine.engine import Engine
 from hall.engine.model import event_from_dict, state_to_dict
+from hall.store import core as core_module
 from hall.store.clock import FixedClock
 from hall.store.core import HallCore, Incoming
 from hall.store.store import SnapshotUnreadable, Store, db_path
@@ -193,3 +195,24 @@ def test_a_snapshot_from_before_cases_were_kept_gets_them_rebuilt_from_the_finis
         assert "cases" in json.loads(snapshots(data)[-1][2])  # stored: rebuilt once
         core.execute([window_request("y", {"op": "close_case", "case": ids[1]})])
         assert core.engine.state.cases[ids[1]].closed is not None
+
+
+def test_snapshots_are_spaced_by_the_size_of_the_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot writes the whole day, so by default it waits for SNAPSHOT_PER_TICKET events per
+    ticket of the day (and at least SNAPSHOT_EVERY); a fixed `snapshot_every` is kept as given."""
+    monkeypatch.setattr(core_module, "SNAPSHOT_EVERY", 4)
+    clock = FixedClock(MORNING)
+    with HallCore(small_hall(), tmp_path / "scaled", clock) as core:
+        opened = snapshots(tmp_path / "scaled")
+        # Tickets 1-3: fewer events than SNAPSHOT_EVERY. Ticket 4: 4 events, but the day of 4
+        # tickets wants 8 before the next; each ticket (one event) raises that by two.
+        for n in range(30):
+            core.execute([issue(f"r{n}")])
+        assert snapshots(tmp_path / "scaled") == opened
+    with HallCore(small_hall(), tmp_path / "fixed", clock, snapshot_every=4) as core:
+        for n in range(30):
+            core.execute([issue(f"r{n}")])
+        ids = [event_id for _, event_id, _ in snapshots(tmp_path / "fixed")]
+    assert ids[-1] - ids[-2] == 4, ids
