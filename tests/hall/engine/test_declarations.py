@@ -8,7 +8,6 @@ codec) and its applier in hall/engine/apply.py.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any, get_args
@@ -23,6 +22,7 @@ from hall.engine.handlers.common import check_device
 from hall.engine.model import EVENT_TYPES, CallEvent, Command, Event, event_from_dict, event_to_dict
 from hall.engine.requests import OPS, Op
 from tests.contract.test_messages_docs import json_blocks
+from tests.fixtures.events import sample_event
 from tests.fixtures.halls import small_hall
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "protocol.md"
@@ -61,27 +61,12 @@ def test_every_command_has_one_handler() -> None:
     assert set(HANDLERS) == COMMANDS == set(by_ops) | set(HALL_COMMANDS)
 
 
-def _sample(cls: type) -> Any:
-    values: dict[str, object] = {}
-    for f in dataclasses.fields(cls):
-        kind = str(f.type)
-        if kind.startswith("tuple"):
-            values[f.name] = ("a", "b")
-        elif kind.startswith("int"):
-            values[f.name] = 7
-        elif kind.startswith("bool"):
-            values[f.name] = True
-        else:
-            values[f.name] = f"{f.name}-value"
-    return cls(**values)
-
-
 @pytest.mark.parametrize("cls", [c for c in get_args(Event) if c is not CallEvent], ids=str)
 def test_each_event_has_a_type_an_applier_and_a_codec(cls: type) -> None:
     name = vars(cls)["TYPE"]
     assert EVENT_TYPES[name] is cls
     assert cls in APPLIERS
-    event = _sample(cls)
+    event = sample_event(cls)
     data = json.loads(json.dumps(event_to_dict(event)))
     assert data["type"] == name and event_from_dict(data) == event
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from hall.engine.model import (
     event_to_dict,
 )
 from hall.engine.rules import Appointment, Rules
+from tests.fixtures.events import sample_event
 from tests.fixtures.halls import MORNING, hall_time, later, small_hall
 from tests.hall.engine.engine_checks import refused
 
@@ -292,24 +292,9 @@ def test_an_appointment_from_the_rules_hook_is_carried_by_the_ticket() -> None:
     assert issued.appointment == "B7F3K2" and issued.slot == "2026-11-26T09:30:00+08:00"
 
 
-def _sample(cls: type) -> object:
-    values: dict[str, object] = {}
-    for f in dataclasses.fields(cls):
-        kind = str(f.type)
-        if kind.startswith("tuple"):
-            values[f.name] = ("a", "b")
-        elif kind.startswith("int"):
-            values[f.name] = 7
-        elif kind.startswith("bool"):
-            values[f.name] = False
-        else:
-            values[f.name] = f"{f.name}-value"
-    return cls(**values)
-
-
 @pytest.mark.parametrize("name", sorted(EVENT_TYPES))
 def test_every_event_type_round_trips_through_json(name: str) -> None:
-    event = _sample(EVENT_TYPES[name])
+    event = sample_event(EVENT_TYPES[name])
     data = json.loads(json.dumps(event_to_dict(event)))  # type: ignore[arg-type]
     assert data["type"] == name
     assert event_from_dict(data) == event
