@@ -68,6 +68,22 @@ def hall_with_snapshots(data: Path, clock: FixedClock) -> dict[str, Any]:
     return before
 
 
+def reopened(
+    data: Path, clock: FixedClock, caplog: pytest.LogCaptureFixture, before: dict[str, Any]
+) -> HallCore:
+    """The hall of `hall_with_snapshots` opened again, its warnings captured: the state is as before
+    and as every event replayed from nothing gives it."""
+    with caplog.at_level(logging.WARNING, logger="hall.store.core"):
+        core = HallCore(small_hall(), data, clock, snapshot_every=10)
+    try:
+        assert state_of(core) == before
+        assert state_of(core) == full_replay(core)
+    except AssertionError:
+        core.close()
+        raise
+    return core
+
+
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
 
@@ -84,11 +100,7 @@ def test_a_snapshot_with_a_renamed_field_gives_way_to_a_full_replay(
             ticket["service_code"] = ticket.pop("service")
         rewrite(data, snapshot_id, json.dumps(state))
     newest = snapshots(data)[-1][0]
-    with caplog.at_level(logging.WARNING, logger="hall.store.core"):
-        core = HallCore(small_hall(), data, clock, snapshot_every=10)
-    with core:
-        assert state_of(core) == before
-        assert state_of(core) == full_replay(core)
+    with reopened(data, clock, caplog, before) as core:
         said = warnings_of(caplog)
         assert any(
             f"snapshot {newest} " in line
@@ -117,11 +129,7 @@ def test_a_corrupt_newest_snapshot_gives_way_to_the_previous_one_and_the_events_
     before = hall_with_snapshots(data, clock)
     (previous, previous_at, _), (newest, _, _) = snapshots(data)
     rewrite(data, newest, '{"format": 1, "tick')  # cut short, as a damaged page would leave it
-    with caplog.at_level(logging.WARNING, logger="hall.store.core"):
-        core = HallCore(small_hall(), data, clock, snapshot_every=10)
-    with core:
-        assert state_of(core) == before
-        assert state_of(core) == full_replay(core)
+    with reopened(data, clock, caplog, before):
         said = warnings_of(caplog)
         assert any(
             f"snapshot {newest} " in line
