@@ -8,6 +8,8 @@ wait-for-port helpers repeat tests/fixtures/broker.py's on purpose: a bench does
 
 from __future__ import annotations
 
+import argparse
+import logging
 import multiprocessing
 import os
 import shutil
@@ -37,6 +39,21 @@ CLOCK = "2026-11-26T09:00+08:00"  # a Thursday morning, in opening hours, at rea
 ECHO_PREFIX = "bench-latency/echo"
 DISPLAY_PROCESSES = 4
 DISPLAYS_PER_PROCESS = 5
+
+
+def hall_run_args(parser: argparse.ArgumentParser) -> None:
+    """The options every bench that starts a hall server takes: where files go, keep them, profile."""
+    parser.add_argument("--dir", type=Path, default=ROOT / "artifacts", help="where files go")
+    parser.add_argument("--keep", action="store_true", help="keep the data folder and logs")
+    parser.add_argument("--profile-hall", type=Path, help="write the hall server's cProfile here")
+
+
+def bench_logging() -> None:
+    """Warnings only, unless BENCH_LOG_LEVEL says otherwise."""
+    logging.basicConfig(
+        level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
 
 
 def free_port() -> int:

@@ -51,8 +51,10 @@ from _latency_procs import (  # noqa: E402
     DISPLAYS_PER_PROCESS,
     ECHO_PREFIX,
     HALL,
+    bench_logging,
     displays,
     echo_service,
+    hall_run_args,
     hall_server,
     mosquitto,
     scraper,
@@ -243,9 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="steady calls per window")
     parser.add_argument("--gap-ms", type=float, default=5.0, help="pause after each request")
-    parser.add_argument("--dir", type=Path, default=ROOT / "artifacts", help="where files go")
-    parser.add_argument("--keep", action="store_true", help="keep the data folder and logs")
-    parser.add_argument("--profile-hall", type=Path, help="write the hall server's cProfile here")
+    hall_run_args(parser)
     parser.add_argument(
         "--metrics",
         type=float,
@@ -253,10 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         help="serve the hall's [metrics] and scrape them every SECONDS (bench/metrics.py)",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    bench_logging()
     run_started = time.monotonic()
     config = without_rate_limits(load_config(HALL))  # its kiosks issue far faster than visitors
     played = config.windows[:WINDOWS]

@@ -41,7 +41,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
 import _throughput_clerks  # noqa: E402
-from _latency_procs import HALL, echo_service, hall_server, mosquitto  # noqa: E402
+from _latency_procs import (  # noqa: E402
+    HALL,
+    bench_logging,
+    echo_service,
+    hall_run_args,
+    hall_server,
+    mosquitto,
+)
 from latency import issue_tickets, percentile  # noqa: E402
 
 from hall.config.schema import Window, load_config, without_rate_limits  # noqa: E402
@@ -93,9 +100,7 @@ def cpu_seconds(pid: int) -> float | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each phase")
-    parser.add_argument("--dir", type=Path, default=ROOT / "artifacts", help="where files go")
-    parser.add_argument("--keep", action="store_true", help="keep the data folder and logs")
-    parser.add_argument("--profile-hall", type=Path, help="write the hall server's cProfile here")
+    hall_run_args(parser)
     parser.add_argument(
         "--py-spy",
         type=Path,
@@ -103,10 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         help="sample the hall server's threads with py-spy during the hall phase (raw stacks)",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    bench_logging()
     run_started = time.monotonic()
     config = without_rate_limits(load_config(HALL))  # its kiosks issue far faster than visitors
     capped = {s.code for s in config.services if s.cap is not None}
