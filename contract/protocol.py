@@ -36,6 +36,11 @@ def dumps(payload: dict[str, Any]) -> bytes:
     return _ENCODER.encode(payload).encode("utf-8")
 
 
+def dumps_text(payload: dict[str, Any]) -> str:
+    """The same encoding as text (the hall's store keeps its events and snapshots so)."""
+    return _ENCODER.encode(payload)
+
+
 def iso(at: datetime) -> str:
     """ISO 8601 with the offset of the hall's time zone, to the second: 2026-11-26T09:03:12+08:00."""
     if at.tzinfo is None:

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from contract.protocol import dumps_text
+
 log = logging.getLogger(__name__)
 
 DB_NAME = "hall.sqlite3"
@@ -172,14 +174,6 @@ class CommitResult:
     last_event_id: int
     events_written: int
     outbox_ids: tuple[int, ...]
-
-
-# Built once: json.dumps with options builds a new encoder for every call (same text either way).
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def _dump_event(event: dict[str, Any]) -> str:
-    return _ENCODER.encode(event)
 
 
 class Store:
@@ -331,7 +325,7 @@ class Store:
         Raises StorageError (and writes nothing) on any failure, also for an idempotency key that is
         already stored (the caller answers those from `answer_for` instead).
         """
-        snapshot_body = None if snapshot is None else _dump_event(snapshot)
+        snapshot_body = None if snapshot is None else dumps_text(snapshot)
         with self._lock:  # ids come from the counters: the whole batch is put together under it
             last = dict(self._last_ids)
             events: list[tuple[int, str, str, str, str]] = []
@@ -342,7 +336,7 @@ class Store:
                 day = record.business_day
                 for event in record.events:
                     last["events"] += 1
-                    body = _dump_event(event)
+                    body = dumps_text(event)
                     events.append((last["events"], day, event["type"], event["at"], body))
                 if record.answer is not None:
                     if record.device is None or record.request_id is None:
@@ -386,7 +380,7 @@ class Store:
 
     def save_snapshot(self, snapshot: dict[str, Any]) -> int:
         """Store the engine's state as of the newest event; returns that event id."""
-        body = _dump_event(snapshot)
+        body = dumps_text(snapshot)
         with self._lock, self._transaction() as db:
             last = self._last_ids["events"]
             self._insert_snapshot(db, body, last)
