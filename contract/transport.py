@@ -124,7 +124,9 @@ class _Subscriptions:
         """Unregister; True if the filter has no callback left (it must be unsubscribed)."""
         with self.lock:
             callbacks = self.by_filter.get(topic_filter, [])
-            callbacks[:] = [(cb, q) for cb, q in callbacks if cb is not callback]
+            # `!=`, not `is not`: each `self.method` is a new bound-method object, equal to the
+            # one subscribed but never the same object.
+            callbacks[:] = [(cb, q) for cb, q in callbacks if cb != callback]
             self._targets.clear()
             if callbacks or topic_filter not in self.by_filter:
                 return False

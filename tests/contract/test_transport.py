@@ -313,3 +313,27 @@ def test_a_filter_added_or_removed_changes_where_a_known_topic_goes() -> None:
     listener.unsubscribe("hallq/s/#", on_wide)
     sender.publish("hallq/s/calls", b"3")
     assert (len(wide), len(narrow)) == (2, 2)
+
+
+def test_a_bound_method_is_unsubscribed_by_another_reference_to_it() -> None:
+    # `obj.method` makes a new object at each access: the hall unsubscribes `self._on_...` with
+    # a reference other than the one it subscribed.
+    broker = LoopbackBroker()
+    listener = LoopbackTransport(broker, "listener")
+    listener.start()
+    sender = LoopbackTransport(broker, "sender")
+    sender.start()
+
+    class Handler:
+        def __init__(self) -> None:
+            self.seen: list[bytes] = []
+
+        def on_message(self, message: Message) -> None:
+            self.seen.append(message.payload)
+
+    handler = Handler()
+    listener.subscribe("hallq/s/calls", handler.on_message)
+    sender.publish("hallq/s/calls", b"1")
+    listener.unsubscribe("hallq/s/calls", handler.on_message)
+    sender.publish("hallq/s/calls", b"2")
+    assert handler.seen == [b"1"]

@@ -170,6 +170,34 @@ def test_kiosk_ops(hall: Hall) -> None:
 
 
 # -- window
+def test_the_hall_stops_receiving_its_own_window_states(
+    broker: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It subscribes to them only to clear the retained state of windows no longer in the config;
+    # once its own first update came back that check is done, and every later update it would
+    # receive costs its network thread a read and an acknowledgement (100 per burst of 100 calls).
+    received: list[str] = []
+    on_window_retained = HallService._on_window_retained
+
+    def counted(service: HallService, message: Message) -> None:
+        received.append(message.topic)
+        on_window_retained(service, message)
+
+    monkeypatch.setattr(HallService, "_on_window_retained", counted)
+    with running_hall(broker, tmp_path / "data") as hall:
+        hall.open_window("w01", "c0101")
+        assert wait_for(lambda: bool(received), 5), "the hall's own window state never came back"
+        assert hall.service.wait_idle(5)
+        time.sleep(0.3)  # the worker unsubscribes at its next step
+        seen = len(received)
+        for _ in range(3):
+            hall.issue()
+            hall.window("w01").request("call_next")
+        assert hall.service.wait_idle(5)
+        time.sleep(0.3)
+        assert len(received) == seen, received[seen:]
+
+
 def test_window_lifecycle_and_errors(hall: Hall, watch: Watcher) -> None:
     w1, w2 = hall.window("w01"), hall.window("w02")
     assert hall.refused(w1, "call_next") == "not_logged_in"
