@@ -499,7 +499,9 @@ class HallService:
             return math.inf
         now = time.monotonic()
         if self._held_since is not None and self._awaiting_calls(now):
-            return min(self._last_retained + self._gap, now + CALLS_OUT_POLL)
+            # the next look at the acknowledgements; never before the gap is over (a due time in
+            # the past would spin the worker, taking the GIL from paho's thread that sends them)
+            return max(self._last_retained + self._gap, now + CALLS_OUT_POLL)
         return self._last_retained + self._gap
 
     def _queues_due(self) -> float:
