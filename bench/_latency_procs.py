@@ -56,6 +56,15 @@ def bench_logging() -> None:
     )
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """The process's CPU time so far (user + system), or None where /proc cannot say."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -44,6 +44,7 @@ import _throughput_clerks  # noqa: E402
 from _latency_procs import (  # noqa: E402
     HALL,
     bench_logging,
+    cpu_seconds,
     echo_service,
     hall_run_args,
     hall_server,
@@ -86,15 +87,6 @@ def py_spy(pid: int, seconds: float, out: Path) -> Iterator[None]:
         yield
     finally:
         process.wait(seconds + 30)
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """The process's CPU time so far (user + system), or None where /proc cannot say."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main(argv: list[str] | None = None) -> int:
