@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import select
 import socket
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from contract.mqtt_url import parse_url
-from contract.paho_socket import BufferedSocket
+from contract.paho_socket import BufferedClient, BufferedSocket
 from contract.transport import Message, PahoTransport
 from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import wait_for
@@ -93,6 +96,51 @@ def test_what_a_full_socket_does_not_take_waits_for_it(
     assert not buffered.has_output
 
 
+def test_a_drain_waits_for_a_full_socket_to_take_everything(
+    pair: tuple[BufferedSocket, socket.socket],
+) -> None:
+    buffered, peer = pair
+    big = b"x" * (4 << 20) + b"\xe0\x00"
+    buffered.send(big)
+    buffered.flush()
+    assert buffered.has_output
+    got = bytearray()
+    reader = threading.Thread(target=lambda: got.extend(_read(peer, len(big))))
+    reader.start()
+    buffered.drain(5.0)
+    reader.join(10)
+    assert not buffered.has_output and bytes(got) == big
+
+
+def test_a_clean_disconnect_reaches_a_slow_broker() -> None:
+    # paho closes the socket right after it sent the DISCONNECT: behind 16 MB the socket has not
+    # taken yet, the DISCONNECT must still get out, or the broker sends the client's will.
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)  # a broker that takes little
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    client = BufferedClient(CallbackAPIVersion.VERSION2, client_id="slow-broker-test")
+    client.connect_async("127.0.0.1", server.getsockname()[1], keepalive=30)
+    client.loop_start()
+    try:
+        server.settimeout(5)
+        conn, _ = server.accept()
+        conn.settimeout(5)
+        conn.recv(1024)  # CONNECT
+        conn.sendall(b"\x20\x02\x00\x00")  # CONNACK: accepted
+        assert wait_for(client.is_connected, 5)
+        client.publish("t/big", b"x" * (16 << 20), qos=0)
+        time.sleep(0.3)  # the broker reads nothing: the socket fills
+        client.disconnect()
+        data = bytearray()
+        while chunk := conn.recv(1 << 20):
+            data += chunk
+        assert data.endswith(b"\xe0\x00"), data[-10:]
+    finally:
+        client.loop_stop()
+        server.close()
+
+
 def test_a_write_error_reaches_paho_at_its_next_read(
     pair: tuple[BufferedSocket, socket.socket],
 ) -> None:
@@ -100,6 +148,7 @@ def test_a_write_error_reaches_paho_at_its_next_read(
     peer.close()
     buffered.send(b"\x30\x03abc")
     buffered.flush()  # the link is gone: the write fails
+    assert buffered.pending() >= 1  # paho reads at once rather than wait in select
     with pytest.raises(OSError):
         buffered.recv(1)
     with pytest.raises(OSError):
@@ -119,12 +168,14 @@ def test_the_transport_reads_and_writes_through_the_buffer(broker: Broker) -> No
 
     node.subscribe("hallq/s/loop/#", on_message)
     node.start(wait=5)
-    assert isinstance(node._client.socket(), BufferedSocket)
-    sent = [node.publish(f"hallq/s/loop/{n % 7}", str(n).encode(), qos=1) for n in range(600)]
-    assert wait_for(lambda: len(got) == 600, 20), len(got)
-    assert got == [str(n).encode() for n in range(600)]
-    assert wait_for(lambda: all(d.is_published() for d in sent), 10)
-    node.stop()
+    try:
+        assert isinstance(node._client.socket(), BufferedSocket)
+        sent = [node.publish(f"hallq/s/loop/{n % 7}", str(n).encode(), qos=1) for n in range(600)]
+        assert wait_for(lambda: len(got) == 600, 20), len(got)
+        assert got == [str(n).encode() for n in range(600)]
+        assert wait_for(lambda: all(d.is_published() for d in sent), 10)
+    finally:
+        node.stop()
 
 
 def _readable(buffered: BufferedSocket) -> bool:
