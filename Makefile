@@ -29,6 +29,7 @@ bench: setup
 	$(PY) bench/print.py
 	$(PY) bench/latency.py
 	$(PY) bench/throughput.py
+	$(PY) bench/publish.py
 	$(PY) bench/voice.py
 	$(PY) bench/display.py
 	$(PY) bench/metrics.py
