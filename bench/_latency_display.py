@@ -50,6 +50,12 @@ def connect_packet(client_id: str) -> bytes:
     return b"\x10" + _length(len(body)) + body
 
 
+def publish_packet(topic: str, payload: bytes, packet_id: int) -> bytes:
+    """PUBLISH at QoS 1 (bench/publish.py's floor)."""
+    body = _string(topic) + struct.pack("!H", packet_id) + payload
+    return b"\x32" + _length(len(body)) + body
+
+
 def subscribe_packet(packet_id: int, topics: list[str]) -> bytes:
     body = struct.pack("!H", packet_id) + b"".join(_string(t) + b"\x01" for t in topics)
     return b"\x82" + _length(len(body)) + body

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import socket
 import statistics
-import struct
 import sys
 import tempfile
 import time
@@ -32,7 +31,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
-from _latency_display import connect_packet  # noqa: E402
+from _latency_display import connect_packet, publish_packet  # noqa: E402
 from _latency_procs import mosquitto  # noqa: E402
 
 from contract.mqtt_url import parse_url  # noqa: E402
@@ -41,21 +40,6 @@ from contract.transport import PahoTransport  # noqa: E402
 # A `calls` message of the prefecture hall is ~300 bytes.
 PAYLOAD = b'{"v":1,"seq":1,"ticket":"20261126-A001","number":"A001","window":"w001"}' * 4
 TIMEOUT = 30.0
-
-
-def _length(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def publish_packet(topic: str, payload: bytes, mid: int) -> bytes:
-    encoded = topic.encode()
-    body = struct.pack("!H", len(encoded)) + encoded + struct.pack("!H", mid) + payload
-    return b"\x32" + _length(len(body)) + body  # PUBLISH, QoS 1
 
 
 def transport_round(transport: PahoTransport, messages: int) -> tuple[float, float]:
