@@ -76,11 +76,8 @@ class BufferedSocket:
         self.flush()
         self.sock.close()
 
-    def fileno(self) -> int:
+    def fileno(self) -> int:  # for select(); the rest (setblocking, setsockopt...) is the socket's
         return int(self.sock.fileno())
-
-    def setblocking(self, flag: bool) -> None:
-        self.sock.setblocking(flag)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.sock, name)
