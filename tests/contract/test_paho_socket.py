@@ -9,11 +9,12 @@ import threading
 import time
 from collections.abc import Iterator
 
+import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from contract.mqtt_url import parse_url
-from contract.paho_socket import BufferedClient, BufferedSocket
+from contract.paho_socket import PUBACK_SUCCESS, BufferedClient, BufferedSocket, Wakeup
 from contract.transport import Message, PahoTransport
 from tests.fixtures.broker import Broker
 from tests.fixtures.hall_server import wait_for
@@ -176,6 +177,92 @@ def test_the_transport_reads_and_writes_through_the_buffer(broker: Broker) -> No
         assert wait_for(lambda: all(d.is_published() for d in sent), 10)
     finally:
         node.stop()
+
+
+class _CountingSocket:
+    """The wake-up socket under a Wakeup, counting the bytes paho really writes to it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.sent = sock, 0
+
+    def send(self, data: bytes) -> int:
+        self.sent += 1
+        return self.sock.send(data)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.sock, name)
+
+
+def _connected_client(broker: Broker, client_id: str, **options: object) -> BufferedClient:
+    client = BufferedClient(CallbackAPIVersion.VERSION2, client_id=client_id, **options)  # type: ignore[arg-type]
+    client.connect("127.0.0.1", parse_url(broker.url).port, keepalive=30)
+    client.loop_start()
+    assert wait_for(client.is_connected, 5)
+    return client
+
+
+def test_publishes_from_another_thread_wake_paho_once_per_pass(broker: Broker) -> None:
+    # The hall's worker publishes a burst while paho's thread runs its loop: one byte on the
+    # wake-up socket per pass of the loop, not one per publish, and every message still goes out.
+    client = _connected_client(broker, "wakeup-burst")
+    try:
+        wakeup = client._sockpairW
+        assert isinstance(wakeup, Wakeup)  # paho still wakes its loop through `_sockpairW`
+        counting = _CountingSocket(wakeup.sock)
+        wakeup.sock = counting  # type: ignore[assignment]
+        passes = 0
+        want_write = client.want_write
+
+        def counted_want_write() -> bool:
+            nonlocal passes
+            passes += 1
+            return want_write()
+
+        client.want_write = counted_want_write  # type: ignore[method-assign]
+        sent = [client.publish(f"hallq/s/wake/{n}", b"x" * 300, qos=1) for n in range(400)]
+        assert wait_for(lambda: all(info.is_published() for info in sent), 10)
+        assert 1 <= counting.sent <= passes + 1, (counting.sent, passes)
+        assert counting.sent < 100, counting.sent  # not one per publish
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_a_lone_publish_wakes_an_idle_loop_at_once(broker: Broker) -> None:
+    # paho's loop waits in select for up to a second: a wake-up written too rarely would show
+    # as a publish that leaves ~1 s late.
+    client = _connected_client(broker, "wakeup-lone")
+    try:
+        for n in range(20):
+            time.sleep(0.03)  # the loop is back in select
+            started = time.monotonic()
+            info = client.publish(f"hallq/s/lone/{n}", b"x", qos=1)
+            assert wait_for(info.is_published, 2)
+            assert time.monotonic() - started < 0.5, n
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+@pytest.mark.parametrize("protocol", [mqtt.MQTTv311, mqtt.MQTTv5])
+def test_a_puback_reaches_on_publish_as_paho_would_give_it(broker: Broker, protocol: int) -> None:
+    # Under 3.1.1 the shared success code (the hall's own PUBACK path); under MQTT 5 paho's, which
+    # reads the broker's reason code.
+    client = _connected_client(broker, f"puback-{protocol}", protocol=protocol)
+    acknowledged: list[tuple[int, mqtt.ReasonCode, object]] = []
+    client.on_publish = lambda c, u, mid, code, props: acknowledged.append((mid, code, props))
+    try:
+        infos = [client.publish("hallq/s/ack", str(n).encode(), qos=1) for n in range(50)]
+        assert wait_for(lambda: len(acknowledged) == 50, 5)
+        assert [mid for mid, _, _ in acknowledged] == [info.mid for info in infos]
+        assert all(info.is_published() for info in infos)
+        assert not client._out_messages  # every message was let go
+        for _, code, _ in acknowledged:
+            assert not code.is_failure
+            assert (code is PUBACK_SUCCESS) == (protocol == mqtt.MQTTv311)
+    finally:
+        client.disconnect()
+        client.loop_stop()
 
 
 def _readable(buffered: BufferedSocket) -> bool:
