@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from contract import topics
+from contract.transport import Delivery, Publication
 from hall.store.clock import FixedClock
 from tests.fixtures.hall_server import wait_for
 from tests.fixtures.halls import SITE, small_hall
@@ -75,6 +76,57 @@ def test_queues_are_coalesced_and_board_follows_each_batch(setup: LoopbackHall) 
     published = len(setup.published(topics.queues(SITE))) - before
     assert published <= elapsed / 0.3 + 2
     assert json.loads(setup.broker.retained[topics.board(SITE)])["waiting"]["tax"]["count"] == 30
+
+
+def test_the_worker_waits_calmly_while_the_broker_has_not_acknowledged_the_calls(
+    tmp_path: Path,
+) -> None:
+    # After a batch with calls the retained state (queues included) waits until the broker has
+    # acknowledged them; the worker looks every CALLS_OUT_POLL meanwhile. A due time in the past
+    # (the queues' interval long over) once made it loop with no wait: thousands of steps in those
+    # 50 ms, holding the GIL paho's thread needs to send the calls.
+    hall = LoopbackHall(small_hall(), tmp_path / "data", FixedClock(START), queues_interval=0.01)
+    try:
+        window, kiosk = hall.client("window", "w02"), hall.client("kiosk", "k1")
+        window.request("login", clerk="c0201")
+        kiosk.request("issue", service="psb-id-card")
+        assert hall.service.wait_idle()
+        held: list[Publication] = []
+        publish = hall.transport.publish
+
+        def calls_unacknowledged(
+            topic: str, payload: bytes | str, qos: int = 1, retain: bool = False
+        ) -> Delivery:
+            delivery = publish(topic, payload, qos, retain)
+            if topic != topics.calls(SITE):
+                return delivery
+            held.append(Publication())  # the broker has not acknowledged it yet
+            return held[-1]
+
+        steps = 0
+        step = hall.service._step
+
+        def counted_step() -> None:
+            nonlocal steps
+            steps += 1
+            step()
+
+        hall.transport.publish = calls_unacknowledged  # type: ignore[method-assign]
+        time.sleep(0.05)  # the queues' interval is long over
+        hall.service._step = counted_step  # type: ignore[method-assign]
+        window.request("call_next")
+        assert held  # the call went out and waits for its acknowledgement
+        counted, started = steps, time.monotonic()
+        time.sleep(0.04)  # within RETAINED_DEFER of the hand-over
+        looks = steps - counted
+        elapsed = time.monotonic() - started
+        assert looks <= elapsed / 0.001 + 10, looks  # every CALLS_OUT_POLL at most, no spinning
+        for delivery in held:
+            delivery.acknowledge()
+        state = topics.window_state(SITE, "w02")  # then the state goes out, with the ticket
+        assert wait_for(lambda: json.loads(hall.broker.retained[state])["ticket"] is not None)
+    finally:
+        hall.close()
 
 
 def test_a_reconnect_republishes_and_status_follows_the_connection(setup: LoopbackHall) -> None:
