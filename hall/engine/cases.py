@@ -34,13 +34,9 @@ MAX_SEARCH_DAYS = 3660  # a calendar with no working day at all must not loop fo
 
 def add_working_days(calendar: Calendar, day: date, n: int) -> date:
     """The n-th working day after `day` (`day` itself not counted); `day` for n = 0."""
-    found, current = 0, day
-    for _ in range(MAX_SEARCH_DAYS):
-        if found == n:
-            return current
-        current += timedelta(days=1)
-        if calendar.is_working_day(current):
-            found += 1
+    found = calendar.working_day_after(day, n, MAX_SEARCH_DAYS)
+    if found is not None:
+        return found
     raise ValueError(
         f"no {n} working days within {MAX_SEARCH_DAYS} days of {day}: check [calendar]"
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from hall.config.calendar import Calendar, Span, is_open, spans_on, weekdays_of
@@ -48,6 +50,20 @@ def test_working_days() -> None:
     assert not CAL.is_working_day(date(2026, 10, 5))  # a Monday in the National Day holiday
     assert CAL.is_working_day(date(2026, 10, 10))  # make-up Saturday
     assert CAL.is_working_day(date(2026, 9, 20))  # make-up Sunday
+
+
+@given(
+    day=st.dates(min_value=date(2026, 9, 1), max_value=date(2026, 10, 31)),
+    n=st.integers(min_value=0, max_value=40),
+)
+def test_the_nth_working_day_after_is_counted_then_remembered(day: date, n: int) -> None:
+    walked, current = 0, day
+    while walked < n:
+        current += timedelta(days=1)
+        walked += CAL.is_working_day(current)
+    assert CAL.working_day_after(day, n, 3660) == current
+    assert CAL.working_day_after(day, n, 3660) == current  # the remembered answer: the same
+    assert CAL.working_day_after(day, n, limit=n) is None or n == 0  # not found within the limit
 
 
 def test_makeup_saturday_opens_with_monday_hours() -> None:
