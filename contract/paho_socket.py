@@ -147,7 +147,8 @@ class Wakeup:
         return getattr(self.sock, name)
 
 
-# A PUBACK under MQTT 3.1.1 carries no reason code and no properties: these stand for them.
+# A PUBACK under MQTT 3.1.1 carries no reason code and no properties: these stand for them, shared
+# by every on_publish call, so read-only (contract/transport.py only reads `is_failure`).
 PUBACK_SUCCESS = ReasonCode(PacketTypes.PUBACK)
 NO_PROPERTIES = Properties(PacketTypes.PUBACK)  # type: ignore[no-untyped-call]
 
@@ -191,8 +192,7 @@ class BufferedClient(mqtt.Client):
         sock = self.socket()
         return super().want_write() or (isinstance(sock, BufferedSocket) and sock.has_output)
 
-    # paho keeps its wake-up socket in `_sockpairW` (2.x): setting it (loop_start, a reconnect)
-    # wraps it; tests/contract/test_paho_socket.py fails if paho stops waking its loop through it.
+    # paho keeps its wake-up socket in `_sockpairW` (2.x): setting it (loop_start, loop) wraps it; tests/contract/test_paho_socket.py fails if paho stops waking its loop through it.
     @property  # type: ignore[override]
     def _sockpairW(self) -> Wakeup | None:
         wakeup: Wakeup | None = self.__dict__.get("_wakeup")

@@ -22,6 +22,7 @@ from pydantic import (
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 AFTER_KEPT = 4096  # answers of Calendar.working_day_after remembered (a day's traffic asks a few)
+_UNKNOWN = object()  # not remembered (None is an answer: no such day within the limit)
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DaysSpec = Annotated[
     str,
@@ -124,8 +125,9 @@ class Calendar(Strict):
         asks it (its due date), and walking ~30 days cost 6% of a call_next."""
         after: dict[tuple[date, int, int], date | None] = self._after  # type: ignore[attr-defined]
         key = (day, n, limit)
-        if key in after:
-            return after[key]
+        known = after.get(key, _UNKNOWN)  # one lookup: another thread may clear it meanwhile
+        if known is not _UNKNOWN:
+            return known  # type: ignore[return-value]
         found, current, answer = 0, day, None
         for _ in range(limit):
             if found == n:

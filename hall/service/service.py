@@ -510,6 +510,10 @@ class HallService:
         yet), the queues wait with it, looked at every CALLS_OUT_POLL at most: a due time in the
         past made the worker spin (every ~30 us for ~50 ms after each burst of 100 calls, ~45 ms of
         CPU) and took the GIL from paho's thread, which writes those calls and reads their PUBACKs."""
+        if not self._link_ready:
+            # Nothing goes out until the (re)connect, whose republish sends all of it (and wakes
+            # the worker): queues due long ago would otherwise spin it for the whole outage.
+            return math.inf
         queues, retained = self._queues_due(), self._retained_due()
         if self._held_since is not None:
             queues = max(queues, min(retained, time.monotonic() + CALLS_OUT_POLL))

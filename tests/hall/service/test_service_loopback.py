@@ -115,7 +115,7 @@ def test_the_worker_waits_calmly_while_the_broker_has_not_acknowledged_the_calls
         time.sleep(0.05)  # the queues' interval is long over
         hall.service._step = counted_step  # type: ignore[method-assign]
         window.request("call_next")
-        assert held  # the call went out and waits for its acknowledgement
+        assert wait_for(lambda: bool(held), 2)  # the call went out, waiting for its PUBACK
         counted, started = steps, time.monotonic()
         time.sleep(0.04)  # within RETAINED_DEFER of the hand-over
         looks = steps - counted
@@ -127,6 +127,26 @@ def test_the_worker_waits_calmly_while_the_broker_has_not_acknowledged_the_calls
         assert wait_for(lambda: json.loads(hall.broker.retained[state])["ticket"] is not None)
     finally:
         hall.close()
+
+
+def test_the_worker_waits_calmly_while_the_link_is_down(setup: LoopbackHall) -> None:
+    # Nothing retained goes out until the reconnect's republish: the queues' refresh, due long ago
+    # in an outage of over a minute, must not make the worker loop with no wait meanwhile.
+    steps = 0
+    step = setup.service._step
+
+    def counted_step() -> None:
+        nonlocal steps
+        steps += 1
+        step()
+
+    setup.service._step = counted_step  # type: ignore[method-assign]
+    setup.transport.kill()
+    assert wait_for(lambda: not setup.service._link_ready, 2)
+    setup.service._last_queues -= 120  # as after two minutes without the broker
+    counted, started = steps, time.monotonic()
+    time.sleep(1.3)  # past the worker's next look (the timer's tick, every second)
+    assert steps - counted <= (time.monotonic() - started) / 0.1 + 5, steps - counted
 
 
 def test_a_reconnect_republishes_and_status_follows_the_connection(setup: LoopbackHall) -> None:
