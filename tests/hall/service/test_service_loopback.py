@@ -103,24 +103,13 @@ def test_the_worker_waits_calmly_while_the_broker_has_not_acknowledged_the_calls
             held.append(Publication())  # the broker has not acknowledged it yet
             return held[-1]
 
-        steps = 0
-        step = hall.service._step
-
-        def counted_step() -> None:
-            nonlocal steps
-            steps += 1
-            step()
-
         hall.transport.publish = calls_unacknowledged  # type: ignore[method-assign]
         time.sleep(0.05)  # the queues' interval is long over
-        hall.service._step = counted_step  # type: ignore[method-assign]
         window.request("call_next")
         assert wait_for(lambda: bool(held), 2)  # the call went out, waiting for its PUBACK
-        counted, started = steps, time.monotonic()
-        time.sleep(0.04)  # within RETAINED_DEFER of the hand-over
-        looks = steps - counted
-        elapsed = time.monotonic() - started
-        assert looks <= elapsed / 0.001 + 10, looks  # every CALLS_OUT_POLL at most, no spinning
+        # within RETAINED_DEFER of the hand-over: every CALLS_OUT_POLL at most, no spinning
+        looks, elapsed = _steps_during(hall, 0.04)
+        assert looks <= elapsed / 0.001 + 10, looks
         for delivery in held:
             delivery.acknowledge()
         state = topics.window_state(SITE, "w02")  # then the state goes out, with the ticket
@@ -132,21 +121,31 @@ def test_the_worker_waits_calmly_while_the_broker_has_not_acknowledged_the_calls
 def test_the_worker_waits_calmly_while_the_link_is_down(setup: LoopbackHall) -> None:
     # Nothing retained goes out until the reconnect's republish: the queues' refresh, due long ago
     # in an outage of over a minute, must not make the worker loop with no wait meanwhile.
+    setup.transport.kill()
+    assert wait_for(lambda: not setup.service._link_ready, 2)
+    setup.service._last_queues -= 120  # as after two minutes without the broker
+    looks, elapsed = _steps_during(setup, 1.3)  # past the worker's next look (the timer's tick)
+    assert looks <= elapsed / 0.1 + 5, looks
+
+
+def _steps_during(hall: LoopbackHall, seconds: float) -> tuple[int, float]:
+    """How many steps the hall's worker takes in `seconds` (a sleep of the test's), and the time
+    it really was."""
     steps = 0
-    step = setup.service._step
+    step = hall.service._step
 
     def counted_step() -> None:
         nonlocal steps
         steps += 1
         step()
 
-    setup.service._step = counted_step  # type: ignore[method-assign]
-    setup.transport.kill()
-    assert wait_for(lambda: not setup.service._link_ready, 2)
-    setup.service._last_queues -= 120  # as after two minutes without the broker
-    counted, started = steps, time.monotonic()
-    time.sleep(1.3)  # past the worker's next look (the timer's tick, every second)
-    assert steps - counted <= (time.monotonic() - started) / 0.1 + 5, steps - counted
+    hall.service._step = counted_step  # type: ignore[method-assign]
+    started = time.monotonic()
+    try:
+        time.sleep(seconds)
+        return steps, time.monotonic() - started
+    finally:
+        hall.service._step = step  # type: ignore[method-assign]
 
 
 def test_a_reconnect_republishes_and_status_follows_the_connection(setup: LoopbackHall) -> None:
