@@ -206,10 +206,10 @@ class BurstTerminal:
 
     def __init__(self, port: int, site: str, window: Window, floor: bool = False) -> None:
         if floor:  # the floor's burst: an echo request, whose event goes to the same displays
-            self.topic, self.payload = f"{ECHO_PREFIX}/req/{window.id}", floor_key(window).encode()
+            self.topic, self.payload = f"{ECHO_PREFIX}/req/{window.id}", burst_key(window).encode()
         else:
             self.topic = topics.request(site, "window", window.id)
-            body = {"v": 1, "id": f"burst-{window.id}", "op": "call_next"}
+            body = {"v": 1, "id": burst_key(window), "op": "call_next"}
             self.payload = json.dumps(body).encode()
         name = f"burst-{'floor-' if floor else ''}{window.id}"
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=name)
@@ -230,7 +230,8 @@ class BurstTerminal:
         self.client.disconnect()
 
 
-def floor_key(window: Window) -> str:
+def burst_key(window: Window) -> str:
+    """A window's burst request: the hall's request id, the floor's echo key."""
     return f"burst-{window.id}"
 
 
@@ -361,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     floor_p50, floor_p99 = percentile(floor_ms, 0.5), percentile(floor_ms, 0.99)
     ratio = hall_p99 / floor_p99
     burst_ms = (max(burst_at) - released) * 1000 if burst_at else float("inf")
-    floor_keys = {floor_key(w) for w in played}
+    floor_keys = {burst_key(w) for w in played}
     floor_at = [at for _, kind, key, at in arrivals if kind == "echo" and key in floor_keys]
     floor_burst_ms = (max(floor_at) - floor_released) * 1000 if floor_at else float("inf")
     if burst_at:

@@ -192,7 +192,8 @@ class BufferedClient(mqtt.Client):
         sock = self.socket()
         return super().want_write() or (isinstance(sock, BufferedSocket) and sock.has_output)
 
-    # paho keeps its wake-up socket in `_sockpairW` (2.x): setting it (loop_start, loop) wraps it; tests/contract/test_paho_socket.py fails if paho stops waking its loop through it.
+    # paho keeps its wake-up socket in `_sockpairW` (2.x): setting it (loop_start, loop) wraps it;
+    # tests/contract/test_paho_socket.py fails if paho stops waking its loop through it.
     @property  # type: ignore[override]
     def _sockpairW(self) -> Wakeup | None:
         wakeup: Wakeup | None = self.__dict__.get("_wakeup")

@@ -508,8 +508,8 @@ class HallService:
         """When the worker looks at the retained state next: the queues when they are due, the
         rest when the gap is over. While the round is held back (a burst, calls not acknowledged
         yet), the queues wait with it, looked at every CALLS_OUT_POLL at most: a due time in the
-        past made the worker spin (every ~30 us for ~50 ms after each burst of 100 calls, ~45 ms of
-        CPU) and took the GIL from paho's thread, which writes those calls and reads their PUBACKs."""
+        past made the worker spin (every ~30 us for ~50 ms after each burst of 100 calls) and took
+        the GIL from paho's thread, which writes those calls and reads their PUBACKs."""
         if not self._link_ready:
             # Nothing goes out until the (re)connect, whose republish sends all of it (and wakes
             # the worker): queues due long ago would otherwise spin it for the whole outage.

@@ -194,7 +194,11 @@ class _CountingSocket:
 
 
 def _connected_client(broker: Broker, client_id: str, **options: object) -> BufferedClient:
-    client = BufferedClient(CallbackAPIVersion.VERSION2, client_id=client_id, **options)  # type: ignore[arg-type]
+    client = BufferedClient(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        **options,  # type: ignore[arg-type]
+    )
     client.connect("127.0.0.1", parse_url(broker.url).port, keepalive=30)
     client.loop_start()
     assert wait_for(client.is_connected, 5)
